@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_TCP_H
+#define CT_TCP_H
+
+/**
+ * @file
+ * TCP connection state machine for a middlebox that sees both directions.
+ *
+ * Purpose: given the segments of one TCP connection in the order a middlebox observes them,
+ * keep the RFC 9293 state of each endpoint (client = initiator, server = responder), a
+ * conntrack-level state with Linux nf_conntrack's names derived from the two endpoint states,
+ * and per-direction sequence/window tracking (Rooij's four bounds, as in netfilter), and return a
+ * verdict with a reason for every segment.
+ *
+ * Thread-safety: none needed. A struct ct_tcp belongs to one flow, which belongs to one lcore;
+ * all functions are pure with respect to their arguments (no globals written).
+ *
+ * Design: the transitions are a constant table indexed [role][event][endpoint state]
+ * (role = the endpoint sent or received the segment); see lib/tcp/ct_tcp_fsm.c for the table,
+ * its reasons and the ASCII state graph. Sequence checks run first: a segment that fails them is
+ * CT_VERDICT_INVALID with a reason and never changes any state. No EAL dependency.
+ *
+ * Directions: CT_DIR_ORIG is the client (sent the first SYN, or the first packet seen when a
+ * flow is picked up mid-stream); CT_DIR_REPLY is the server.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Direction of a segment relative to the flow's initiator. */
+enum ct_dir {
+	CT_DIR_ORIG = 0, /**< client -> server */
+	CT_DIR_REPLY,    /**< server -> client */
+	CT_DIR_MAX
+};
+
+/** RFC 9293 endpoint states. X-macro: (enum suffix, printable name). */
+#define CT_TCP_STATES(X)                                                                           \
+	X(CLOSED, "CLOSED")                                                                        \
+	X(LISTEN, "LISTEN")                                                                        \
+	X(SYN_SENT, "SYN_SENT")                                                                    \
+	X(SYN_RCVD, "SYN_RCVD")                                                                    \
+	X(ESTABLISHED, "ESTABLISHED")                                                              \
+	X(FIN_WAIT_1, "FIN_WAIT_1")                                                                \
+	X(FIN_WAIT_2, "FIN_WAIT_2")                                                                \
+	X(CLOSE_WAIT, "CLOSE_WAIT")                                                                \
+	X(CLOSING, "CLOSING")                                                                      \
+	X(LAST_ACK, "LAST_ACK")                                                                    \
+	X(TIME_WAIT, "TIME_WAIT")
+
+enum ct_tcp_state {
+#define X(e, s) CT_TCP_##e,
+	CT_TCP_STATES(X)
+#undef X
+		CT_TCP_STATE_MAX
+};
+
+/** Conntrack-level states, named as Linux nf_conntrack prints them (conntrack -L). */
+#define CT_STATES(X)                                                                               \
+	X(NONE, "NONE")                                                                            \
+	X(SYN_SENT, "SYN_SENT")                                                                    \
+	X(SYN_RECV, "SYN_RECV")                                                                    \
+	X(ESTABLISHED, "ESTABLISHED")                                                              \
+	X(FIN_WAIT, "FIN_WAIT")                                                                    \
+	X(CLOSE_WAIT, "CLOSE_WAIT")                                                                \
+	X(LAST_ACK, "LAST_ACK")                                                                    \
+	X(TIME_WAIT, "TIME_WAIT")                                                                  \
+	X(CLOSE, "CLOSE")                                                                          \
+	X(SYN_SENT2, "SYN_SENT2")
+
+enum ct_state {
+#define X(e, s) CT_S_##e,
+	CT_STATES(X)
+#undef X
+		CT_S_MAX
+};
+
+/** Verdict for one segment. */
+enum ct_verdict {
+	CT_VERDICT_ACCEPT = 0, /**< valid; state may have changed */
+	CT_VERDICT_INVALID,    /**< failed a check; flow state untouched; see reason */
+	CT_VERDICT_NEW,        /**< only from ct_tcp_new(): a new flow starts with this segment */
+	CT_VERDICT_REOPEN,     /**< SYN in TIME_WAIT/CLOSE that legally reopens: caller restarts
+				    the flow with ct_tcp_new() and this segment */
+	CT_VERDICT_MAX
+};
+
+/**
+ * Why a segment is INVALID (or, for ACCEPT, CT_R_OK). X-macro: (suffix, name, help).
+ * Every reason feeds its own counter in the stats.
+ */
+#define CT_TCP_REASONS(X)                                                                          \
+	X(OK, "ok", "segment accepted")                                                            \
+	X(NO_FLOW_SYNACK, "no_flow_synack", "SYN+ACK/other non-SYN without a flow (strict mode)") \
+	X(NO_FLOW_NOT_SYN, "no_flow_not_syn", "first packet is not a SYN and loose mode is off")  \
+	X(NO_FLOW_RST, "no_flow_rst", "RST or FIN without a flow never creates one")              \
+	X(BAD_FLAGS, "bad_flags", "impossible flag combination")                                   \
+	X(SEQ_ABOVE_WINDOW, "seq_above_window", "segment end beyond receiver's window (bound I)")  \
+	X(SEQ_BELOW_WINDOW, "seq_below_window", "segment start before window (bound II)")          \
+	X(ACK_UNSENT, "ack_unsent", "ACK for data never sent (bound III)")                         \
+	X(ACK_TOO_OLD, "ack_too_old", "ACK below the acceptable range (bound IV)")                 \
+	X(RST_OUT_OF_WINDOW, "rst_out_of_window", "RST sequence outside the window")               \
+	X(SYN_IN_WINDOW, "syn_in_window", "SYN on a synchronized connection (RFC 5961 4.2)")      \
+	X(SYNACK_BAD_ACK, "synack_bad_ack", "SYN+ACK does not acknowledge the SYN")                \
+	X(TW_REOPEN_OLD_ISN, "tw_reopen_old_isn", "SYN in TIME_WAIT with an ISN not beyond the old connection") \
+	X(UNEXPECTED, "unexpected", "segment not expected in this state (table says invalid)")
+
+enum ct_tcp_reason {
+#define X(e, n, h) CT_R_##e,
+	CT_TCP_REASONS(X)
+#undef X
+		CT_R_MAX
+};
+
+/** TCP flag bits as in the header byte. */
+#define CT_TCPF_FIN 0x01
+#define CT_TCPF_SYN 0x02
+#define CT_TCPF_RST 0x04
+#define CT_TCPF_PSH 0x08
+#define CT_TCPF_ACK 0x10
+#define CT_TCPF_URG 0x20
+#define CT_TCPF_ECE 0x40
+#define CT_TCPF_CWR 0x80
+
+/** Option presence bits in struct ct_tcp_seg::opts. */
+#define CT_TCPO_WSCALE    0x01
+#define CT_TCPO_SACK_PERM 0x02
+#define CT_TCPO_TS        0x04
+#define CT_TCPO_MSS       0x08
+
+/** The fields of one TCP segment the tracker needs (filled by the parser). */
+struct ct_tcp_seg {
+	uint32_t seq;
+	uint32_t ack;
+	uint32_t tsval;   /**< valid when opts & CT_TCPO_TS */
+	uint16_t win;     /**< raw (unscaled) window field */
+	uint16_t len;     /**< payload length in bytes */
+	uint8_t flags;    /**< CT_TCPF_* */
+	uint8_t opts;     /**< CT_TCPO_* */
+	uint8_t wscale;   /**< valid when opts & CT_TCPO_WSCALE */
+};
+
+/** Per-direction sequence tracking (netfilter's ip_ct_tcp_state, trimmed). */
+struct ct_tcp_peer {
+	uint32_t end;    /**< highest seq + len (+SYN/FIN) sent: td_end */
+	uint32_t maxend; /**< highest ack + window seen from the other side: td_maxend */
+	uint32_t maxwin; /**< largest (scaled) window this peer advertised: td_maxwin */
+};
+
+/** Peer flag bits (struct ct_tcp::peer_flags). */
+#define CT_PEER_F_WSCALE    0x01 /**< window scale negotiated (both SYNs carried it) */
+#define CT_PEER_F_SACK_PERM 0x02 /**< SACK-permitted in its SYN */
+#define CT_PEER_F_TS        0x04 /**< timestamps in its SYN */
+#define CT_PEER_F_FIN_SEEN  0x08 /**< this peer sent a FIN */
+#define CT_PEER_F_SYN_SEEN  0x10 /**< this peer sent a SYN */
+#define CT_PEER_F_DATA_UNACK 0x20 /**< this peer has unacknowledged data */
+
+/** Flow flag bits (struct ct_tcp::flags). */
+#define CT_F_PICKED_UP 0x01 /**< first seen mid-stream (loose mode) */
+#define CT_F_ASSURED   0x02 /**< traffic seen both ways after the handshake */
+#define CT_F_LIBERAL   0x04 /**< window checks disabled for this flow */
+
+/**
+ * Tracking state of one connection: 32 bytes, embedded first in the flow record.
+ * Index [CT_DIR_ORIG] is the client, [CT_DIR_REPLY] the server.
+ */
+struct ct_tcp {
+	struct ct_tcp_peer peer[CT_DIR_MAX];
+	uint8_t tcp_state[CT_DIR_MAX];  /**< enum ct_tcp_state per endpoint */
+	uint8_t wscale[CT_DIR_MAX];     /**< window scale each peer announced */
+	uint8_t peer_flags[CT_DIR_MAX]; /**< CT_PEER_F_* */
+	uint8_t state;                  /**< enum ct_state, derived from tcp_state[] */
+	uint8_t flags;                  /**< CT_F_* */
+};
+
+/** Per-conntrack-state timeouts in seconds, indexed by enum ct_state. */
+struct ct_tcp_timeouts {
+	uint32_t s[CT_S_MAX];
+};
+
+/** Tracker configuration, shared read-only by all flows of an lcore. */
+struct ct_tcp_conf {
+	bool loose;    /**< pick up flows mid-stream from a plain ACK (Linux default: on) */
+	bool liberal;  /**< skip window checks (only RST still needs to be in window) */
+	struct ct_tcp_timeouts timeouts;
+};
+
+/** Defaults: loose on, liberal off, timeouts of ct_tcp_timeouts_default. */
+extern const struct ct_tcp_conf ct_tcp_conf_default;
+
+/** Name of an RFC 9293 endpoint state ("?" if out of range). */
+const char *ct_tcp_state_name(unsigned int s);
+/** Name of a conntrack state as Linux prints it ("?" if out of range). */
+const char *ct_state_name(unsigned int s);
+/** Name of a reason (for counters and logs; "?" if out of range). */
+const char *ct_tcp_reason_name(unsigned int r);
+/** One-line help of a reason. */
+const char *ct_tcp_reason_help(unsigned int r);
+/**
+ * Parse a state name (conntrack name, case-insensitive, '-' or '_').
+ * @return enum ct_state value, or -EINVAL.
+ */
+int ct_state_parse(const char *name);
+
+/**
+ * Decide whether @p seg may start a new flow and, if so, initialise @p t.
+ * A SYN (without ACK/RST/FIN) starts a flow in SYN_SENT; with conf->loose, an ACK-bearing
+ * segment without SYN/RST starts a picked-up flow in ESTABLISHED (CT_F_PICKED_UP).
+ * The segment's sender becomes CT_DIR_ORIG.
+ * @return CT_VERDICT_NEW (t initialised) or CT_VERDICT_INVALID with *reason set (t untouched).
+ */
+enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
+			   const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+
+/**
+ * Track one segment of an existing flow.
+ * @param t     the flow's tracking state (updated only when the verdict is ACCEPT)
+ * @param conf  configuration
+ * @param dir   CT_DIR_ORIG or CT_DIR_REPLY
+ * @param seg   the segment
+ * @param reason set to CT_R_OK or the reason of an INVALID verdict
+ * @return CT_VERDICT_ACCEPT, CT_VERDICT_INVALID, or CT_VERDICT_REOPEN (t untouched; the caller
+ *         re-creates the flow from this SYN with ct_tcp_new()).
+ */
+enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
+			     const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+
+/**
+ * Conntrack state implied by a pair of endpoint states (the mapping used by ct_tcp_track()).
+ */
+enum ct_state ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server);
+
+/** Timeout in seconds for the flow's current conntrack state. */
+static inline uint32_t
+ct_tcp_timeout(const struct ct_tcp *t, const struct ct_tcp_conf *conf)
+{
+	return conf->timeouts.s[t->state];
+}
+
+/**
+ * Write the transition table as a Graphviz dot graph into @p buf.
+ * @return number of characters that the full graph needs (like snprintf), or -EINVAL.
+ */
+int ct_tcp_fsm_dot(char *buf, unsigned long size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CT_TCP_H */

@@ -1,0 +1,30 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Builds synfin and runs every test suite: a normal build (unit, e2e, style, bench smoke), an
+# ASan+UBSan build of the same, and a TSan build of the concurrency tests. Installs missing
+# Debian packages first (setup.sh). Ends with one line: "N passed, N failed, N skipped".
+set -eu
+cd "$(dirname "$0")"
+./setup.sh
+J=$(nproc)
+
+build() { # dir, meson args...
+	d=$1; shift
+	[ -f "$d/build.ninja" ] || meson setup "$d" "$@" >/dev/null
+	ninja -C "$d" -j "$J" >/dev/null
+}
+
+status=0
+build build
+meson test -C build --num-processes "$J" --print-errorlogs --no-suite bench || status=1
+build build-asan -Db_sanitize=address,undefined -Db_lundef=false
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan --num-processes "$J" --print-errorlogs --suite unit --suite e2e || status=1
+logs="build/meson-logs/testlog.json build-asan/meson-logs/testlog.json"
+if [ -f test/unit/test_table_concurrency.c ]; then
+	build build-tsan -Db_sanitize=thread -Db_lundef=false -Dtsan_tests=true
+	TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --print-errorlogs --suite tsan || status=1
+	logs="$logs build-tsan/meson-logs/testlog.json"
+fi
+python3 scripts/test-summary.py $logs || status=1
+exit $status
