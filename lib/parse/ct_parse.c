@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Packet parser: walks Ethernet, up to two VLAN tags, IPv4 (with options) or IPv6 (with extension
+ * headers) and TCP (with options) in a byte buffer, and produces the canonical bidirectional flow
+ * key and the segment fields the TCP tracker needs, or exactly one reason why the frame is not a
+ * trackable TCP segment. Per-packet hot path: no allocation, no syscalls, unaligned-safe loads
+ * (memcpy), one bounds check per header on the fast path; the cold path decides between a real
+ * truncation and headers that span mbuf segments. Flag sanity is one lookup in a table computed
+ * at compile time from the rules in flag_rule().
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ct_parse.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define ETH_HLEN       14
+#define VLAN_HLEN      4
+#define IPV4_HLEN      20
+#define IPV6_HLEN      40
+#define TCP_HLEN       20
+#define ETH_P_IPV4     0x0800
+#define ETH_P_IPV6     0x86dd
+#define ETH_P_8021Q    0x8100
+#define ETH_P_8021AD   0x88a8
+#define ETH_P_QINQ9100 0x9100
+#define PROTO_TCP      6
+#define EXT_HOPOPTS    0
+#define EXT_ROUTING    43
+#define EXT_FRAGMENT   44
+#define EXT_AH         51
+#define EXT_DSTOPTS    60
+#define TCPOPT_EOL     0
+#define TCPOPT_NOP     1
+#define TCPOPT_MSS     2
+#define TCPOPT_WSCALE  3
+#define TCPOPT_SACKP   4
+#define TCPOPT_SACK    5
+#define TCPOPT_TS      8
+#define WSCALE_MAX     14 /* RFC 7323 2.3 */
+
+static const char *const reason_names[CT_PARSE_MAX] = {
+#define X(e, n, h) [CT_PARSE_##e] = n,
+        CT_PARSE_REASONS(X)
+#undef X
+};
+
+static const char *const reason_helps[CT_PARSE_MAX] = {
+#define X(e, n, h) [CT_PARSE_##e] = h,
+        CT_PARSE_REASONS(X)
+#undef X
+};
+
+const char *
+ct_parse_reason_name(unsigned int r)
+{
+	return r < CT_PARSE_MAX ? reason_names[r] : "?";
+}
+
+const char *
+ct_parse_reason_help(unsigned int r)
+{
+	return r < CT_PARSE_MAX ? reason_helps[r] : "?";
+}
+
+/*
+ * Flag sanity, by the six classic flag bits (ECE/CWR never matter). Priority: no flags, Xmas
+ * (FIN+PSH+URG, which includes "all flags"), SYN+FIN, SYN+RST, FIN without ACK.
+ */
+#define F_FIN CT_TCPF_FIN
+#define F_SYN CT_TCPF_SYN
+#define F_RST CT_TCPF_RST
+#define F_PSH CT_TCPF_PSH
+#define F_ACK CT_TCPF_ACK
+#define F_URG CT_TCPF_URG
+#define flag_rule(f)                                                                               \
+	(((f)&0x3f) == 0                                              ? CT_PARSE_FLAGS_NONE        \
+	 : ((f) & (F_FIN | F_PSH | F_URG)) == (F_FIN | F_PSH | F_URG) ? CT_PARSE_FLAGS_XMAS        \
+	 : ((f) & (F_SYN | F_FIN)) == (F_SYN | F_FIN)                 ? CT_PARSE_FLAGS_SYN_FIN     \
+	 : ((f) & (F_SYN | F_RST)) == (F_SYN | F_RST)                 ? CT_PARSE_FLAGS_SYN_RST     \
+	 : ((f) & (F_FIN | F_ACK)) == F_FIN                           ? CT_PARSE_FLAGS_FIN_NO_ACK  \
+	                                                              : CT_PARSE_OK)
+#define FR4(b)  flag_rule(b), flag_rule((b) + 1), flag_rule((b) + 2), flag_rule((b) + 3)
+#define FR16(b) FR4(b), FR4((b) + 4), FR4((b) + 8), FR4((b) + 12)
+static const uint8_t flag_reason[64] = {FR16(0), FR16(16), FR16(32), FR16(48)};
+
+static inline uint16_t
+rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be16toh(v);
+}
+
+static inline uint32_t
+rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be32toh(v);
+}
+
+static inline uint64_t
+rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+/*
+ * Require @n bytes at offset @off, where @avail bytes are readable and @bound bytes exist in the
+ * packet (avail <= bound, off <= avail). Subtraction form: no overflow for any length.
+ */
+#define NEED(off, n, avail, bound, reason)                                                         \
+	do {                                                                                       \
+		if (unlikely((n) > (avail) - (off)))                                               \
+			return (n) > (bound) - (off) ? (reason) : CT_PARSE_TRUNC_SEG;              \
+	} while (0)
+
+static inline int
+is_vlan_tpid(uint16_t et)
+{
+	return et == ETH_P_8021Q || et == ETH_P_8021AD || et == ETH_P_QINQ9100;
+}
+
+static inline int
+is_ipv6_ext(uint8_t nh)
+{
+	return nh == EXT_HOPOPTS || nh == EXT_ROUTING || nh == EXT_FRAGMENT || nh == EXT_AH ||
+	       nh == EXT_DSTOPTS;
+}
+
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+/* Order by (address, port) as memcmp would on network-order bytes; returns swapped. */
+static inline uint8_t
+key_fill4(struct ct_flow_key *k, const uint8_t *src, const uint8_t *dst, uint16_t sp_be,
+          uint16_t dp_be)
+{
+	uint32_t s = rd32(src), d = rd32(dst);
+	uint8_t sw = s > d || (s == d && be16toh(sp_be) > be16toh(dp_be));
+	const uint8_t *a0 = sw ? dst : src, *a1 = sw ? src : dst;
+
+	memcpy(k->addr[0], v4mapped_prefix, sizeof(v4mapped_prefix));
+	memcpy(&k->addr[0][12], a0, 4);
+	memcpy(k->addr[1], v4mapped_prefix, sizeof(v4mapped_prefix));
+	memcpy(&k->addr[1][12], a1, 4);
+	k->port[0] = sw ? dp_be : sp_be;
+	k->port[1] = sw ? sp_be : dp_be;
+	return sw;
+}
+
+static inline uint8_t
+key_fill6(struct ct_flow_key *k, const uint8_t *src, const uint8_t *dst, uint16_t sp_be,
+          uint16_t dp_be)
+{
+	uint64_t sh = rd64(src), dh = rd64(dst), sl = rd64(src + 8), dl = rd64(dst + 8);
+	uint8_t sw =
+	        sh > dh || (sh == dh && (sl > dl || (sl == dl && be16toh(sp_be) > be16toh(dp_be))));
+	const uint8_t *a0 = sw ? dst : src, *a1 = sw ? src : dst;
+
+	memcpy(k->addr[0], a0, 16);
+	memcpy(k->addr[1], a1, 16);
+	k->port[0] = sw ? dp_be : sp_be;
+	k->port[1] = sw ? sp_be : dp_be;
+	return sw;
+}
+
+int
+ct_flow_key_make(struct ct_flow_key *k, int family, const void *src, const void *dst,
+                 uint16_t sport_be, uint16_t dport_be, uint16_t vlan, uint8_t *swapped)
+{
+	uint8_t sw;
+
+	if (k == NULL || src == NULL || dst == NULL)
+		return -EINVAL;
+	if (family == 4)
+		sw = key_fill4(k, src, dst, sport_be, dport_be);
+	else if (family == 6)
+		sw = key_fill6(k, src, dst, sport_be, dport_be);
+	else
+		return -EINVAL;
+	k->vlan = vlan;
+	k->proto = PROTO_TCP;
+	k->family = (uint8_t)family;
+	if (swapped != NULL)
+		*swapped = sw;
+	return 0;
+}
+
+/*
+ * Skip IPv6 extension headers from *l4 (the first one's type is @nh) up to TCP, inside @end
+ * (the payload end) of which @avail bytes are readable. Each header is at least 8 bytes, so the
+ * walk is bounded by the payload length. On CT_PARSE_OK *l4 is the TCP header's offset.
+ */
+static enum ct_parse_reason
+ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint8_t nh)
+{
+	uint32_t off = *l4, hl;
+	int first_frag = 0;
+	uint16_t fo;
+
+	for (;;) {
+		switch (nh) {
+		case PROTO_TCP:
+			*l4 = off;
+			return first_frag ? CT_PARSE_FRAG_FIRST : CT_PARSE_OK;
+		case EXT_HOPOPTS:
+		case EXT_ROUTING:
+		case EXT_DSTOPTS:
+			NEED(off, 8u, avail, end, CT_PARSE_TRUNC_EXT_HDR);
+			hl = (p[off + 1] + 1u) * 8u;
+			break;
+		case EXT_AH: /* RFC 4302: length in 4-byte units minus 2 */
+			NEED(off, 8u, avail, end, CT_PARSE_TRUNC_EXT_HDR);
+			hl = (p[off + 1] + 2u) * 4u;
+			break;
+		case EXT_FRAGMENT:
+			NEED(off, 8u, avail, end, CT_PARSE_TRUNC_EXT_HDR);
+			fo = rd16(p + off + 2);
+			if (fo & 0xfff8) /* offset != 0: the next header is the original's */
+				return p[off] == PROTO_TCP || is_ipv6_ext(p[off])
+				               ? CT_PARSE_FRAG_NONFIRST
+				               : CT_PARSE_NOT_TCP;
+			first_frag |= fo & 1; /* M clear too: atomic fragment, RFC 6946 */
+			hl = 8u;
+			break;
+		default:
+			return CT_PARSE_NOT_TCP;
+		}
+		NEED(off, hl, avail, end, CT_PARSE_TRUNC_EXT_HDR);
+		nh = p[off];
+		off += hl;
+	}
+}
+
+/* TCP options: the common "NOP NOP TS" first, then the generic walk. */
+static inline enum ct_parse_reason
+tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
+{
+	uint32_t i = 0, ol;
+	uint8_t kind;
+
+	if (likely(n == 12 && rd32(o) == 0x0101080a)) {
+		s->opts = CT_TCPO_TS;
+		s->tsval = rd32(o + 4);
+		return CT_PARSE_OK;
+	}
+	while (i < n) {
+		kind = o[i];
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (unlikely(n - i < 2))
+			return CT_PARSE_BAD_TCP_OPT;
+		ol = o[i + 1];
+		if (unlikely(ol < 2 || ol > n - i))
+			return CT_PARSE_BAD_TCP_OPT;
+		switch (kind) {
+		case TCPOPT_MSS:
+			if (unlikely(ol != 4))
+				return CT_PARSE_BAD_TCP_OPT;
+			s->opts |= CT_TCPO_MSS;
+			break;
+		case TCPOPT_WSCALE:
+			if (unlikely(ol != 3))
+				return CT_PARSE_BAD_TCP_OPT;
+			s->opts |= CT_TCPO_WSCALE;
+			s->wscale = o[i + 2] > WSCALE_MAX ? WSCALE_MAX : o[i + 2];
+			break;
+		case TCPOPT_SACKP:
+			if (unlikely(ol != 2))
+				return CT_PARSE_BAD_TCP_OPT;
+			s->opts |= CT_TCPO_SACK_PERM;
+			break;
+		case TCPOPT_SACK: /* 1 to 4 blocks of 8 bytes; skipped */
+			if (unlikely(ol < 10 || (ol - 2) % 8 != 0))
+				return CT_PARSE_BAD_TCP_OPT;
+			break;
+		case TCPOPT_TS:
+			if (unlikely(ol != 10))
+				return CT_PARSE_BAD_TCP_OPT;
+			s->opts |= CT_TCPO_TS;
+			s->tsval = rd32(o + i + 2);
+			break;
+		default: /* unknown kinds are skipped by their length */
+			break;
+		}
+		i += ol;
+	}
+	return CT_PARSE_OK;
+}
+
+static inline __attribute__((always_inline)) enum ct_parse_reason
+parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_parse_conf *conf,
+      struct ct_pkt *out)
+{
+	const uint8_t *ip, *th, *src, *dst;
+	uint32_t off = ETH_HLEN, l4, end, avail, doff, l3;
+	uint16_t et, vlan = 0, sp_be, dp_be;
+	enum ct_parse_reason r;
+	uint8_t family, sw;
+
+	NEED(0u, (uint32_t)ETH_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_ETH);
+	et = rd16(p + 12);
+	if (is_vlan_tpid(et)) {
+		NEED(off, (uint32_t)VLAN_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_VLAN);
+		vlan = rd16(p + off) & 0x0fff;
+		et = rd16(p + off + 2);
+		off += VLAN_HLEN;
+		if (unlikely(is_vlan_tpid(et))) {
+			NEED(off, (uint32_t)VLAN_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_VLAN);
+			et = rd16(p + off + 2);
+			off += VLAN_HLEN;
+			if (unlikely(is_vlan_tpid(et)))
+				return CT_PARSE_TOO_MANY_VLANS;
+		}
+	}
+
+	ip = p + off;
+	if (likely(et == ETH_P_IPV4)) {
+		uint32_t ihl, tot;
+
+		NEED(off, (uint32_t)IPV4_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
+		if (unlikely((ip[0] >> 4) != 4))
+			return CT_PARSE_BAD_IP_VERSION;
+		ihl = (ip[0] & 0x0fu) * 4u;
+		if (unlikely(ihl < IPV4_HLEN))
+			return CT_PARSE_BAD_IHL;
+		NEED(off, ihl, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
+		tot = rd16(ip + 2);
+		if (unlikely(tot < ihl || tot > pkt_len - off))
+			return CT_PARSE_BAD_IP_LEN;
+		if (unlikely(ip[9] != PROTO_TCP))
+			return CT_PARSE_NOT_TCP;
+		if (unlikely(rd16(ip + 6) & 0x3fff)) /* MF or offset; DF is fine */
+			return rd16(ip + 6) & 0x1fff ? CT_PARSE_FRAG_NONFIRST : CT_PARSE_FRAG_FIRST;
+		l4 = off + ihl;
+		end = off + tot;
+		l3 = tot;
+		src = ip + 12;
+		dst = ip + 16;
+		family = 4;
+	} else if (likely(et == ETH_P_IPV6)) {
+		uint32_t plen;
+
+		NEED(off, (uint32_t)IPV6_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
+		if (unlikely((ip[0] >> 4) != 6))
+			return CT_PARSE_BAD_IP_VERSION;
+		plen = rd16(ip + 4);
+		if (unlikely(plen > pkt_len - off - IPV6_HLEN))
+			return CT_PARSE_BAD_IP_LEN;
+		l4 = off + IPV6_HLEN;
+		end = l4 + plen;
+		l3 = IPV6_HLEN + plen > UINT16_MAX ? UINT16_MAX : IPV6_HLEN + plen;
+		if (unlikely(ip[6] != PROTO_TCP)) {
+			avail = end < seg_len ? end : seg_len;
+			r = ipv6_skip_ext(p, avail, end, &l4, ip[6]);
+			if (r != CT_PARSE_OK)
+				return r;
+		}
+		src = ip + 8;
+		dst = ip + 24;
+		family = 6;
+	} else {
+		return CT_PARSE_NOT_IP;
+	}
+
+	avail = end < seg_len ? end : seg_len;
+	NEED(l4, (uint32_t)TCP_HLEN, avail, end, CT_PARSE_TRUNC_TCP);
+	th = p + l4;
+	doff = (th[12] >> 4) * 4u;
+	if (unlikely(doff < TCP_HLEN || doff > end - l4))
+		return CT_PARSE_BAD_DOFF;
+	if (unlikely(doff > avail - l4))
+		return CT_PARSE_TRUNC_SEG;
+	r = (enum ct_parse_reason)flag_reason[th[13] & 0x3f];
+	if (unlikely(r != CT_PARSE_OK))
+		return r;
+
+	out->seg.seq = rd32(th + 4);
+	out->seg.ack = rd32(th + 8);
+	out->seg.win = rd16(th + 14);
+	out->seg.flags = th[13];
+	out->seg.len = (uint16_t)(end - l4 - doff);
+	out->seg.opts = 0;
+	out->seg.wscale = 0;
+	out->seg.tsval = 0;
+	if (doff > TCP_HLEN) {
+		r = tcp_opts(th + TCP_HLEN, doff - TCP_HLEN, &out->seg);
+		if (unlikely(r != CT_PARSE_OK))
+			return r;
+	}
+
+	memcpy(&sp_be, th, sizeof(sp_be));
+	memcpy(&dp_be, th + 2, sizeof(dp_be));
+	if (family == 4)
+		sw = key_fill4(&out->key, src, dst, sp_be, dp_be);
+	else
+		sw = key_fill6(&out->key, src, dst, sp_be, dp_be);
+	out->key.vlan = conf != NULL && conf->key_vlan ? vlan : 0;
+	out->key.proto = PROTO_TCP;
+	out->key.family = family;
+	out->swapped = sw;
+	out->l3_len = (uint16_t)l3;
+	out->pad = 0;
+	return CT_PARSE_OK;
+}
+
+enum ct_parse_reason
+ct_parse_pkt(const uint8_t *data, uint32_t len, const struct ct_parse_conf *conf,
+             struct ct_pkt *out)
+{
+	return parse(data, len, len, conf, out);
+}
+
+enum ct_parse_reason
+ct_parse_pkt_seg(const uint8_t *data, uint32_t seg_len, uint32_t pkt_len,
+                 const struct ct_parse_conf *conf, struct ct_pkt *out)
+{
+	return parse(data, seg_len, pkt_len < seg_len ? seg_len : pkt_len, conf, out);
+}
+
+int
+ct_flow_key_addr_format(const struct ct_flow_key *key, unsigned int side, char *buf,
+                        unsigned long size)
+{
+	char tmp[INET6_ADDRSTRLEN];
+	const char *s;
+
+	if (key == NULL || side > 1 || (buf == NULL && size != 0))
+		return -EINVAL;
+	if (key->family == 4)
+		s = inet_ntop(AF_INET, &key->addr[side][12], tmp, sizeof(tmp));
+	else if (key->family == 6)
+		s = inet_ntop(AF_INET6, key->addr[side], tmp, sizeof(tmp));
+	else
+		return -EINVAL;
+	if (s == NULL)
+		return -EINVAL;
+	return snprintf(buf, size, "%s", tmp);
+}
