@@ -190,17 +190,19 @@ build(const struct spec *s, struct frame *f)
 
 /*
  * Parse a copy in a buffer of exactly @len bytes (so ASan catches any read beyond it); when
- * @seg_len < @len only the first @seg_len bytes are given as contiguous (ct_parse_pkt_seg()).
+ * @seg_len < @len only the first @seg_len bytes exist and are given as the first segment
+ * (ct_parse_pkt_seg()).
  */
 static enum ct_parse_reason
 parse_exact(const uint8_t *b, uint32_t len, uint32_t seg_len, const struct ct_parse_conf *conf,
             struct ct_pkt *out)
 {
-	uint8_t *copy = malloc(len ? len : 1);
+	uint32_t n = seg_len < len ? seg_len : len; /* bytes the parser may read */
+	uint8_t *copy = malloc(n ? n : 1);
 	enum ct_parse_reason r;
 
 	cr_assert_not_null(copy);
-	memcpy(copy, b, len);
+	memcpy(copy, b, n);
 	if (seg_len >= len)
 		r = ct_parse_pkt(copy, len, conf, out);
 	else
@@ -1174,6 +1176,21 @@ truncate_everywhere(const struct spec *s, const char *what)
 
 		cr_assert_neq(r, CT_PARSE_OK, "%s cut at %u parsed", what, len);
 		cr_assert_lt((unsigned int)r, CT_PARSE_MAX);
+	}
+	/* cut the datagram at every byte after the IP header, IP length fixed up to match */
+	for (uint32_t len = f.l3 + (s->family == 4 ? 20 + s->ipopt_len : 40); len < f.hdr_end;
+	     len++) {
+		struct frame g = f;
+		uint32_t iplen = s->family == 4 ? len - f.l3 : len - f.l3 - 40;
+		uint32_t at = f.l3 + (s->family == 4 ? 2 : 4);
+		enum ct_parse_reason r;
+
+		g.b[at] = (uint8_t)(iplen >> 8);
+		g.b[at + 1] = (uint8_t)iplen;
+		r = parse_exact(g.b, len, UINT32_MAX, NULL, &p);
+		cr_assert(r == CT_PARSE_TRUNC_TCP || r == CT_PARSE_TRUNC_EXT_HDR ||
+		                  r == CT_PARSE_BAD_DOFF,
+		          "%s datagram cut at %u: %s", what, len, ct_parse_reason_name(r));
 	}
 	/* split into two segments at every byte: headers must be in the first one */
 	for (uint32_t seg = 0; seg < f.len; seg++) {
