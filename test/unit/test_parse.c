@@ -1282,3 +1282,34 @@ Test(parse, key_addresses_format_as_text)
 	k.family = 5;
 	cr_assert_eq(ct_flow_key_addr_format(&k, 0, buf, sizeof(buf)), -EINVAL);
 }
+
+/* ---- rte_mbuf front end (compiled when the test sees DPDK's headers; needs no EAL) ---- */
+#if __has_include(<rte_mbuf.h>)
+#include "ct_parse_mbuf.h"
+
+Test(parse, mbuf_front_end_checks_first_segment)
+{
+	struct rte_mbuf m;
+	struct spec s;
+	struct frame f;
+	struct ct_pkt p;
+
+	spec_v4(&s);
+	s.payload = 100;
+	build(&s, &f);
+	memset(&m, 0, sizeof(m));
+	m.buf_addr = f.b;
+	m.data_off = 0;
+	m.nb_segs = 1;
+	m.data_len = (uint16_t)f.len;
+	m.pkt_len = f.len;
+	cr_assert_eq(ct_parse_mbuf(&m, NULL, &p), CT_PARSE_OK);
+	cr_assert_eq(p.seg.len, 100);
+	m.nb_segs = 2; /* payload in a second segment: still parsed */
+	m.data_len = (uint16_t)f.hdr_end;
+	cr_assert_eq(ct_parse_mbuf(&m, NULL, &p), CT_PARSE_OK);
+	cr_assert_eq(p.seg.len, 100);
+	m.data_len = (uint16_t)(f.hdr_end - 1); /* TCP header continues in the second */
+	cr_assert_eq(ct_parse_mbuf(&m, NULL, &p), CT_PARSE_TRUNC_SEG);
+}
+#endif
