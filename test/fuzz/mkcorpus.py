@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Writes the seed corpus of one libFuzzer harness into a directory: mkcorpus.py <harness> <dir>
+# (harness: parse, fsm, flows). Seeds are a few hand-built frames / segment sequences (a TCP
+# handshake, data, FIN and RST closes, IPv6, VLAN, options) plus, for fsm and flows, one seed per
+# scenario of test/scenarios/*.scn when that folder has them (each step becomes a segment record
+# in the harness's input format; see fuzz_fsm.c / fuzz_flows.c). Existing files are kept, so the
+# corpus a run grows stays; seeds are named by content hash.
+import glob
+import hashlib
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCN_DIR = os.path.join(HERE, "..", "scenarios")
+
+FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+FLAG_NAMES = {"F": FIN, "S": SYN, "R": RST, "P": PSH, "A": ACK, "U": URG,
+              "FIN": FIN, "SYN": SYN, "RST": RST, "PSH": PSH, "ACK": ACK, "URG": URG}
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def tcp_hdr(sport, dport, seq, ack, flags, win=65535, opts=b"", payload=b""):
+    opts += b"\0" * (-len(opts) % 4)
+    doff = (20 + len(opts)) // 4
+    return struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                       doff << 4, flags, win, 0, 0) + opts + payload
+
+
+def ipv4(src, dst, l4, proto=6, frag=0):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, frag, 64, proto, 0,
+                    bytes(src), bytes(dst))
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + l4
+
+
+def ipv6(src, dst, l4, nh=6, ext=b""):
+    return struct.pack("!IHBB16s16s", 0x60000000, len(ext) + len(l4), nh, 64,
+                       bytes(src), bytes(dst)) + ext + l4
+
+
+def eth(l3, etype, vlans=()):
+    h = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01"
+    for tpid, vid in vlans:
+        h += struct.pack("!HH", tpid, vid)
+    return h + struct.pack("!H", etype) + l3
+
+
+SYN_OPTS = (b"\x02\x04\x05\xb4" + b"\x04\x02" + b"\x08\x0a" + struct.pack("!II", 1, 0) +
+            b"\x01\x03\x03\x07")
+C4, S4 = [10, 0, 0, 1], [10, 0, 0, 2]
+C6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1]
+S6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [2]
+
+
+def frames_v4():
+    out = []
+    c, s = 1000, 5000
+    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c, 0, SYN, opts=SYN_OPTS)), 0x0800))
+    out.append(eth(ipv4(S4, C4, tcp_hdr(80, 40000, s, c + 1, SYN | ACK, opts=SYN_OPTS)), 0x0800))
+    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c + 1, s + 1, ACK)), 0x0800))
+    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c + 1, s + 1, PSH | ACK, payload=b"GET /\r\n")),
+                   0x0800, vlans=[(0x8100, 7)]))
+    out.append(eth(ipv4(S4, C4, tcp_hdr(80, 40000, s + 1, c + 8, FIN | ACK)), 0x0800,
+                   vlans=[(0x88A8, 1), (0x8100, 2)]))
+    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c + 8, s + 2, RST | ACK)), 0x0800))
+    return out
+
+
+def frames_v6():
+    out = []
+    out.append(eth(ipv6(C6, S6, tcp_hdr(40001, 443, 7, 0, SYN, opts=SYN_OPTS)), 0x86DD))
+    hop = bytes([6, 0, 1, 4, 0, 0, 0, 0])  # hop-by-hop, PadN
+    out.append(eth(ipv6(S6, C6, tcp_hdr(443, 40001, 9, 8, SYN | ACK), nh=0, ext=hop), 0x86DD))
+    frag = bytes([6, 0, 0, 0, 0, 0, 0, 1])  # atomic fragment
+    out.append(eth(ipv6(C6, S6, tcp_hdr(40001, 443, 8, 10, ACK), nh=44, ext=frag), 0x86DD))
+    return out
+
+
+def parse_seeds():
+    seeds = frames_v4() + frames_v6()
+    seeds.append(eth(ipv4(C4, S4, b"\x08\0\0\0\0\0\0\0", proto=1), 0x0800))
+    seeds.append(eth(ipv4(C4, S4, tcp_hdr(1, 2, 3, 4, ACK), frag=0x2000), 0x0800))
+    seeds.append(eth(b"\0" * 28, 0x0806))
+    # first byte of a parse input: where the harness splits the frame (0xff: no split)
+    return [bytes([0xFF]) + f for f in seeds] + [bytes([0x40]) + f for f in seeds[:3]]
+
+
+# ---- fsm: conf byte + 16-byte records (fuzz_fsm.c) ----
+def fsm_rec(dir_, flags, seq, ack, rel_seq=False, rel_ack=False, win=65535, length=0, opts=0,
+            wscale=0):
+    b0 = dir_ | (2 if rel_seq else 0) | (4 if rel_ack else 0) | (opts << 4)
+    return struct.pack("<BBBBIIHH", b0, flags, wscale, 0, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                       win, length)
+
+
+def fsm_handshake():
+    return [fsm_rec(0, SYN, 1000, 0, opts=0xF, wscale=7),
+            fsm_rec(1, SYN | ACK, 5000, 0, rel_ack=True, opts=0xF, wscale=7),
+            fsm_rec(0, ACK, 0, 0, True, True)]
+
+
+def fsm_seeds():
+    hs = fsm_handshake()
+    data = [fsm_rec(0, PSH | ACK, 0, 0, True, True, length=100),
+            fsm_rec(1, ACK, 0, 0, True, True),
+            fsm_rec(1, PSH | ACK, 0, 0, True, True, length=1400),
+            fsm_rec(0, ACK, 0, 0, True, True)]
+    fin = [fsm_rec(0, FIN | ACK, 0, 0, True, True), fsm_rec(1, ACK, 0, 0, True, True),
+           fsm_rec(1, FIN | ACK, 0, 0, True, True), fsm_rec(0, ACK, 0, 0, True, True)]
+    seeds = [
+        hs + data + fin,
+        hs + [fsm_rec(1, RST, 0, 0, True, False)],
+        hs + [fsm_rec(0, RST | ACK, 1000000, 0, True, True)],       # out-of-window RST
+        hs + [fsm_rec(0, SYN, 77, 0)],                                # SYN on established
+        hs + fin + [fsm_rec(0, SYN, 100000, 0, True)],                # reopen from TIME_WAIT
+        [fsm_rec(0, ACK, 42, 99)] + data,                             # picked up (loose)
+        hs[:1] + [fsm_rec(1, RST | ACK, 0, 0, False, True)],          # refused
+    ]
+    out = []
+    for conf in (1, 0, 2):
+        out += [bytes([conf]) + b"".join(s) for s in seeds]
+    return out
+
+
+# ---- flows: conf byte + records (fuzz_flows.c) ----
+def flow_rec(flow, dir_, flags, seq, ack, rel_seq=False, rel_ack=False, v6=False, tadv=0,
+             win=65535, length=0):
+    mode = dir_ | (2 if rel_seq else 0) | (4 if rel_ack else 0) | (8 if v6 else 0) | (tadv << 4)
+    return struct.pack("<BBBIIHB", flow & 0x7F, mode, flags, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                       win, length)
+
+
+def flow_raw(frame):
+    return struct.pack("<BH", 0x80, len(frame)) + frame
+
+
+def flow_conn(flow, v6=False, close=FIN):
+    r = [flow_rec(flow, 0, SYN, 1000 + flow, 0, v6=v6, tadv=1),
+         flow_rec(flow, 1, SYN | ACK, 9000, 0, False, True, v6=v6),
+         flow_rec(flow, 0, ACK, 0, 0, True, True, v6=v6),
+         flow_rec(flow, 0, PSH | ACK, 0, 0, True, True, v6=v6, length=10)]
+    if close == FIN:
+        r += [flow_rec(flow, 1, FIN | ACK, 0, 0, True, True, v6=v6),
+              flow_rec(flow, 0, FIN | ACK, 0, 0, True, True, v6=v6),
+              flow_rec(flow, 1, ACK, 0, 0, True, True, v6=v6)]
+    else:
+        r += [flow_rec(flow, 1, RST, 0, 0, True, False, v6=v6)]
+    return r
+
+
+def flows_seeds():
+    seeds = []
+    one = flow_conn(1)
+    seeds.append(bytes([0x01]) + b"".join(one + [flow_rec(1, 0, ACK, 0, 0, True, True, tadv=15)]))
+    many = []
+    for i in range(24):  # more flows than a small table holds
+        many += flow_conn(i, v6=bool(i & 1), close=FIN if i % 3 else RST)[:3 + (i % 4)]
+    seeds.append(bytes([0x01]) + b"".join(many))
+    flood = [flow_rec(i, 0, SYN, i * 7919, 0, tadv=i % 2) for i in range(40)]
+    seeds.append(bytes([0x01]) + b"".join(flow_conn(100)[:3] + flood + flow_conn(100)[3:]))
+    seeds.append(bytes([0x05]) + b"".join(flow_raw(f) for f in frames_v4() + frames_v6()))
+    return seeds
+
+
+# ---- scenarios (test/scenarios/*.scn), when present ----
+def scenario_steps(path):
+    """Yields (dir, flags, seq, ack, len) from a .scn file: lines '<dir> <flags> <seq> <ack>
+    [len]...' where dir is one of > < o r orig reply c s; unknown lines are skipped."""
+    for line in open(path, encoding="utf-8", errors="replace"):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        w = line.replace(",", " ").split()
+        d = w[0].lower()
+        if d in (">", "o", "orig", "c", "c>s", "->"):
+            dir_ = 0
+        elif d in ("<", "r", "reply", "s", "s>c", "<-"):
+            dir_ = 1
+        else:
+            continue
+        flags = 0
+        for f in w[1].upper().replace("|", "+").split("+") if len(w) > 1 else []:
+            if f in FLAG_NAMES:
+                flags |= FLAG_NAMES[f]
+            elif f and all(c in "FSRPAU" for c in f):
+                for c in f:
+                    flags |= FLAG_NAMES[c]
+        nums = []
+        for x in w[2:]:
+            x = x.split("=", 1)[-1]
+            try:
+                nums.append(int(x, 0))
+            except ValueError:
+                break
+        nums += [0] * (3 - len(nums))
+        yield dir_, flags, nums[0], nums[1], nums[2]
+
+
+def scenario_seeds(kind):
+    out = []
+    for path in sorted(glob.glob(os.path.join(SCN_DIR, "*.scn"))):
+        steps = list(scenario_steps(path))
+        if not steps:
+            continue
+        if kind == "fsm":
+            out.append(bytes([1]) + b"".join(
+                fsm_rec(d, f, s, a, length=n & 0xFFFF) for d, f, s, a, n in steps))
+        else:
+            out.append(bytes([1]) + b"".join(
+                flow_rec(3, d, f, s, a, length=n & 0xFF) for d, f, s, a, n in steps))
+    return out
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("parse", "fsm", "flows"):
+        sys.exit("usage: mkcorpus.py parse|fsm|flows <dir>")
+    kind, d = sys.argv[1], sys.argv[2]
+    seeds = {"parse": parse_seeds, "fsm": fsm_seeds, "flows": flows_seeds}[kind]()
+    if kind != "parse":
+        seeds += scenario_seeds(kind)
+    os.makedirs(d, exist_ok=True)
+    for s in seeds:
+        p = os.path.join(d, "seed-" + hashlib.sha1(s).hexdigest()[:16])
+        if not os.path.exists(p):
+            with open(p, "wb") as f:
+                f.write(s)
+
+
+if __name__ == "__main__":
+    main()
