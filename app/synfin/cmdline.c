@@ -270,7 +270,7 @@ cmd_help(void *res, struct cmdline *cl, void *data)
 		if (sep == NULL)
 			fprintf(sf_cli.out, "  %s\n", h);
 		else
-			fprintf(sf_cli.out, "  %-44.*s %s\n", (int)(sep - h), h, sep + 2);
+			fprintf(sf_cli.out, "  %-47.*s %s\n", (int)(sep - h), h, sep + 2);
 	}
 	fflush(sf_cli.out);
 }
