@@ -8,19 +8,44 @@
  * records indexed by hash position + the lcore's timer wheel.
  *
  * Thread-safety: exactly one writer per table (its worker lcore) calls every function except
- * the reader API (ct_table_read*, ct_table_count). Any number of reader threads (the control
- * thread) may call the reader API concurrently with the writer, after registering with the
- * table's QSBR variable (ct_table_reader_register) and reporting quiescent states. Deleted
- * positions are reused only after every registered reader has gone quiescent, so a reader never
- * reads a record that was freed and reused under it.
+ * the reader API (ct_table_read*, ct_table_reader_*, ct_table_count, ct_table_qsbr). Any number
+ * of reader threads (the control thread) may call the reader API concurrently with the writer,
+ * after registering with the table's QSBR variable (ct_table_reader_register()). A reader reports
+ * rte_rcu_qsbr_quiescent() (or goes rte_rcu_qsbr_thread_offline()) between batches of reads and
+ * must not block while online: a deleted position goes back to rte_hash's free list only after
+ * every registered reader has gone quiescent, so a reader never reads a record that was freed and
+ * reused under it. The writer itself never registers.
  *
- * Design: RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF; the key store is indexed by the position
- * rte_hash returns, and that position indexes struct ct_flow flows[]. A new record is fully
- * written before its key is added (the add publishes it). Expiry is lazy: packets only update
- * last_seen; when a timer fires the record's deadline (last_seen + timeout of its state) is
- * recomputed and the timer re-armed if still in the future. When the table is full the oldest
- * embryonic flow (SYN_SENT/SYN_RECV/SYN_SENT2) is evicted; if there is none the add is refused.
- * Memory: about 60 bytes of rte_hash per entry + 64 bytes of record (ct_table_mem_per_flow()).
+ * Design: RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF (which implies no free on delete); the key
+ * store is indexed by the position rte_hash returns, and that position indexes struct ct_flow
+ * flows[]. rte_hash chooses the position, so the record is written after the add and published
+ * to readers by ct_table_arm() setting the position's bit in a "live" bitmap (store-release);
+ * ct_table_del() clears the bit first. Readers copy a record, then re-check the bit and the key.
+ * Deleted positions wait in an RCU QSBR defer queue (rte_rcu_qsbr_dq) and are handed back with
+ * rte_hash_free_key_with_position() when their grace period is over.
+ *
+ * Expiry is lazy: packets only update last_seen; when a timer fires the record's deadline
+ * (last_seen + timeout of its state) is recomputed and the timer re-armed if still in the future.
+ *
+ * Sizing: rte_hash is created with P = 2^k - 1 entries (key store P + 1 slots, free ring 2^k,
+ * 2^k bucket slots: nothing doubled). R = 2^(k-6) - 1 positions (at least 7) are held back for
+ * deletions waiting out their grace period, so the usable capacity is C = P - R >= the requested
+ * capacity: an add below C always finds a free position. Full means count == C or rte_hash
+ * answering -ENOSPC (cuckoo paths exhausted: measured first at 97-99 % of P). Then the oldest
+ * embryonic flow (SYN_SENT/SYN_RECV/SYN_SENT2) is evicted and the add retried once; if there is
+ * none the add is refused. Established flows are never disturbed. The oldest is taken from a
+ * FIFO of the last 2^(k-3) flows created (4 B each: position + hash bits that tell a reused
+ * position); when more flows than that are embryonic (a SYN flood), the older ones are not
+ * evictable and leave by their timeout. After a cuckoo -ENOSPC the evicted flow's bucket slot
+ * may not be reachable from the new key's buckets, so on a large table near 97 % the retry can
+ * still fail (counted as refused).
+ * Memory per flow of capacity (DPDK 22.11, x86): 60 B of rte_hash (48 B key slot, 8 B bucket
+ * slot, 4 B free ring) + 64 B record + 0.125 B live bit + 0.5 B embryonic FIFO + 0.19 B defer
+ * queue, over C = 63/64 of the positions: about 126.8 B (ct_table_mem_per_flow()).
+ *
+ * Clock: ticks are the caller's unit (ticks_per_s of them per second); last_seen keeps the low
+ * 32 bits and is compared with now modulo 2^32, so every timeout must stay below 2^31 ticks
+ * (1 ms ticks: 24 days).
  */
 
 #include <stdint.h>
@@ -40,15 +65,19 @@ extern "C" {
 
 /** One tracked flow: exactly one cache line. */
 struct ct_flow {
-	struct ct_tcp tcp;          /**< FSM + sequence tracking (32 B) */
-	struct ct_timer_node tm;    /**< timer wheel links */
-	uint32_t last_seen;         /**< tick of the last accepted packet (wraps; compared mod 2^32) */
-	uint32_t pkts[CT_DIR_MAX];  /**< packets per direction (wrap) */
+	struct ct_tcp tcp;       /**< FSM + sequence tracking (32 B) */
+	struct ct_timer_node tm; /**< timer wheel links */
+	uint32_t last_seen;      /**< tick of the last accepted packet (wraps; compared mod 2^32) */
+	uint32_t pkts[CT_DIR_MAX];     /**< packets per direction (wrap) */
 	uint32_t bytes_lo[CT_DIR_MAX]; /**< low 32 bits of the L3 bytes per direction */
 	uint8_t bytes_hi[CT_DIR_MAX];  /**< bits 32..39 of the L3 bytes per direction */
-	uint8_t invalid;            /**< INVALID segments seen on this flow (saturates at 255) */
-	uint8_t flags;              /**< CT_FLOW_F_* */
+	uint8_t invalid;               /**< INVALID segments seen on this flow (saturates at 255) */
+	uint8_t flags;                 /**< CT_FLOW_F_* */
 } __attribute__((aligned(64)));
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct ct_flow) == 64, "struct ct_flow must be one cache line");
+#endif
 
 /** 40-bit byte counter of direction @p dir. */
 static inline uint64_t
@@ -84,61 +113,68 @@ struct ct_table_stats {
 
 struct ct_table;
 
+/** Longest table name + 1 (rte_hash and ring names derive from it). */
+#define CT_TABLE_NAMESIZE 16
+
 /** Creation parameters. */
 struct ct_table_params {
-	const char *name;     /**< unique name (rte_hash and memzone names derive from it) */
-	uint32_t capacity;    /**< maximum flows (rounded up internally to 2^k - 1) */
-	int socket_id;        /**< NUMA socket for the memory, or SOCKET_ID_ANY */
-	const struct ct_tcp_conf *tcp; /**< timeouts used by expiry (read at each expiry) */
-	uint64_t ticks_per_s; /**< clock ticks per second (timeouts are seconds) */
-	uint64_t now;         /**< current tick */
+	const char *name;  /**< unique name, shorter than CT_TABLE_NAMESIZE */
+	uint32_t capacity; /**< minimum number of flows (rounded up, see ct_table_capacity()) */
+	int socket_id;     /**< NUMA socket for the memory, or SOCKET_ID_ANY */
+	const struct ct_tcp_conf *tcp; /**< timeouts used by expiry (read at each expiry);
+					    NULL: ct_tcp_conf_default */
+	uint64_t ticks_per_s;          /**< clock ticks per second (timeouts are seconds) */
+	uint64_t now;                  /**< current tick */
 };
 
 /**
  * Create a table.
- * @return the table, or NULL with rte_errno set (EINVAL, ENOMEM, EEXIST).
+ * @return the table, or NULL with rte_errno set: EINVAL (bad name, capacity 0 or above 2^30 - 2^24,
+ *         ticks_per_s 0 or a timeout of 2^31 ticks or more), ENOMEM, EEXIST (name in use).
  */
 struct ct_table *ct_table_create(const struct ct_table_params *p);
 
 /** Free a table; no reader may be using it. NULL is a no-op. */
 void ct_table_free(struct ct_table *t);
 
-/** Record at position @p pos (no check). */
+/** Record at position @p pos (no check; pos < ct_table_positions()). */
 struct ct_flow *ct_table_flow(struct ct_table *t, uint32_t pos);
 
 /**
  * Look up to 64 keys.
  * @param keys array of @p n key pointers
  * @param pos  out: position per key, or -ENOENT
- * @return number of hits, or -EINVAL.
+ * @return number of hits, or -EINVAL (n is 0 or above 64).
  */
 int ct_table_lookup_bulk(struct ct_table *t, const struct ct_flow_key **keys, unsigned int n,
-			 int32_t *pos);
+                         int32_t *pos);
 
 /**
- * Add a new flow. On success the record at the returned position is zeroed except the
- * timer links, last_seen = now; the caller fills tcp/flags and calls ct_table_arm().
- * May evict the oldest embryonic flow when full.
- * @return position, -EEXIST if the key is present, -ENOSPC if refused (counted).
+ * Add a new flow. On success the record at the returned position is zeroed, its timer links
+ * unlinked, last_seen = now; it is not visible to readers yet: the caller fills tcp/flags and
+ * calls ct_table_arm(). When full, evicts the oldest embryonic flow and retries once.
+ * @return position, -EEXIST if the key is present, -ENOSPC if refused (counted in `refused`).
  */
 int32_t ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now);
 
 /**
- * Make a record visible to readers and arm its timer. Call after ct_table_add() once the
- * record is initialised, and again after each state change (deadline moves).
+ * Make a record visible to readers and (re)arm its timer at last_seen + timeout(state). Call
+ * after ct_table_add() once the record is initialised, and again after each state change that
+ * shortens the deadline (a longer one is picked up lazily when the timer fires).
  */
 void ct_table_arm(struct ct_table *t, uint32_t pos, uint64_t now);
 
-/** Delete the flow at @p pos (timer stopped, position reused after a grace period). */
+/** Delete the flow at @p pos (timer stopped, position reused after a grace period). Counted in
+ *  `deleted`. A position that holds no flow is ignored. */
 void ct_table_del(struct ct_table *t, uint32_t pos);
 
-/** Delete every flow. @return number deleted. */
+/** Delete every flow (counted in `deleted`). @return number deleted. */
 uint32_t ct_table_flush(struct ct_table *t);
 
 /**
  * Advance the timer wheel to @p now: re-arm flows still alive, delete expired ones, reclaim
  * positions whose grace period ended.
- * @param max bound on timers processed in this call
+ * @param max bound on timers processed (and on positions reclaimed) in this call
  * @return number of flows expired.
  */
 unsigned int ct_table_expire(struct ct_table *t, uint64_t now, unsigned int max);
@@ -152,10 +188,17 @@ void ct_table_stats_reset(struct ct_table *t);
 /** Number of flows tracked now (safe from readers). */
 uint32_t ct_table_count(const struct ct_table *t);
 
-/** Capacity (after rounding). */
+/** Capacity: flows the table holds before it is full (>= the requested capacity). */
 uint32_t ct_table_capacity(const struct ct_table *t);
 
-/** Bytes of memory the table uses per flow of capacity: hash + records + wheel + FIFO. */
+/** Number of positions (2^k - 1): positions are 0 .. ct_table_positions() - 1. */
+uint32_t ct_table_positions(const struct ct_table *t);
+
+/**
+ * Bytes of memory the table uses per flow of capacity: rte_hash (key store, buckets, free ring,
+ * from the DPDK 22.11 creation arithmetic) + records + live bitmap + embryonic FIFO + defer queue
+ * + QSBR variable + wheel heads, divided by ct_table_capacity().
+ */
 double ct_table_mem_per_flow(const struct ct_table *t);
 
 /* ---- reader API (control thread, concurrent with the writer) ---- */
@@ -164,15 +207,28 @@ double ct_table_mem_per_flow(const struct ct_table *t);
 struct rte_rcu_qsbr *ct_table_qsbr(struct ct_table *t);
 
 /**
+ * Register reader @p id (0 .. RTE_MAX_LCORE - 1, unique among this table's readers) and put it
+ * online. Between batches of reads it calls rte_rcu_qsbr_quiescent(ct_table_qsbr(t), id), or
+ * rte_rcu_qsbr_thread_offline() while idle.
+ * @return 0, or -EINVAL.
+ */
+int ct_table_reader_register(struct ct_table *t, unsigned int id);
+
+/** Take reader @p id offline and unregister it. @return 0, or -EINVAL. */
+int ct_table_reader_unregister(struct ct_table *t, unsigned int id);
+
+/**
  * Iterate flows: copies the next live flow at or after *next into @p key / @p flow.
  * A record copied while the writer updates it may mix fields of two consecutive packets but
- * never of two different flows: the key is re-checked after the copy.
+ * never of two different flows: the live bit and the key are re-checked after the copy. The timer
+ * links in the copy are meaningless.
  * @return 0 with *next advanced past the returned flow, -ENOENT at the end.
  */
 int ct_table_read_next(struct ct_table *t, uint32_t *next, struct ct_flow_key *key,
-		       struct ct_flow *flow);
+                       struct ct_flow *flow);
 
-/** Look up one key and copy its record. @return 0, or -ENOENT. */
+/** Look up one key and copy its record (same guarantees as ct_table_read_next()).
+ *  @return 0, or -ENOENT. */
 int ct_table_read_key(struct ct_table *t, const struct ct_flow_key *key, struct ct_flow *flow);
 
 #ifdef __cplusplus

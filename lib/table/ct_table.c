@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-lcore flow table. An rte_hash in lock-free reader mode maps the canonical flow key to a
+ * position; the position indexes a preallocated array of 64-byte records, a live bitmap that
+ * publishes records to reader threads, and the timer wheel's nodes (embedded in the records).
+ * The owner lcore is the only writer. Deleted positions pass through an RCU QSBR defer queue
+ * before rte_hash may hand them out again, so readers copying a record never see it reused.
+ * A FIFO of new flows in creation order gives the oldest embryonic flow to evict when full.
+ * Sizing and memory arithmetic are described in ct_table.h; the per-packet paths (lookup, add,
+ * arm) allocate nothing and never log.
+ */
+
+/* rte_rcu_qsbr_dq_* are experimental in DPDK 22.11. */
+#define ALLOW_EXPERIMENTAL_API 1
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
+
+#include "ct_table.h"
+
+/* rte_hash internals of DPDK 22.11 used only for the memory arithmetic (rte_cuckoo_hash.h). */
+#define HASH_BUCKET_ENTRIES 8  /* RTE_HASH_BUCKET_ENTRIES */
+#define HASH_BUCKET_SIZE    64 /* struct rte_hash_bucket, cache aligned */
+#define HASH_KEY_HDR        8  /* struct rte_hash_key: pdata before the key bytes */
+#define HASH_KEY_ALIGN      16 /* KEY_ALIGNMENT */
+
+#define MIN_BITS     4  /* 15 positions: rte_hash needs at least 8 entries */
+#define MAX_BITS     30 /* RTE_HASH_ENTRIES_MAX = 2^30 */
+#define RESERVE_DIV  64 /* 1/64 of the positions wait out grace periods */
+#define RESERVE_MIN  8u
+#define FIFO_DIV     8 /* embryonic FIFO: 1/8 of the positions, 4 B each */
+#define FIFO_MIN     8u
+#define FIFO_CLEAN   2   /* stale FIFO heads dropped per add */
+#define EXPIRE_BATCH 64u /* timers collected per ct_timer_wheel_expire() call */
+#define DQ_RECLAIM   32  /* positions reclaimed by the defer queue's automatic reclaim */
+#define TIMEOUT_MAX  ((uint64_t)INT32_MAX) /* last_seen is compared modulo 2^32 */
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct ct_table {
+	struct ct_flow *flows; /* [npos], indexed by hash position */
+	uint64_t *live;        /* [npos / 64 rounded up]: bit set = record published */
+	struct rte_hash *h;
+	struct ct_timer_wheel *wheel;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_rcu_qsbr_dq *dq;
+	/*
+	 * FIFO of added flows, oldest first. Entry = position | (high 32-k bits of the key's hash):
+	 * the hash bits tell whether the position still holds the flow that was queued (it may
+	 * have been deleted and reused by a younger flow). 4 bytes an entry, no per-flow field.
+	 */
+	uint32_t *fifo;
+	uint32_t fifo_mask;
+	uint32_t fifo_head; /* free-running */
+	uint32_t fifo_tail;
+	uint32_t pos_mask; /* 2^k - 1 = npos */
+	uint32_t npos;
+	uint32_t capacity;
+	uint32_t count; /* written by the writer, read atomically by readers */
+	const struct ct_tcp_conf *tcp;
+	uint64_t ticks_per_s;
+	size_t mem_bytes;
+	struct ct_table_stats stats;
+} __rte_cache_aligned;
+
+/* ---- live bitmap: written by the writer only, read by readers ---- */
+
+static inline bool
+live_test(const struct ct_table *t, uint32_t pos)
+{
+	return (__atomic_load_n(&t->live[pos >> 6], __ATOMIC_ACQUIRE) >> (pos & 63)) & 1;
+}
+
+/* Publish: every store to the record before this one is visible to a reader that sees the bit. */
+static inline void
+live_set(struct ct_table *t, uint32_t pos)
+{
+	uint64_t *w = &t->live[pos >> 6];
+
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) | (UINT64_C(1) << (pos & 63)),
+	                 __ATOMIC_RELEASE);
+}
+
+static inline void
+live_clear(struct ct_table *t, uint32_t pos)
+{
+	uint64_t *w = &t->live[pos >> 6];
+
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) & ~(UINT64_C(1) << (pos & 63)),
+	                 __ATOMIC_RELEASE);
+}
+
+static inline void
+count_set(struct ct_table *t, uint32_t n)
+{
+	__atomic_store_n(&t->count, n, __ATOMIC_RELAXED);
+}
+
+static inline bool
+embryonic(const struct ct_flow *f)
+{
+	return f->tcp.state == CT_S_SYN_SENT || f->tcp.state == CT_S_SYN_RECV ||
+	       f->tcp.state == CT_S_SYN_SENT2;
+}
+
+/* ---- time ---- */
+
+static uint64_t
+timeout_ticks(const struct ct_table *t, const struct ct_flow *f)
+{
+	uint32_t s = f->tcp.state < CT_S_MAX ? ct_tcp_timeout(&f->tcp, t->tcp) : 0;
+	uint64_t d = (uint64_t)s * t->ticks_per_s;
+
+	return d < TIMEOUT_MAX ? d : TIMEOUT_MAX;
+}
+
+/*
+ * last_seen holds the low 32 bits of a tick; the full tick is the one within 2^31 of now with
+ * those low bits (a last_seen slightly ahead of now, e.g. from a packet timestamp, stays ahead).
+ */
+static uint64_t
+deadline(const struct ct_table *t, const struct ct_flow *f, uint64_t now)
+{
+	int32_t age = (int32_t)((uint32_t)now - f->last_seen);
+	uint64_t last = age > 0 && (uint64_t)age > now ? 0 : now - (int64_t)age;
+
+	return last + timeout_ticks(t, f);
+}
+
+/* ---- deletion and reclamation ---- */
+
+/* Defer queue callback: the grace period of these positions is over. */
+static void
+reclaim_pos(void *p, void *e, unsigned int n)
+{
+	struct ct_table *t = p;
+	const uint32_t *pos = e;
+
+	for (unsigned int i = 0; i < n; i++)
+		rte_hash_free_key_with_position(t->h, (int32_t)pos[i]);
+}
+
+/* Remove the flow at pos from the hash; the position is reused after a grace period. */
+static bool
+del_flow(struct ct_table *t, uint32_t pos)
+{
+	void *key;
+
+	/* Fails for a free position, or one waiting in the defer queue (its key is not found). */
+	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &key) < 0)
+		return false;
+	live_clear(t, pos);
+	ct_timer_wheel_stop(t->wheel, pos);
+	/* LF mode: the key slot stays allocated (and its bytes intact) until reclaim_pos(). */
+	if (rte_hash_del_key(t->h, key) < 0)
+		return false;
+	if (unlikely(rte_rcu_qsbr_dq_enqueue(t->dq, &pos) != 0)) {
+		/*
+		 * R deletions are already waiting for a reader that has not gone quiescent since.
+		 * Wait for it (readers never block while online), then free directly: the grace
+		 * period of this position is over as well.
+		 */
+		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
+		rte_rcu_qsbr_dq_reclaim(t->dq, UINT32_MAX, NULL, NULL, NULL);
+		rte_hash_free_key_with_position(t->h, (int32_t)pos);
+	}
+	count_set(t, t->count - 1);
+	return true;
+}
+
+/* ---- embryonic FIFO ---- */
+
+static inline uint32_t
+fifo_len(const struct ct_table *t)
+{
+	return t->fifo_tail - t->fifo_head;
+}
+
+/* True when the queued position no longer holds an embryonic published flow. */
+static inline bool
+fifo_stale(const struct ct_table *t, uint32_t e)
+{
+	uint32_t pos = e & t->pos_mask;
+
+	return !live_test(t, pos) || !embryonic(&t->flows[pos]);
+}
+
+static void
+fifo_push(struct ct_table *t, uint32_t pos, hash_sig_t sig)
+{
+	for (unsigned int i = 0; i < FIFO_CLEAN && fifo_len(t) > 0; i++) {
+		if (!fifo_stale(t, t->fifo[t->fifo_head & t->fifo_mask]))
+			break;
+		t->fifo_head++;
+	}
+	if (fifo_len(t) > t->fifo_mask)
+		t->fifo_head++; /* full: forget the oldest (it still expires by its timeout) */
+	t->fifo[t->fifo_tail++ & t->fifo_mask] = (sig & ~t->pos_mask) | pos;
+}
+
+/* Delete the oldest flow that is still embryonic and still the one queued. */
+static bool
+evict_one(struct ct_table *t)
+{
+	while (fifo_len(t) > 0) {
+		uint32_t e = t->fifo[t->fifo_head++ & t->fifo_mask];
+		uint32_t pos = e & t->pos_mask;
+		void *key;
+
+		if (fifo_stale(t, e))
+			continue;
+		if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &key) < 0)
+			continue;
+		if ((rte_hash_hash(t->h, key) ^ e) & ~t->pos_mask)
+			continue; /* position reused by a younger flow */
+		if (del_flow(t, pos)) {
+			t->stats.evicted++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- creation ---- */
+
+static uint32_t
+reserve_of(uint32_t npos)
+{
+	uint32_t r = (npos + 1) / RESERVE_DIV;
+
+	return (r > RESERVE_MIN ? r : RESERVE_MIN) - 1; /* 2^j - 1: the dq ring is 2^j */
+}
+
+/* DPDK 22.11 rte_hash_create() with entries = P, key_len = 40, no local cache, no ext table. */
+static size_t
+hash_mem(const struct rte_hash *h)
+{
+	uint32_t p = (uint32_t)rte_hash_max_key_id(h);
+	size_t key_slot = RTE_ALIGN(HASH_KEY_HDR + sizeof(struct ct_flow_key), HASH_KEY_ALIGN);
+	size_t keys = (size_t)(p + 1) * key_slot; /* slot 0 is the dummy of lookup misses */
+	size_t buckets = (size_t)rte_align32pow2(p) / HASH_BUCKET_ENTRIES * HASH_BUCKET_SIZE;
+	ssize_t ring = rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(p + 1));
+
+	return keys + buckets + (ring > 0 ? (size_t)ring : 0);
+}
+
+struct ct_table *
+ct_table_create(const struct ct_table_params *p)
+{
+	const struct ct_tcp_conf *tcp;
+	char name[RTE_RING_NAMESIZE];
+	struct ct_table *t;
+	uint32_t k, npos, words;
+
+	if (p == NULL || p->name == NULL || p->name[0] == '\0' ||
+	    strnlen(p->name, CT_TABLE_NAMESIZE) >= CT_TABLE_NAMESIZE || p->capacity == 0 ||
+	    p->ticks_per_s == 0) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	tcp = p->tcp != NULL ? p->tcp : &ct_tcp_conf_default;
+	for (unsigned int s = 0; s < CT_S_MAX; s++) {
+		if ((uint64_t)tcp->timeouts.s[s] * p->ticks_per_s >= TIMEOUT_MAX) {
+			rte_errno = EINVAL;
+			return NULL;
+		}
+	}
+	for (k = MIN_BITS; k <= MAX_BITS; k++) {
+		npos = (uint32_t)((UINT64_C(1) << k) - 1);
+		if (npos - reserve_of(npos) >= p->capacity)
+			break;
+	}
+	if (k > MAX_BITS) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+
+	if (rte_hash_find_existing(p->name) != NULL) {
+		rte_errno = EEXIST;
+		return NULL;
+	}
+	t = rte_zmalloc_socket("ct_table", sizeof(*t), RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (t == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	t->npos = npos;
+	t->pos_mask = npos;
+	t->capacity = npos - reserve_of(npos);
+	t->tcp = tcp;
+	t->ticks_per_s = p->ticks_per_s;
+
+	struct rte_hash_parameters hp = {
+	        .name = p->name,
+	        .entries = npos,
+	        .key_len = sizeof(struct ct_flow_key),
+	        .hash_func = rte_hash_crc,
+	        .hash_func_init_val = 0,
+	        .socket_id = p->socket_id,
+	        .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
+	};
+	t->h = rte_hash_create(&hp);
+	if (t->h == NULL) {
+		if (rte_errno != EEXIST)
+			rte_errno = ENOMEM;
+		goto fail;
+	}
+	rte_errno = ENOMEM;
+	t->flows = rte_zmalloc_socket("ct_flows", (size_t)npos * sizeof(struct ct_flow),
+	                              RTE_CACHE_LINE_SIZE, p->socket_id);
+	words = (npos + 63) / 64;
+	t->live = rte_zmalloc_socket("ct_live", (size_t)words * sizeof(uint64_t),
+	                             RTE_CACHE_LINE_SIZE, p->socket_id);
+	t->fifo_mask = RTE_MAX((npos + 1) / FIFO_DIV, FIFO_MIN) - 1;
+	t->fifo = rte_malloc_socket("ct_fifo", (size_t)(t->fifo_mask + 1) * sizeof(uint32_t),
+	                            RTE_CACHE_LINE_SIZE, p->socket_id);
+	size_t qsz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+	t->qsbr = rte_zmalloc_socket("ct_qsbr", qsz, RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (t->flows == NULL || t->live == NULL || t->fifo == NULL || t->qsbr == NULL)
+		goto fail;
+	if (rte_rcu_qsbr_init(t->qsbr, RTE_MAX_LCORE) != 0)
+		goto fail;
+
+	snprintf(name, sizeof(name), "ctdq_%s", p->name);
+	uint32_t reserve = reserve_of(npos);
+	struct rte_rcu_qsbr_dq_parameters dp = {
+	        .name = name,
+	        .flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
+	        .size = reserve,
+	        .esize = sizeof(uint32_t),
+	        .trigger_reclaim_limit = (reserve + 1) / 2,
+	        .max_reclaim_size = DQ_RECLAIM,
+	        .free_fn = reclaim_pos,
+	        .p = t,
+	        .v = t->qsbr,
+	};
+	t->dq = rte_rcu_qsbr_dq_create(&dp);
+	if (t->dq == NULL)
+		goto fail;
+
+	t->wheel = ct_timer_wheel_create(npos, t->flows, sizeof(struct ct_flow),
+	                                 offsetof(struct ct_flow, tm), p->now);
+	if (t->wheel == NULL)
+		goto fail;
+
+	ssize_t dq_ring = rte_ring_get_memsize_elem(8 + sizeof(uint32_t), reserve + 1);
+	t->mem_bytes = sizeof(*t) + hash_mem(t->h) + (size_t)npos * sizeof(struct ct_flow) +
+	               (size_t)words * sizeof(uint64_t) +
+	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) + qsz +
+	               (dq_ring > 0 ? (size_t)dq_ring : 0) +
+	               (size_t)CT_TIMER_LEVELS * CT_TIMER_SLOTS * sizeof(struct ct_timer_node);
+	return t;
+fail:
+	ct_table_free(t);
+	return NULL;
+}
+
+void
+ct_table_free(struct ct_table *t)
+{
+	int err = rte_errno;
+
+	if (t == NULL)
+		return;
+	if (t->dq != NULL && rte_rcu_qsbr_dq_delete(t->dq) != 0) {
+		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
+		rte_rcu_qsbr_dq_delete(t->dq);
+	}
+	ct_timer_wheel_free(t->wheel);
+	rte_hash_free(t->h);
+	rte_free(t->qsbr);
+	rte_free(t->fifo);
+	rte_free(t->live);
+	rte_free(t->flows);
+	rte_free(t);
+	rte_errno = err;
+}
+
+/* ---- writer API ---- */
+
+struct ct_flow *
+ct_table_flow(struct ct_table *t, uint32_t pos)
+{
+	return &t->flows[pos];
+}
+
+int
+ct_table_lookup_bulk(struct ct_table *t, const struct ct_flow_key **keys, unsigned int n,
+                     int32_t *pos)
+{
+	int hits = 0;
+
+	if (n == 0 || n > RTE_HASH_LOOKUP_BULK_MAX)
+		return -EINVAL;
+	if (rte_hash_lookup_bulk(t->h, (const void **)keys, n, pos) < 0)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++)
+		hits += pos[i] >= 0;
+	return hits;
+}
+
+int32_t
+ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
+{
+	hash_sig_t sig = rte_hash_hash(t->h, key);
+	bool evicted = false;
+	struct ct_flow *f;
+	int32_t pos;
+
+	if (rte_hash_lookup_with_hash(t->h, key, sig) >= 0)
+		return -EEXIST;
+	if (unlikely(t->count >= t->capacity)) {
+		if (!evict_one(t))
+			goto refused;
+		evicted = true;
+	}
+	pos = rte_hash_add_key_with_hash(t->h, key, sig);
+	if (unlikely(pos == -ENOSPC) && !evicted && evict_one(t))
+		pos = rte_hash_add_key_with_hash(t->h, key, sig);
+	if (unlikely(pos < 0))
+		goto refused;
+
+	/* Not visible to readers (live bit clear) until ct_table_arm(). */
+	f = &t->flows[pos];
+	memset(f, 0, sizeof(*f));
+	f->tm.next = f->tm.prev = CT_TIMER_NONE;
+	f->last_seen = (uint32_t)now;
+	count_set(t, t->count + 1);
+	t->stats.created++;
+	fifo_push(t, (uint32_t)pos, sig);
+	return pos;
+refused:
+	t->stats.refused++;
+	return -ENOSPC;
+}
+
+void
+ct_table_arm(struct ct_table *t, uint32_t pos, uint64_t now)
+{
+	if (unlikely(pos >= t->npos))
+		return;
+	ct_timer_wheel_start(t->wheel, pos, deadline(t, &t->flows[pos], now));
+	if (!live_test(t, pos))
+		live_set(t, pos);
+}
+
+void
+ct_table_del(struct ct_table *t, uint32_t pos)
+{
+	if (pos < t->npos && del_flow(t, pos))
+		t->stats.deleted++;
+}
+
+uint32_t
+ct_table_flush(struct ct_table *t)
+{
+	uint32_t next = 0, n = 0;
+	const void *key;
+	void *data;
+	int32_t pos;
+
+	/* LF mode without ext buckets: deleting never moves other keys, iteration stays valid. */
+	while ((pos = rte_hash_iterate(t->h, &key, &data, &next)) >= 0)
+		n += del_flow(t, (uint32_t)pos);
+	t->stats.deleted += n;
+	t->fifo_head = t->fifo_tail;
+	return n;
+}
+
+unsigned int
+ct_table_expire(struct ct_table *t, uint64_t now, unsigned int max)
+{
+	uint32_t due[EXPIRE_BATCH];
+	unsigned int done = 0, expired = 0, n;
+
+	if (max == 0)
+		return 0;
+	rte_rcu_qsbr_dq_reclaim(t->dq, max, NULL, NULL, NULL);
+	do {
+		n = ct_timer_wheel_expire(t->wheel, now, due, RTE_MIN(max - done, EXPIRE_BATCH));
+		for (unsigned int i = 0; i < n; i++) {
+			struct ct_flow *f = &t->flows[due[i]];
+			uint64_t d = deadline(t, f, now);
+
+			if (d > now) { /* active since the timer was set: lazy re-arm */
+				ct_timer_wheel_start(t->wheel, due[i], d);
+				t->stats.rearmed++;
+			} else if (del_flow(t, due[i])) {
+				expired++;
+			}
+		}
+		done += n;
+	} while (n == EXPIRE_BATCH && done < max);
+	t->stats.expired += expired;
+	return expired;
+}
+
+const struct ct_table_stats *
+ct_table_stats(const struct ct_table *t)
+{
+	return &t->stats;
+}
+
+void
+ct_table_stats_reset(struct ct_table *t)
+{
+	memset(&t->stats, 0, sizeof(t->stats));
+}
+
+uint32_t
+ct_table_count(const struct ct_table *t)
+{
+	return __atomic_load_n(&t->count, __ATOMIC_RELAXED);
+}
+
+uint32_t
+ct_table_capacity(const struct ct_table *t)
+{
+	return t->capacity;
+}
+
+uint32_t
+ct_table_positions(const struct ct_table *t)
+{
+	return t->npos;
+}
+
+double
+ct_table_mem_per_flow(const struct ct_table *t)
+{
+	return (double)t->mem_bytes / t->capacity;
+}
+
+/* ---- reader API ---- */
+
+struct rte_rcu_qsbr *
+ct_table_qsbr(struct ct_table *t)
+{
+	return t->qsbr;
+}
+
+int
+ct_table_reader_register(struct ct_table *t, unsigned int id)
+{
+	if (t == NULL || id >= RTE_MAX_LCORE || rte_rcu_qsbr_thread_register(t->qsbr, id) != 0)
+		return -EINVAL;
+	rte_rcu_qsbr_thread_online(t->qsbr, id);
+	return 0;
+}
+
+int
+ct_table_reader_unregister(struct ct_table *t, unsigned int id)
+{
+	if (t == NULL || id >= RTE_MAX_LCORE)
+		return -EINVAL;
+	rte_rcu_qsbr_thread_offline(t->qsbr, id);
+	return rte_rcu_qsbr_thread_unregister(t->qsbr, id) == 0 ? 0 : -EINVAL;
+}
+
+/*
+ * Copy 8-byte words the writer may be storing to concurrently (a seqlock-style read: the caller
+ * re-validates afterwards and discards a torn copy). The race is intended, so ThreadSanitizer is
+ * told not to instrument it; the per-word relaxed loads also keep the compiler from turning the
+ * loop into a memcpy call (which TSan would intercept).
+ */
+__attribute__((no_sanitize("thread"))) static void
+racy_copy(uint64_t *dst, const void *src, size_t words)
+{
+	const uint64_t *s = src;
+
+	for (size_t i = 0; i < words; i++)
+		dst[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+__attribute__((no_sanitize("thread"))) static bool
+racy_key_equal(const void *stored, const uint64_t *key)
+{
+	const uint64_t *s = stored;
+	uint64_t diff = 0;
+
+	for (size_t i = 0; i < sizeof(struct ct_flow_key) / 8; i++)
+		diff |= __atomic_load_n(&s[i], __ATOMIC_RELAXED) ^ key[i];
+	return diff == 0;
+}
+
+_Static_assert(sizeof(struct ct_flow_key) % 8 == 0, "key is copied in 8-byte words");
+
+/* Copy the published record at pos and its key; 0, or -ENOENT if it is not (or no longer) live. */
+static int
+read_pos(struct ct_table *t, uint32_t pos, struct ct_flow_key *key, struct ct_flow *flow)
+{
+	uint64_t k[sizeof(struct ct_flow_key) / 8];
+	uint64_t r[sizeof(struct ct_flow) / 8];
+	void *stored;
+
+	if (!live_test(t, pos)) /* acquire: the record's initial stores are visible */
+		return -ENOENT;
+	/* Checks that the key in the slot is in the table at this very position. */
+	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &stored) < 0)
+		return -ENOENT;
+	racy_copy(k, stored, RTE_DIM(k));
+	racy_copy(r, &t->flows[pos], RTE_DIM(r));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* copies complete before the re-checks */
+	/* Deleted meanwhile? The position itself cannot be reused while this reader is online. */
+	if (!live_test(t, pos) || !racy_key_equal(stored, k))
+		return -ENOENT;
+	if (key != NULL)
+		memcpy(key, k, sizeof(*key));
+	memcpy(flow, r, sizeof(*flow));
+	return 0;
+}
+
+int
+ct_table_read_next(struct ct_table *t, uint32_t *next, struct ct_flow_key *key,
+                   struct ct_flow *flow)
+{
+	uint32_t pos = *next;
+
+	while (pos < t->npos) {
+		uint64_t w = __atomic_load_n(&t->live[pos >> 6], __ATOMIC_RELAXED) >> (pos & 63);
+
+		if (w == 0) { /* nothing live in the rest of this word */
+			pos = (pos | 63) + 1;
+			continue;
+		}
+		pos += (uint32_t)__builtin_ctzll(w);
+		if (pos >= t->npos)
+			break;
+		if (read_pos(t, pos, key, flow) == 0) {
+			*next = pos + 1;
+			return 0;
+		}
+		pos++;
+	}
+	*next = t->npos;
+	return -ENOENT;
+}
+
+int
+ct_table_read_key(struct ct_table *t, const struct ct_flow_key *key, struct ct_flow *flow)
+{
+	int32_t pos = rte_hash_lookup(t->h, key);
+	struct ct_flow_key copy;
+
+	if (pos < 0 || read_pos(t, (uint32_t)pos, &copy, flow) != 0)
+		return -ENOENT;
+	return memcmp(&copy, key, sizeof(copy)) == 0 ? 0 : -ENOENT;
+}
