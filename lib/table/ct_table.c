@@ -69,7 +69,9 @@ struct ct_table {
 	uint32_t pos_mask; /* 2^k - 1 = npos */
 	uint32_t npos;
 	uint32_t capacity;
-	uint32_t count; /* written by the writer, read atomically by readers */
+	uint32_t count;    /* written by the writer, read atomically by readers */
+	uint32_t reserve;  /* R: size of the defer queue */
+	uint32_t deferred; /* positions in the defer queue */
 	const struct ct_tcp_conf *tcp;
 	uint64_t ticks_per_s;
 	size_t mem_bytes;
@@ -151,6 +153,7 @@ reclaim_pos(void *p, void *e, unsigned int n)
 
 	for (unsigned int i = 0; i < n; i++)
 		rte_hash_free_key_with_position(t->h, (int32_t)pos[i]);
+	t->deferred -= n;
 }
 
 /* Remove the flow at pos from the hash; the position is reused after a grace period. */
@@ -167,16 +170,20 @@ del_flow(struct ct_table *t, uint32_t pos)
 	/* LF mode: the key slot stays allocated (and its bytes intact) until reclaim_pos(). */
 	if (rte_hash_del_key(t->h, key) < 0)
 		return false;
-	if (unlikely(rte_rcu_qsbr_dq_enqueue(t->dq, &pos) != 0)) {
+	if (unlikely(t->deferred >= t->reserve)) {
 		/*
-		 * R deletions are already waiting for a reader that has not gone quiescent since.
-		 * Wait for it (readers never block while online), then free directly: the grace
-		 * period of this position is over as well.
+		 * R deletions wait for a reader that has not gone quiescent since. Reclaim what
+		 * is due; if nothing is, wait for the readers (they never block while online)
+		 * rather than let the queue overflow (rte_rcu_qsbr_dq_enqueue() would log).
 		 */
-		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
-		rte_rcu_qsbr_dq_reclaim(t->dq, UINT32_MAX, NULL, NULL, NULL);
-		rte_hash_free_key_with_position(t->h, (int32_t)pos);
+		rte_rcu_qsbr_dq_reclaim(t->dq, DQ_RECLAIM, NULL, NULL, NULL);
+		if (t->deferred >= t->reserve) {
+			rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
+			rte_rcu_qsbr_dq_reclaim(t->dq, t->reserve, NULL, NULL, NULL);
+		}
 	}
+	t->deferred++; /* before: an automatic reclaim inside the enqueue may already free it */
+	rte_rcu_qsbr_dq_enqueue(t->dq, &pos); /* cannot fail: deferred <= R */
 	count_set(t, t->count - 1);
 	return true;
 }
@@ -336,6 +343,7 @@ ct_table_create(const struct ct_table_params *p)
 
 	snprintf(name, sizeof(name), "ctdq_%s", p->name);
 	uint32_t reserve = reserve_of(npos);
+	t->reserve = reserve;
 	struct rte_rcu_qsbr_dq_parameters dp = {
 	        .name = name,
 	        .flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
