@@ -41,7 +41,8 @@
  * still fail (counted as refused).
  * Memory per flow of capacity (DPDK 22.11, x86): 60 B of rte_hash (48 B key slot, 8 B bucket
  * slot, 4 B free ring) + 64 B record + 0.125 B live bit + 0.5 B embryonic FIFO + 0.19 B defer
- * queue, over C = 63/64 of the positions: about 126.8 B (ct_table_mem_per_flow()).
+ * queue, over C = 63/64 of the positions: 126.8 B in the DPDK heap, plus what the timer wheel
+ * allocates per position (ct_timer_wheel_memsize(); 4 B today): ct_table_mem_per_flow().
  *
  * Clock: ticks are the caller's unit (ticks_per_s of them per second); last_seen keeps the low
  * 32 bits and is compared with now modulo 2^32, so every timeout must stay below 2^31 ticks
@@ -197,9 +198,13 @@ uint32_t ct_table_positions(const struct ct_table *t);
 /**
  * Bytes of memory the table uses per flow of capacity: rte_hash (key store, buckets, free ring,
  * from the DPDK 22.11 creation arithmetic) + records + live bitmap + embryonic FIFO + defer queue
- * + QSBR variable + wheel heads, divided by ct_table_capacity().
+ * + QSBR variable (all in the DPDK heap) + the timer wheel (ct_timer_wheel_memsize()), divided
+ * by ct_table_capacity().
  */
 double ct_table_mem_per_flow(const struct ct_table *t);
+
+/** The part of ct_table_mem_per_flow() allocated from the DPDK heap (rte_malloc). */
+double ct_table_mem_per_flow_heap(const struct ct_table *t);
 
 /* ---- reader API (control thread, concurrent with the writer) ---- */
 

@@ -74,7 +74,8 @@ struct ct_table {
 	uint32_t deferred; /* positions in the defer queue */
 	const struct ct_tcp_conf *tcp;
 	uint64_t ticks_per_s;
-	size_t mem_bytes;
+	size_t mem_bytes;   /* DPDK heap: hash, records, bitmap, FIFO, QSBR, defer queue */
+	size_t wheel_bytes; /* the timer wheel's own allocation */
 	struct ct_table_stats stats;
 } __rte_cache_aligned;
 
@@ -368,8 +369,8 @@ ct_table_create(const struct ct_table_params *p)
 	t->mem_bytes = sizeof(*t) + hash_mem(t->h) + (size_t)npos * sizeof(struct ct_flow) +
 	               (size_t)words * sizeof(uint64_t) +
 	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) + qsz +
-	               (dq_ring > 0 ? (size_t)dq_ring : 0) +
-	               (size_t)CT_TIMER_LEVELS * CT_TIMER_SLOTS * sizeof(struct ct_timer_node);
+	               (dq_ring > 0 ? (size_t)dq_ring : 0);
+	t->wheel_bytes = ct_timer_wheel_memsize(npos); /* malloc'd by lib/timer, not rte_malloc */
 	return t;
 fail:
 	ct_table_free(t);
@@ -549,6 +550,12 @@ ct_table_positions(const struct ct_table *t)
 double
 ct_table_mem_per_flow(const struct ct_table *t)
 {
+	return (double)(t->mem_bytes + t->wheel_bytes) / t->capacity;
+}
+
+double
+ct_table_mem_per_flow_heap(const struct ct_table *t)
+{
 	return (double)t->mem_bytes / t->capacity;
 }
 
@@ -581,8 +588,10 @@ ct_table_reader_unregister(struct ct_table *t, unsigned int id)
 /*
  * Copy 8-byte words the writer may be storing to concurrently (a seqlock-style read: the caller
  * re-validates afterwards and discards a torn copy). The race is intended, so ThreadSanitizer is
- * told not to instrument it; the per-word relaxed loads also keep the compiler from turning the
- * loop into a memcpy call (which TSan would intercept).
+ * told not to instrument it. Each word is an acquire load, so the re-checks that follow are
+ * ordered after the whole copy (a load-acquire fence would do, but GCC's TSan does not support
+ * fences; on x86 both are plain loads). Atomic loads also keep the compiler from turning the
+ * loop into a memcpy call, which TSan would intercept.
  */
 __attribute__((no_sanitize("thread"))) static void
 racy_copy(uint64_t *dst, const void *src, size_t words)
@@ -590,7 +599,7 @@ racy_copy(uint64_t *dst, const void *src, size_t words)
 	const uint64_t *s = src;
 
 	for (size_t i = 0; i < words; i++)
-		dst[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+		dst[i] = __atomic_load_n(&s[i], __ATOMIC_ACQUIRE);
 }
 
 __attribute__((no_sanitize("thread"))) static bool
@@ -620,8 +629,7 @@ read_pos(struct ct_table *t, uint32_t pos, struct ct_flow_key *key, struct ct_fl
 	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &stored) < 0)
 		return -ENOENT;
 	racy_copy(k, stored, RTE_DIM(k));
-	racy_copy(r, &t->flows[pos], RTE_DIM(r));
-	__atomic_thread_fence(__ATOMIC_ACQUIRE); /* copies complete before the re-checks */
+	racy_copy(r, &t->flows[pos], RTE_DIM(r)); /* acquire loads: re-checks come after */
 	/* Deleted meanwhile? The position itself cannot be reused while this reader is online. */
 	if (!live_test(t, pos) || !racy_key_equal(stored, k))
 		return -ENOENT;
