@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SYNFIN_H
+#define SYNFIN_H
+
+/**
+ * @file
+ * The synfin application: its context (configuration, ports, per-lcore workers, run flags) and
+ * the control operations that the command line (cmdline*.c) and telemetry call.
+ *
+ * Thread-safety: the worker lcores own their flow tables and counters; every control operation
+ * (sf_show_*, sf_set_*, sf_clear_stats, sf_flush_flows, sf_start/stop/quit) may be called from
+ * any non-worker thread (the CLI thread, DPDK's telemetry thread, the main lcore). Reads go
+ * through the flow table's reader API after the calling thread registers (once, lazily) as a
+ * QSBR reader of each table; changes a worker must make itself (flush) are posted as requests
+ * the worker acknowledges between bursts.
+ *
+ * Design: control operations print to the FILE they are given, return 0 or a negative errno and,
+ * on bad input, print exactly one line "<what>: <reason>" to that FILE.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_common.h>
+#include <rte_config.h>
+#include <rte_ethdev.h>
+
+#include "ct_parse.h"
+#include "ct_stats.h"
+#include "ct_tcp.h"
+
+struct ct_worker;
+struct rte_mempool;
+
+/** Port id meaning "every port" for sf_show_port_stats(); ports are 0 .. SF_PORT_ALL - 1. */
+#define SF_PORT_ALL RTE_MAX_ETHPORTS
+
+/** Most (port, queue) pairs one lcore polls. */
+#define SF_MAX_RXQ_PER_LCORE 32
+
+/** Largest RX burst. */
+#define SF_BURST_MAX 64
+
+/** Default RX burst. */
+#define SF_BURST_DEFAULT 32
+
+/** Default flow table size per lcore. */
+#define SF_TABLE_SIZE_DEFAULT 65536
+
+/** What is done with packets after tracking. */
+enum sf_mode {
+	SF_MODE_MONITOR = 0, /**< count and free every packet */
+	SF_MODE_INLINE,      /**< forward to the paired port (0<->1, 2<->3, ...) */
+	SF_MODE_MAX
+};
+
+/** Where the tracker's clock (1 tick = 1 ms) comes from. */
+enum sf_clock {
+	SF_CLOCK_TSC = 0, /**< rte_rdtsc() converted to ms */
+	SF_CLOCK_PACKET,  /**< RX timestamps (capture time for pcap replay) */
+	SF_CLOCK_MAX
+};
+
+/** Configuration: defaults, then the config file, then the command line. */
+struct sf_config {
+	enum sf_mode mode;
+	enum sf_clock clock;
+	bool drop_invalid;        /**< inline mode: drop INVALID segments */
+	bool vlan_key;            /**< key flows by outer VLAN id too */
+	uint16_t burst;           /**< RX burst size (1 .. SF_BURST_MAX) */
+	uint16_t rxq;             /**< RX queues per port */
+	uint32_t table_size;      /**< flows per lcore */
+	uint32_t stats_period;    /**< seconds between stats prints, 0 = off */
+	uint32_t idle_exit_ms;    /**< exit after this long without packets, 0 = never */
+	const char *config_file;  /**< --config, or NULL */
+	const char *flows_json;   /**< --flows-json, or NULL */
+	const char *cmdline_file; /**< --cmdline-file, or NULL */
+	bool interactive;         /**< -i */
+	struct ct_tcp_conf tcp;   /**< FSM configuration and timeouts (shared by every worker) */
+};
+
+/** One polled RX queue. */
+struct sf_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+/** Request a control thread posts to a worker (executed between bursts). */
+enum sf_req {
+	SF_REQ_NONE = 0,
+	SF_REQ_FLUSH, /**< delete every flow of the lcore's table */
+	SF_REQ_MAX
+};
+
+/** Per worker lcore context (written by its lcore; read by control threads). */
+struct sf_lcore {
+	unsigned int lcore_id;
+	unsigned int idx;    /**< 0 .. nb_lcores - 1 */
+	struct ct_worker *w; /**< tracker: table, counters, clock */
+	struct sf_rxq rxq[SF_MAX_RXQ_PER_LCORE];
+	unsigned int nb_rxq;
+	uint16_t txq;               /**< TX queue this lcore uses on every port (inline mode) */
+	uint64_t last_rx_tsc;       /**< TSC of the last non-empty RX burst (or start) */
+	uint64_t clock_base;        /**< packet clock: first timestamp, ms */
+	uint64_t now;               /**< current tick (ms) as the worker last saw it */
+	uint64_t tx_dropped;        /**< inline: packets TX could not send or dropped as INVALID */
+	uint32_t req;               /**< enum sf_req posted by a control thread */
+	uint32_t req_done;          /**< number of requests completed (acknowledgement) */
+	bool running;               /**< worker loop entered and not yet left */
+	struct ct_lcore_stats base; /**< counters at the last `clear stats` (control side) */
+} __rte_cache_aligned;
+
+/** Application context. */
+struct synfin {
+	struct sf_config cfg;
+	uint16_t nb_ports;                            /**< ports in use: 0 .. nb_ports - 1 */
+	uint16_t nb_rxq[RTE_MAX_ETHPORTS];            /**< RX queues configured per port */
+	uint16_t nb_txq[RTE_MAX_ETHPORTS];            /**< TX queues configured per port */
+	bool rss[RTE_MAX_ETHPORTS];                   /**< symmetric RSS enabled on the port */
+	struct rte_mempool *pool[RTE_MAX_NUMA_NODES]; /**< mbuf pool per socket */
+	int ts_dynfield;                              /**< RX timestamp dynfield offset, or -1 */
+	uint64_t ts_div;                              /**< timestamp units per ms */
+	unsigned int nb_lcores;                       /**< worker contexts in lcores[] */
+	struct sf_lcore lcores[RTE_MAX_LCORE];
+	unsigned int single;      /**< 1: the main lcore is the only worker */
+	volatile bool forwarding; /**< workers poll RX (start/stop) */
+	volatile bool quit;       /**< leave every loop (signal, quit, idle) */
+	volatile int exit_code;   /**< process exit status once quit is set */
+	uint64_t start_tsc;       /**< TSC at start of forwarding */
+	uint64_t stats_tsc;       /**< TSC of the last periodic stats print */
+	uint32_t reader_ids;      /**< QSBR reader ids handed out so far */
+	struct rte_eth_stats port_base[RTE_MAX_ETHPORTS]; /**< port counters at `clear stats` */
+};
+
+/* ---- control operations (control.c): 0 or -errno; one error line on bad input ---- */
+
+/** Print the tracker counters (summed over lcores), flows per state, non-zero reasons. */
+int sf_show_stats(struct synfin *sf, FILE *f);
+/**
+ * Print NIC counters of @p port, or of every port when @p port is SF_PORT_ALL.
+ * @return 0, or -ENODEV for a port that is not in use.
+ */
+int sf_show_port_stats(struct synfin *sf, FILE *f, uint16_t port);
+/** Print each worker lcore: its queues, flows, packets. */
+int sf_show_lcores(struct synfin *sf, FILE *f);
+/**
+ * List flows conntrack -L style.
+ * @param state  enum ct_state to keep only that state, or -1 for all
+ * @param limit  most lines, 0 = no limit
+ * @return 0, or -EINVAL for a bad state.
+ */
+int sf_show_flows(struct synfin *sf, FILE *f, int state, uint32_t limit);
+/**
+ * Print one flow (either direction's 4-tuple finds it), conntrack -L style plus details.
+ * @return 0, or -ENOENT when no lcore tracks it.
+ */
+int sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key);
+/** Print the configuration in effect (timeouts included). */
+int sf_show_config(struct synfin *sf, FILE *f);
+/**
+ * Set a conntrack state's timeout.
+ * @param state  state name (as ct_state_parse() takes it)
+ * @param s      seconds (1 .. 2^31 / 1000 - 1)
+ * @return 0, -EINVAL for an unknown state, -ERANGE for a bad value.
+ */
+int sf_set_timeout(struct synfin *sf, const char *state, uint32_t s);
+/** Set the periodic stats print period (0 = off). @return 0. */
+int sf_set_stats_period(struct synfin *sf, uint32_t s);
+/** Zero the counters shown (tracker and ports). @return 0. */
+int sf_clear_stats(struct synfin *sf);
+/** Delete every flow on every lcore. @return 0, or -ETIMEDOUT if a worker did not answer. */
+int sf_flush_flows(struct synfin *sf);
+/** Start polling RX. @return 0, or -EALREADY. */
+int sf_start(struct synfin *sf);
+/** Stop polling RX (flows and counters kept). @return 0, or -EALREADY. */
+int sf_stop(struct synfin *sf);
+/** Ask the application to exit (status 0). */
+void sf_quit(struct synfin *sf);
+
+/* ---- command line (cmdline.c) ---- */
+
+/**
+ * Run the command line: interactive on stdin when @p file is NULL, else the commands of @p file.
+ * @return 0, or a negative errno when the file cannot be read.
+ */
+int sf_cmdline_run(struct synfin *sf, const char *file);
+
+/* ---- application internals ---- */
+
+/** config.c: defaults into @p cfg. */
+void sf_config_defaults(struct sf_config *cfg);
+/** config.c: load an INI file over @p cfg. @return 0, or -EINVAL (message printed). */
+int sf_config_load(struct sf_config *cfg, const char *path);
+/** config.c: "STATE=S" as --timeout and [timeouts] take it. @return 0 or -EINVAL (printed). */
+int sf_config_timeout(struct sf_config *cfg, const char *what, const char *state,
+                      const char *value);
+/** config.c: print the configuration. */
+void sf_config_print(const struct sf_config *cfg, FILE *f);
+
+/** ports.c: configure and start every port. @return 0 or -errno (message printed). */
+int sf_ports_init(struct synfin *sf);
+/** ports.c: stop and close every port. */
+void sf_ports_close(struct synfin *sf);
+
+/** lcore.c: create workers and assign queues. @return 0 or -errno (message printed). */
+int sf_lcores_init(struct synfin *sf);
+/** lcore.c: run until quit (launches workers, runs the main lcore's share). */
+void sf_lcores_run(struct synfin *sf);
+/** lcore.c: free workers. */
+void sf_lcores_free(struct synfin *sf);
+/** lcore.c: periodic control work (stats, idle exit); called from the main lcore's loop. */
+void sf_control_poll(struct synfin *sf, uint64_t tsc);
+/** lcore.c: true once no RX burst returned packets for @p ms milliseconds on any lcore. */
+bool sf_idle_for(struct synfin *sf, uint64_t ms);
+
+/** control.c: print every port's stats and the tracker's block (periodic and final). */
+void sf_print_all_stats(struct synfin *sf, FILE *f);
+/** control.c: reader id of the calling thread (registered on every table on first use). */
+int sf_reader_id(struct synfin *sf);
+/** control.c: sum every lcore's counters (minus the `clear stats` baseline when @p since_clear). */
+void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, bool since_clear);
+
+/** flows_json.c: write every flow as a JSON array. @return 0 or -errno (message printed). */
+int sf_flows_json_write(struct synfin *sf, const char *path);
+
+/** telemetry.c: register /synfin/ commands. */
+int sf_telemetry_init(struct synfin *sf);
+
+#endif /* SYNFIN_H */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_STATS_H
+#define CT_STATS_H
+
+/**
+ * @file
+ * Per-lcore tracker counters, generated from one X-macro list with their help strings, plus one
+ * counter per parse reason (CT_PARSE_REASONS) and per FSM reason (CT_TCP_REASONS).
+ *
+ * Thread-safety: a struct ct_lcore_stats is written by its lcore only (plain increments, no
+ * atomics); other threads read it racily (each 64-bit counter is read whole on 64-bit targets).
+ * Clearing is done by readers keeping a baseline copy and subtracting, never by writing.
+ *
+ * Design: the struct is nothing but uint64_t counters, so it can be walked as an array of
+ * CT_STATS_N values with ct_stats_name()/ct_stats_help() giving each one's name; sums and
+ * differences are element-wise. Per-state flow gauges are not counters: they are computed on
+ * demand by walking the flow table. No EAL dependency.
+ */
+
+#include <stdint.h>
+
+#include "ct_parse.h"
+#include "ct_tcp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Named counters: X(field, help). */
+#define CT_STATS_COUNTERS(X)                                                                       \
+	X(rx_pkts, "packets received")                                                             \
+	X(rx_bytes, "bytes received (frame length)")                                               \
+	X(tcp_pkts, "TCP segments parsed and tracked")                                             \
+	X(not_tcp, "packets passed untracked: not IP or not TCP")                                  \
+	X(parse_drop, "TCP/IP packets not tracked: malformed (see parse_* reasons)")               \
+	X(accepted, "segments accepted (new flow or valid on its flow)")                           \
+	X(invalid, "segments INVALID (see invalid_* reasons)")                                     \
+	X(state_changes, "conntrack state changes")                                                \
+	X(flows_created, "flows created")                                                          \
+	X(flows_closed, "flows that reached CLOSE or TIME_WAIT")                                   \
+	X(flows_expired, "flows removed by their timeout")                                         \
+	X(flows_evicted, "embryonic flows evicted to make room")                                   \
+	X(flows_refused, "new flows refused: table full")                                          \
+	X(flows_reopened, "flows restarted by a SYN in TIME_WAIT/CLOSE")                           \
+	X(flows_flushed, "flows deleted by flush")                                                 \
+	X(tx_pkts, "packets forwarded (inline mode)")                                              \
+	X(tx_dropped, "packets dropped: TX full or INVALID with --drop-invalid")
+
+/** Counters of one lcore: CT_STATS_N uint64_t values, one cache line aligned. */
+struct ct_lcore_stats {
+#define X(n, h) uint64_t n;
+	CT_STATS_COUNTERS(X)
+#undef X
+	uint64_t parse[CT_PARSE_MAX]; /**< per parse reason (index CT_PARSE_OK unused) */
+	uint64_t reason[CT_R_MAX];    /**< per FSM INVALID reason (index CT_R_OK unused) */
+} __attribute__((aligned(64)));
+
+/** Indices of the named counters in the flat view. */
+enum ct_stats_id {
+#define X(n, h) CT_STATS_##n,
+	CT_STATS_COUNTERS(X)
+#undef X
+	        CT_STATS_NAMED_MAX
+};
+
+/** Index of the first parse reason counter in the flat view. */
+#define CT_STATS_PARSE_BASE CT_STATS_NAMED_MAX
+/** Index of the first FSM reason counter in the flat view. */
+#define CT_STATS_REASON_BASE (CT_STATS_PARSE_BASE + CT_PARSE_MAX)
+/** Number of counters in the flat view. */
+#define CT_STATS_N (CT_STATS_REASON_BASE + CT_R_MAX)
+
+/** Counter @p i (0 .. CT_STATS_N - 1) of @p s. */
+static inline uint64_t
+ct_stats_get(const struct ct_lcore_stats *s, unsigned int i)
+{
+	return ((const uint64_t *)s)[i];
+}
+
+/** @p acc += @p s, element-wise. */
+static inline void
+ct_stats_add(struct ct_lcore_stats *acc, const struct ct_lcore_stats *s)
+{
+	uint64_t *a = (uint64_t *)acc;
+	const uint64_t *b = (const uint64_t *)s;
+
+	for (unsigned int i = 0; i < CT_STATS_N; i++)
+		a[i] += b[i];
+}
+
+/** @p acc -= @p s, element-wise (a baseline taken at `clear stats`). */
+static inline void
+ct_stats_sub(struct ct_lcore_stats *acc, const struct ct_lcore_stats *s)
+{
+	uint64_t *a = (uint64_t *)acc;
+	const uint64_t *b = (const uint64_t *)s;
+
+	for (unsigned int i = 0; i < CT_STATS_N; i++)
+		a[i] -= b[i];
+}
+
+/**
+ * Sum @p n lcores' counters into @p out (overwritten).
+ * @param out   result
+ * @param in    array of @p n pointers (NULL entries are skipped)
+ * @param n     number of pointers
+ */
+void ct_stats_sum(struct ct_lcore_stats *out, const struct ct_lcore_stats *const *in,
+                  unsigned int n);
+
+/**
+ * Name of counter @p i in the flat view: the field name for named counters, "parse_<reason>"
+ * and "invalid_<reason>" for the reason counters.
+ * @return the name, or NULL when @p i >= CT_STATS_N.
+ */
+const char *ct_stats_name(unsigned int i);
+
+/** One-line help of counter @p i, or NULL when @p i >= CT_STATS_N. */
+const char *ct_stats_help(unsigned int i);
+
+/**
+ * True for counters that never count anything (the "ok" reason slots), which listings skip.
+ */
+static inline int
+ct_stats_unused(unsigned int i)
+{
+	return i == CT_STATS_PARSE_BASE + CT_PARSE_OK || i == CT_STATS_REASON_BASE + CT_R_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CT_STATS_H */
