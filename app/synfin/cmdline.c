@@ -43,10 +43,41 @@ sf_cli_error(const char *cmd, const char *fmt, ...)
 	sf_cli.errors++;
 }
 
+/* fopencookie write: pass through to sf_cli.out and count. */
+static ssize_t
+op_out_write(void *cookie, const char *buf, size_t size)
+{
+	struct sf_cli *cli = cookie;
+	size_t n = fwrite(buf, 1, size, cli->out);
+
+	cli->written += n;
+	return n == 0 && size > 0 ? -1 : (ssize_t)n;
+}
+
+static FILE *op_out;
+
+FILE *
+sf_cli_op_out(void)
+{
+	if (op_out == NULL) {
+		cookie_io_functions_t io = {.write = op_out_write};
+
+		op_out = fopencookie(&sf_cli, "w", io);
+		if (op_out == NULL)
+			return sf_cli.out; /* cannot count: errors may print twice */
+	}
+	sf_cli.written = 0;
+	return op_out;
+}
+
 void
 sf_cli_done(const char *cmd, int ret)
 {
-	if (ret < 0) {
+	if (op_out != NULL)
+		fflush(op_out);
+	if (ret < 0 && sf_cli.written > 0) {
+		sf_cli.errors++; /* the operation printed its own error line */
+	} else if (ret < 0) {
 		switch (-ret) {
 		case ENOENT:
 			sf_cli_error(cmd, "not found");

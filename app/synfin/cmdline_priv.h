@@ -14,7 +14,8 @@
  * Design: every command is a cmdline_parse_inst_t whose help string reads
  * "<syntax>: <description>"; `help` prints these strings, so the command list can never disagree
  * with the parser. Callbacks print through sf_cli.out (a FILE *, stdout in the app) and flush
- * it, so their output interleaves correctly with what librte_cmdline writes to fd 1. Semantic
+ * it, so their output interleaves correctly with what librte_cmdline writes to fd 1; control
+ * operations get sf_cli_op_out(), a counting wrapper of it. Semantic
  * errors (unknown state, number out of range, failing control operation) print exactly one line
  * "<command>: <reason>" through sf_cli_error().
  */
@@ -45,6 +46,7 @@ struct sf_cli {
 	FILE *out;           /**< where command output goes */
 	struct cmdline *cl;  /**< current librte_cmdline object */
 	unsigned int errors; /**< lines that failed (parse or semantic error) */
+	size_t written;      /**< bytes the current control operation printed */
 	bool quit;           /**< `quit` was run */
 };
 
@@ -59,8 +61,16 @@ extern struct sf_cli sf_cli;
 void sf_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /**
- * Report a control operation's result: nothing when @p ret >= 0, else one error line naming
- * @p cmd and the errno of -@p ret. Flushes sf_cli.out.
+ * The FILE to hand to a control operation: it writes through to sf_cli.out and counts what the
+ * operation printed (sf_cli.written, reset by this call), so sf_cli_done() knows whether the
+ * operation already reported its error.
+ */
+FILE *sf_cli_op_out(void);
+
+/**
+ * Report a control operation's result: when @p ret < 0 and the operation printed nothing, one
+ * error line naming @p cmd and the errno of -@p ret (an operation that reports its own error
+ * line is not doubled). Flushes the operation's FILE and sf_cli.out.
  */
 void sf_cli_done(const char *cmd, int ret);
 

@@ -49,7 +49,7 @@ cmd_show_stats(void *res, struct cmdline *cl, void *data)
 	(void)res;
 	(void)cl;
 	(void)data;
-	sf_cli_done("show stats", sf_show_stats(sf_cli.sf, sf_cli.out));
+	sf_cli_done("show stats", sf_show_stats(sf_cli.sf, sf_cli_op_out()));
 }
 
 cmdline_parse_inst_t sf_cli_show_stats = {
@@ -64,7 +64,7 @@ cmd_show_lcores(void *res, struct cmdline *cl, void *data)
 	(void)res;
 	(void)cl;
 	(void)data;
-	sf_cli_done("show lcores", sf_show_lcores(sf_cli.sf, sf_cli.out));
+	sf_cli_done("show lcores", sf_show_lcores(sf_cli.sf, sf_cli_op_out()));
 }
 
 cmdline_parse_inst_t sf_cli_show_lcores = {
@@ -79,7 +79,7 @@ cmd_show_config(void *res, struct cmdline *cl, void *data)
 	(void)res;
 	(void)cl;
 	(void)data;
-	sf_cli_done("show config", sf_show_config(sf_cli.sf, sf_cli.out));
+	sf_cli_done("show config", sf_show_config(sf_cli.sf, sf_cli_op_out()));
 }
 
 cmdline_parse_inst_t sf_cli_show_config = {
@@ -115,7 +115,7 @@ cmd_show_port_stats_all(void *res, struct cmdline *cl, void *data)
 	(void)res;
 	(void)cl;
 	(void)data;
-	sf_cli_done("show port stats", sf_show_port_stats(sf_cli.sf, sf_cli.out, SF_PORT_ALL));
+	sf_cli_done("show port stats", sf_show_port_stats(sf_cli.sf, sf_cli_op_out(), SF_PORT_ALL));
 }
 
 cmdline_parse_inst_t sf_cli_show_port_stats_all = {
@@ -138,7 +138,7 @@ cmd_show_port_stats(void *res, struct cmdline *cl, void *data)
 		return;
 	}
 	sf_cli_done("show port stats",
-	            sf_show_port_stats(sf_cli.sf, sf_cli.out, (uint16_t)r->port_id));
+	            sf_show_port_stats(sf_cli.sf, sf_cli_op_out(), (uint16_t)r->port_id));
 }
 
 cmdline_parse_inst_t sf_cli_show_port_stats = {
@@ -201,7 +201,7 @@ cmd_show_flows(void *res, struct cmdline *cl, void *data)
 		}
 		limit = (uint32_t)r->limit;
 	}
-	sf_cli_done("show flows", sf_show_flows(sf_cli.sf, sf_cli.out, state, limit));
+	sf_cli_done("show flows", sf_show_flows(sf_cli.sf, sf_cli_op_out(), state, limit));
 }
 
 cmdline_parse_inst_t sf_cli_show_flows = {
@@ -296,7 +296,7 @@ cmd_show_flow(void *res, struct cmdline *cl, void *data)
 		ct_flow_key_make(&key, 6, &r->src.addr.ipv6, &r->dst.addr.ipv6,
 		                 rte_cpu_to_be_16((uint16_t)r->sport),
 		                 rte_cpu_to_be_16((uint16_t)r->dport), (uint16_t)vlan, NULL);
-	sf_cli_done("show flow", sf_show_flow(sf_cli.sf, sf_cli.out, &key));
+	sf_cli_done("show flow", sf_show_flow(sf_cli.sf, sf_cli_op_out(), &key));
 }
 
 cmdline_parse_inst_t sf_cli_show_flow = {
