@@ -10,7 +10,8 @@
  * (drained for L = 0, cascaded for L > 0) at the first tick P > R whose bits below 8L are zero and
  * whose bits 8L..8L+7 are the slot's, and E lies in [P, P + 2^8L). Expiry therefore only has to
  * visit the ticks where a non-empty slot is processed; an occupancy bitmap per level finds the
- * next one with a few word scans, so long idle stretches (and 2^32-tick jumps) cost O(levels).
+ * next one with a few word scans, so long idle stretches (and 2^32-tick jumps) cost O(levels),
+ * and that tick is cached (lowered by every start) so a poll with nothing due is one compare.
  * Cascading needs the deadline's low bits, kept in a 32-bit array beside the wheel (the node is
  * only two links, so a record pays 8 bytes inline).
  */
@@ -41,6 +42,7 @@ struct ct_timer_wheel {
 	uint32_t capacity; /**< records; sentinel i has index capacity + i */
 	uint32_t count;    /**< armed timers */
 	uint64_t now;      /**< R: every tick up to here is processed */
+	uint64_t next;     /**< no non-empty slot is processed before this tick (> now) */
 	uint32_t *expire;  /**< low 32 bits of each armed timer's deadline */
 	uint64_t occupied[CT_TIMER_LEVELS][BM_WORDS]; /**< bit set: slot not empty */
 	struct ct_timer_node sentinel[NSENTINELS];
@@ -117,6 +119,10 @@ file(struct ct_timer_wheel *w, uint32_t i, uint64_t e)
 	w->expire[i] = (uint32_t)e;
 	link_tail(w, s, i);
 	occupied_set(w, s);
+	/* The slot is processed at e with its bits below the level cleared (> now, see top). */
+	e &= ~((UINT64_C(1) << (level * CT_TIMER_SLOT_BITS)) - 1);
+	if (e < w->next)
+		w->next = e;
 }
 
 /* First set bit of a level's bitmap at index >= from, or -1. */
@@ -199,7 +205,11 @@ splice_pending(struct ct_timer_wheel *w, unsigned int s)
 	occupied_clear(w, s);
 }
 
-/* Process tick t (the next event): cascade the levels that wrap at t, then drain level 0. */
+/*
+ * Process tick t (at most the next event): cascade the levels that wrap at t, move level 0's slot
+ * to the pending list, find the next event. Slots emptied by stop() may make t a tick where
+ * nothing happens; that is harmless, as no non-empty slot is skipped.
+ */
 static void
 advance_to(struct ct_timer_wheel *w, uint64_t t)
 {
@@ -211,6 +221,7 @@ advance_to(struct ct_timer_wheel *w, uint64_t t)
 			cascade(w, l * CT_TIMER_SLOTS + (unsigned int)((t >> shift) & SLOT_MASK));
 	}
 	splice_pending(w, (unsigned int)(t & SLOT_MASK));
+	w->next = next_event(w);
 }
 
 size_t
@@ -277,6 +288,7 @@ ct_timer_wheel_reset(struct ct_timer_wheel *w, uint64_t now)
 	memset(w->occupied, 0, sizeof(w->occupied));
 	w->count = 0;
 	w->now = now;
+	w->next = NO_EVENT;
 }
 
 int
@@ -320,8 +332,6 @@ ct_timer_wheel_expire(struct ct_timer_wheel *w, uint64_t now, uint32_t *out, uns
 	unsigned int n = 0;
 
 	for (;;) {
-		uint64_t t;
-
 		while (p->next != pending) {
 			uint32_t i = p->next;
 
@@ -333,12 +343,11 @@ ct_timer_wheel_expire(struct ct_timer_wheel *w, uint64_t now, uint32_t *out, uns
 		}
 		if (w->now >= now)
 			return n;
-		t = w->count > 0 ? next_event(w) : NO_EVENT;
-		if (t > now) {
-			w->now = now;
+		if (w->next == NO_EVENT || w->next > now) {
+			w->now = now; /* nothing is processed in (now, w->now] */
 			return n;
 		}
-		advance_to(w, t);
+		advance_to(w, w->next);
 	}
 }
 
