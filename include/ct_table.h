@@ -122,15 +122,14 @@ struct ct_table_params {
 	const char *name;  /**< unique name, shorter than CT_TABLE_NAMESIZE */
 	uint32_t capacity; /**< minimum number of flows (rounded up, see ct_table_capacity()) */
 	int socket_id;     /**< NUMA socket for the memory, or SOCKET_ID_ANY */
-	const struct ct_tcp_conf *tcp; /**< timeouts used by expiry (read at each expiry);
-					    NULL: ct_tcp_conf_default */
+	const struct ct_tcp_conf *tcp; /**< timeouts used by expiry (read at each expiry) */
 	uint64_t ticks_per_s;          /**< clock ticks per second (timeouts are seconds) */
 	uint64_t now;                  /**< current tick */
 };
 
 /**
  * Create a table.
- * @return the table, or NULL with rte_errno set: EINVAL (bad name, capacity 0 or above 2^30 - 2^24,
+ * @return the table, or NULL with rte_errno set: EINVAL (bad name, no tcp, capacity 0 or above 2^30 - 2^24,
  *         ticks_per_s 0 or a timeout of 2^31 ticks or more), ENOMEM, EEXIST (name in use).
  */
 struct ct_table *ct_table_create(const struct ct_table_params *p);

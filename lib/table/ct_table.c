@@ -275,11 +275,11 @@ ct_table_create(const struct ct_table_params *p)
 
 	if (p == NULL || p->name == NULL || p->name[0] == '\0' ||
 	    strnlen(p->name, CT_TABLE_NAMESIZE) >= CT_TABLE_NAMESIZE || p->capacity == 0 ||
-	    p->ticks_per_s == 0) {
+	    p->ticks_per_s == 0 || p->tcp == NULL) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	tcp = p->tcp != NULL ? p->tcp : &ct_tcp_conf_default;
+	tcp = p->tcp;
 	for (unsigned int s = 0; s < CT_S_MAX; s++) {
 		if ((uint64_t)tcp->timeouts.s[s] * p->ticks_per_s >= TIMEOUT_MAX) {
 			rte_errno = EINVAL;
