@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef BENCH_GEN_H
+#define BENCH_GEN_H
+
+/**
+ * @file
+ * Traffic generators of synfin-bench: stateless descriptions of the packets of each workload
+ * (lifecycle, established, synflood) and a classic-pcap loader, plus the frame writer that
+ * turns a description into Ethernet/IPv4/TCP bytes in an mbuf. Everything here runs outside the
+ * timed region; the generators keep O(1) state (a round counter and a slot index), so 10 M
+ * concurrent connections cost no generator memory.
+ *
+ * Thread-safety: none; one generator per thread.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** One packet to write: addresses/ports in host order, TCP fields in host order. */
+struct bench_pkt {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint16_t win;
+	uint16_t len;   /**< TCP payload bytes */
+	uint8_t flags;  /**< CT_TCPF_* */
+	uint8_t synopt; /**< 1: MSS + SACK-permitted + window scale 7 options */
+};
+
+/** What the accounting needs to know about a generated packet. */
+struct bench_tag {
+	uint32_t slot;  /**< lifecycle slot / flow index; UINT32_MAX for flood SYNs */
+	uint8_t phase;  /**< lifecycle phase 0..7, or 0xff */
+	uint8_t flood;  /**< 1: flood SYN */
+	uint8_t warmup; /**< 1: packet of the untimed warm-up */
+};
+
+/** Frame bytes needed for a packet (Ethernet + IPv4 + TCP [+ options] + payload, min 60). */
+uint32_t bench_frame_len(const struct bench_pkt *p);
+
+/** Write the frame of @p p to @p buf (at least bench_frame_len() bytes). @return its length. */
+uint32_t bench_frame_write(uint8_t *buf, const struct bench_pkt *p);
+
+/** Lifecycle phases: SYN, SYN+ACK, ACK, data, FIN, ACK, FIN, ACK. */
+#define BENCH_PHASES 8
+
+/** Generator of the lifecycle / established / synflood workloads. */
+struct bench_gen {
+	int mode;           /**< BENCH_W_* */
+	uint32_t n;         /**< concurrent connections (slots) / flows */
+	uint64_t round;     /**< current round over the slots */
+	uint32_t slot;      /**< next slot in this round */
+	uint32_t seed;      /**< perturbs addresses, ports and ISNs */
+	uint16_t payload;   /**< data segment length */
+	double flood_ratio; /**< synflood: fraction of packets that are flood SYNs */
+	double flood_acc;   /**< Bresenham accumulator of flood packets */
+	uint64_t rng;       /**< xorshift state for flood sources */
+	uint64_t warm_left; /**< warm-up packets still to emit (emitted first, tagged) */
+};
+
+enum bench_workload {
+	BENCH_W_LIFECYCLE = 0,
+	BENCH_W_ESTABLISHED,
+	BENCH_W_SYNFLOOD,
+	BENCH_W_PCAP,
+	BENCH_W_MAX
+};
+
+/**
+ * Initialise a generator. Lifecycle/synflood slots start staggered (slot i begins at round
+ * 7 - i % 8), so after the 7 warm-up rounds every phase is equally present; established flows
+ * do their handshake (3 rounds) as warm-up. The warm-up packet count is in g->warm_left.
+ */
+void bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, uint16_t payload,
+                    double flood_ratio);
+
+/** Next packet. @return tag describing it. */
+struct bench_tag bench_gen_next(struct bench_gen *g, struct bench_pkt *p);
+
+/** A pcap loaded in memory. */
+struct bench_pcap {
+	uint8_t *data;    /**< all frames back to back */
+	uint64_t *off;    /**< frame i starts at data + off[i] */
+	uint32_t *len;    /**< captured length of frame i */
+	uint64_t *ts_ns;  /**< timestamp of frame i, ns since the first frame */
+	int32_t *tcp_off; /**< offset of the TCP header in frame i, or -1 */
+	uint32_t count;
+	uint64_t span_ns; /**< last timestamp - first */
+};
+
+/**
+ * Load a classic pcap (microsecond or nanosecond magic, either byte order, LINKTYPE_ETHERNET).
+ * @return 0, or -1 with a message on stderr.
+ */
+int bench_pcap_load(const char *path, struct bench_pcap *pc);
+
+/** Free what bench_pcap_load() allocated. */
+void bench_pcap_free(struct bench_pcap *pc);
+
+#endif /* BENCH_GEN_H */

@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * synfin-bench: single-core throughput of the real per-packet pipeline (lib/worker:
+ * ct_worker_process_burst() + ct_worker_tick(), as the app calls them) on synthetic workloads
+ * (full TCP lifecycles with N connections open, established-only traffic, a SYN flood mixed with
+ * legitimate connections) or on a pcap replayed from memory. Frames are written into a fixed set
+ * of mbufs outside the timed region, one batch of bursts at a time; the timed region is exactly
+ * the worker calls of that batch (see bench/README.md). Prints Mpps, cycles per packet, completed
+ * connections per second, table bytes per flow, and a last line `RESULT mpps=.. cycles_per_pkt=..
+ * cps=.. bytes_per_flow=..`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "ct_table.h"
+#include "ct_tcp.h"
+#include "ct_worker.h"
+
+#include "bench_gen.h"
+
+#define BURST_MAX    64
+#define BATCH_BURSTS 64 /* bursts prepared per batch (2048 mbufs at burst 32) */
+#define SIM_NS_PER_S UINT64_C(1000000000)
+
+struct opts {
+	int workload;
+	uint64_t concurrent;
+	uint64_t packets;
+	double seconds;
+	uint64_t table_size;
+	unsigned int burst;
+	const char *pcap;
+	uint64_t loops;
+	uint64_t time_wait_ms;
+	uint64_t tick_ns; /* synthetic clock advance per burst */
+	uint32_t seed;
+	uint16_t payload;
+	double flood_ratio;
+	int quiet;
+};
+
+struct counts {
+	uint64_t pkts, cycles, bursts;
+	uint64_t verdict[CT_WV_MAX];
+	uint64_t completed; /* lifecycles whose 8 packets were all accepted */
+	uint64_t broken;    /* lifecycles with at least one packet not accepted */
+	uint64_t flood;     /* flood SYNs sent */
+};
+
+static const char *const workload_names[BENCH_W_MAX] = {
+        [BENCH_W_LIFECYCLE] = "lifecycle",
+        [BENCH_W_ESTABLISHED] = "established",
+        [BENCH_W_SYNFLOOD] = "synflood",
+        [BENCH_W_PCAP] = "pcap",
+};
+
+static void
+usage(const char *prog)
+{
+	printf("Usage: %s [EAL options] -- [options]\n"
+	       "  --workload lifecycle|established|synflood   (default lifecycle)\n"
+	       "  --pcap FILE          replay a classic pcap from memory (workload pcap)\n"
+	       "  --loops N            pcap replays (ports shifted by the loop index; default 10)\n"
+	       "  --concurrent N       connections open at once / established flows (default "
+	       "100000)\n"
+	       "  --packets N          timed packets (default 20000000)\n"
+	       "  --seconds S          run about S seconds instead of --packets\n"
+	       "  --table-size N       flow table capacity (default: concurrent * 5/4 + 65536)\n"
+	       "  --burst N            packets per ct_worker_process_burst() call (default 32, max "
+	       "%d)\n"
+	       "  --time-wait-ms N     TIME_WAIT timeout for the run (default 1000)\n"
+	       "  --tick-us N          synthetic clock advance per burst (default 1000 = 1 ms)\n"
+	       "  --flood-ratio R      synflood: fraction of packets that are flood SYNs (default "
+	       "0.9)\n"
+	       "  --payload N          data segment length (default 10)\n"
+	       "  --seed N             seed of addresses, ports and ISNs (default 1)\n",
+	       prog, BURST_MAX);
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+	        {"workload", required_argument, NULL, 'w'},
+	        {"concurrent", required_argument, NULL, 'c'},
+	        {"packets", required_argument, NULL, 'n'},
+	        {"seconds", required_argument, NULL, 's'},
+	        {"table-size", required_argument, NULL, 't'},
+	        {"burst", required_argument, NULL, 'b'},
+	        {"pcap", required_argument, NULL, 'p'},
+	        {"loops", required_argument, NULL, 'l'},
+	        {"time-wait-ms", required_argument, NULL, 'W'},
+	        {"tick-us", required_argument, NULL, 'T'},
+	        {"seed", required_argument, NULL, 'S'},
+	        {"payload", required_argument, NULL, 'P'},
+	        {"flood-ratio", required_argument, NULL, 'f'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*o = (struct opts){
+	        .workload = BENCH_W_LIFECYCLE,
+	        .concurrent = 100000,
+	        .packets = 20000000,
+	        .burst = 32,
+	        .loops = 10,
+	        .time_wait_ms = 1000,
+	        .tick_ns = 1000000,
+	        .seed = 1,
+	        .payload = 10,
+	        .flood_ratio = 0.9,
+	};
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			for (o->workload = 0; o->workload < BENCH_W_PCAP; o->workload++)
+				if (strcmp(optarg, workload_names[o->workload]) == 0)
+					break;
+			if (o->workload == BENCH_W_PCAP) {
+				fprintf(stderr, "unknown workload %s\n", optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			o->concurrent = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			o->packets = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			o->seconds = strtod(optarg, NULL);
+			break;
+		case 't':
+			o->table_size = strtoull(optarg, NULL, 0);
+			break;
+		case 'b':
+			o->burst = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			o->pcap = optarg;
+			break;
+		case 'l':
+			o->loops = strtoull(optarg, NULL, 0);
+			break;
+		case 'W':
+			o->time_wait_ms = strtoull(optarg, NULL, 0);
+			break;
+		case 'T':
+			o->tick_ns = strtoull(optarg, NULL, 0) * 1000;
+			break;
+		case 'S':
+			o->seed = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'P':
+			o->payload = (uint16_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'f':
+			o->flood_ratio = strtod(optarg, NULL);
+			break;
+		case 'h':
+			usage(argv[0]);
+			exit(0);
+		default:
+			usage(argv[0]);
+			return -1;
+		}
+	}
+	if (o->pcap)
+		o->workload = BENCH_W_PCAP;
+	if (o->burst == 0 || o->burst > BURST_MAX || o->concurrent == 0 ||
+	    o->concurrent > (1u << 24) || o->flood_ratio < 0 || o->flood_ratio >= 1 ||
+	    o->tick_ns == 0 || o->loops == 0) {
+		fprintf(stderr,
+		        "bad option value (burst 1..%d, concurrent 1..2^24, flood-ratio "
+		        "[0,1), tick-us > 0, loops > 0)\n",
+		        BURST_MAX);
+		return -1;
+	}
+	if (o->table_size == 0)
+		o->table_size = o->concurrent + o->concurrent / 4 + 65536;
+	return 0;
+}
+
+/* Per-run state: the worker, the mbufs reused for every batch, and the synthetic clock. */
+struct bench {
+	struct opts o;
+	struct ct_worker *w;
+	struct ct_tcp_conf tcp;
+	struct rte_mbuf *m[BATCH_BURSTS * BURST_MAX];
+	uint8_t verdict[BATCH_BURSTS * BURST_MAX];
+	struct bench_tag tag[BATCH_BURSTS * BURST_MAX];
+	uint16_t burst_n[BATCH_BURSTS]; /* packets in each burst of the batch */
+	uint64_t sim_ns;                /* synthetic clock */
+	uint64_t now;                   /* worker ticks (1 ms) */
+	uint64_t tw_s;                  /* TIME_WAIT timeout in force (s) */
+	uint8_t *broken;                /* per slot: this generation had a packet not accepted */
+	struct ct_lcore_stats base;     /* worker counters at the start of the timed part */
+	struct counts c;
+};
+
+static inline void
+mbuf_set(struct rte_mbuf *m, uint32_t len)
+{
+	m->data_off = RTE_PKTMBUF_HEADROOM;
+	m->data_len = (uint16_t)len;
+	m->pkt_len = len;
+	m->nb_segs = 1;
+	m->next = NULL;
+}
+
+/*
+ * Fill the batch from the generator (untimed). With @p warm, only warm-up packets (the last
+ * burst may be short); else only timed packets, at most @p max_pkts.
+ * @return number of bursts filled.
+ */
+static unsigned int
+fill_gen(struct bench *b, struct bench_gen *g, int warm, uint64_t max_pkts)
+{
+	unsigned int nb = 0, k = 0;
+	struct bench_pkt p;
+
+	while (nb < BATCH_BURSTS && max_pkts > 0) {
+		unsigned int n = 0;
+
+		while (n < b->o.burst && max_pkts > 0 && (warm ? g->warm_left > 0 : 1)) {
+			struct rte_mbuf *m = b->m[k];
+
+			b->tag[k] = bench_gen_next(g, &p);
+			mbuf_set(m, bench_frame_write(rte_pktmbuf_mtod(m, uint8_t *), &p));
+			n++;
+			k++;
+			max_pkts--;
+		}
+		if (n == 0)
+			break;
+		b->burst_n[nb++] = (uint16_t)n;
+		if (warm && g->warm_left == 0)
+			break;
+	}
+	return nb;
+}
+
+/* Run @p nb prepared bursts through the worker; the timed region when @p timed. */
+static void
+run_batch(struct bench *b, unsigned int nb, int timed)
+{
+	uint64_t t0, t1, tick_ns = b->o.tick_ns;
+	struct ct_worker *w = b->w;
+	unsigned int k = 0;
+	uint64_t now = b->now, sim = b->sim_ns;
+
+	t0 = rte_rdtsc_precise();
+	/* ---- timed region: the app's per-burst work minus RX/TX ---- */
+	for (unsigned int i = 0; i < nb; i++) {
+		uint64_t t;
+
+		ct_worker_process_burst(w, &b->m[k], b->burst_n[i], now, &b->verdict[k]);
+		k += b->burst_n[i];
+		sim += tick_ns;
+		t = sim / 1000000;
+		if (t != now) {
+			now = t;
+			ct_worker_tick(w, now);
+		}
+	}
+	/* ---- end of timed region ---- */
+	t1 = rte_rdtsc_precise();
+	b->now = now;
+	b->sim_ns = sim;
+	if (!timed)
+		return;
+	b->c.cycles += t1 - t0;
+	b->c.pkts += k;
+	b->c.bursts += nb;
+	for (unsigned int i = 0; i < k; i++) {
+		const struct bench_tag *t = &b->tag[i];
+		uint8_t v = b->verdict[i];
+		int ok = v == CT_WV_NEW || v == CT_WV_ACCEPT;
+
+		b->c.verdict[v < CT_WV_MAX ? v : 0]++;
+		if (t->flood) {
+			b->c.flood++;
+			continue;
+		}
+		if (b->broken == NULL || t->slot == UINT32_MAX)
+			continue;
+		if (t->phase == 0)
+			b->broken[t->slot] = 0;
+		if (!ok)
+			b->broken[t->slot] = 1;
+		if (t->phase == BENCH_PHASES - 1) {
+			if (b->broken[t->slot])
+				b->c.broken++;
+			else
+				b->c.completed++;
+		}
+	}
+}
+
+/* Account warm-up verdicts into the per-slot broken bits only. */
+static void
+warm_account(struct bench *b, unsigned int npkts)
+{
+	if (b->broken == NULL)
+		return;
+	for (unsigned int i = 0; i < npkts; i++) {
+		const struct bench_tag *t = &b->tag[i];
+		uint8_t v = b->verdict[i];
+
+		if (t->slot == UINT32_MAX)
+			continue;
+		if (t->phase == 0)
+			b->broken[t->slot] = 0;
+		if (v != CT_WV_NEW && v != CT_WV_ACCEPT)
+			b->broken[t->slot] = 1;
+	}
+}
+
+static unsigned int
+batch_pkts(const struct bench *b, unsigned int nb)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < nb; i++)
+		n += b->burst_n[i];
+	return n;
+}
+
+/* True while the timed part should go on. */
+static int
+more(const struct bench *b, uint64_t tsc_hz)
+{
+	if (b->o.seconds > 0)
+		return (double)b->c.cycles < b->o.seconds * (double)tsc_hz;
+	return b->c.pkts < b->o.packets;
+}
+
+static void
+run_synthetic(struct bench *b, uint64_t tsc_hz)
+{
+	struct bench_gen g;
+	unsigned int nb;
+
+	bench_gen_init(&g, b->o.workload, (uint32_t)b->o.concurrent, b->o.seed, b->o.payload,
+	               b->o.workload == BENCH_W_SYNFLOOD ? b->o.flood_ratio : 0);
+	if (!b->o.quiet)
+		printf("warm-up: %" PRIu64 " packets (untimed)\n", g.warm_left);
+	while (g.warm_left > 0) {
+		nb = fill_gen(b, &g, 1, UINT64_MAX);
+		run_batch(b, nb, 0);
+		warm_account(b, batch_pkts(b, nb));
+	}
+	ct_worker_tick(b->w, b->now);
+	memset(&b->c, 0, sizeof(b->c));
+	b->base = b->w->stats; /* counters are reported relative to the end of the warm-up */
+	while (more(b, tsc_hz)) {
+		uint64_t left = b->o.seconds > 0 ? UINT64_MAX : b->o.packets - b->c.pkts;
+
+		nb = fill_gen(b, &g, 0, left);
+		run_batch(b, nb, 1);
+	}
+}
+
+/* Copy pcap frame @p i into @p m, with the synthetic clock taken from its timestamp. */
+static void
+pcap_frame_set(struct rte_mbuf *m, const struct bench_pcap *pc, uint32_t i)
+{
+	uint32_t len = pc->len[i],
+	         room = rte_pktmbuf_data_room_size(m->pool) - RTE_PKTMBUF_HEADROOM;
+	uint32_t cp = len < room ? len : room;
+
+	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), pc->data + pc->off[i], cp);
+	mbuf_set(m, cp);
+	m->pkt_len = len; /* a longer frame looks like a chained one: headers in the first part */
+}
+
+static void
+run_pcap(struct bench *b, const struct bench_pcap *pc, uint64_t tsc_hz)
+{
+	uint64_t base_ns = 0;
+
+	(void)tsc_hz;
+	b->o.tick_ns = 0;
+	memset(&b->c, 0, sizeof(b->c));
+	for (uint64_t l = 0; l < b->o.loops; l++) {
+		uint32_t i = 0;
+
+		while (i < pc->count) {
+			unsigned int nb = 0, k = 0;
+			uint64_t t0, t1;
+
+			/* untimed: copy frames; each burst gets the timestamp of its first frame */
+			uint64_t bnow[BATCH_BURSTS];
+
+			while (nb < BATCH_BURSTS && i < pc->count) {
+				unsigned int n = 0;
+
+				bnow[nb] = (base_ns + pc->ts_ns[i]) / 1000000;
+				while (n < b->o.burst && i < pc->count)
+					pcap_frame_set(b->m[k + n++], pc, i++);
+				b->burst_n[nb++] = (uint16_t)n;
+				k += n;
+			}
+			k = 0;
+			t0 = rte_rdtsc_precise();
+			for (unsigned int j = 0; j < nb; j++) {
+				if (bnow[j] != b->now) {
+					b->now = bnow[j];
+					ct_worker_tick(b->w, b->now);
+				}
+				ct_worker_process_burst(b->w, &b->m[k], b->burst_n[j], b->now,
+				                        &b->verdict[k]);
+				k += b->burst_n[j];
+			}
+			t1 = rte_rdtsc_precise();
+			b->c.cycles += t1 - t0;
+			b->c.pkts += k;
+			b->c.bursts += nb;
+			for (unsigned int j = 0; j < k; j++)
+				b->c.verdict[b->verdict[j] < CT_WV_MAX ? b->verdict[j] : 0]++;
+		}
+		/* untimed: the next loop replays the same connections from an empty table, 1 s
+		 * of pcap time later */
+		base_ns += pc->span_ns + SIM_NS_PER_S;
+		if (l + 1 < b->o.loops)
+			ct_worker_flush(b->w);
+	}
+}
+
+static const char *const verdict_names[CT_WV_MAX] = {
+        [CT_WV_PASS] = "pass",     [CT_WV_MALFORMED] = "malformed", [CT_WV_NEW] = "new",
+        [CT_WV_ACCEPT] = "accept", [CT_WV_INVALID] = "invalid",     [CT_WV_REFUSED] = "refused",
+};
+
+int
+main(int argc, char **argv)
+{
+	static struct bench b;
+	struct ct_worker_params wp;
+	struct ct_lcore_stats st;
+	struct bench_pcap pc;
+	struct rte_mempool *mp;
+	uint64_t tsc_hz, nmbuf;
+	double secs, mpps, cpp, cps, bpf;
+	int ret;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= ret;
+	argv += ret;
+	optind = 1;
+	if (parse_opts(argc, argv, &b.o) < 0)
+		return 2;
+	if (b.o.workload == BENCH_W_PCAP && bench_pcap_load(b.o.pcap, &pc) < 0)
+		return 1;
+
+	/* Timeouts: defaults; TIME_WAIT shortened; the others at least three rounds over the
+	 * slots so that no connection expires between two of its packets. */
+	b.tcp = ct_tcp_conf_default;
+	b.tw_s = (b.o.time_wait_ms + 999) / 1000;
+	if (b.o.workload != BENCH_W_PCAP) {
+		double round_pkts =
+		        (double)b.o.concurrent /
+		        (b.o.workload == BENCH_W_SYNFLOOD ? 1.0 - b.o.flood_ratio : 1.0);
+		uint64_t round_s =
+		        (uint64_t)(round_pkts / b.o.burst * (double)b.o.tick_ns / 1e9) + 1;
+
+		for (unsigned int s = 0; s < CT_S_MAX; s++)
+			if (s != CT_S_TIME_WAIT && b.tcp.timeouts.s[s] < 3 * round_s)
+				b.tcp.timeouts.s[s] = (uint32_t)(3 * round_s);
+		b.tcp.timeouts.s[CT_S_TIME_WAIT] = (uint32_t)b.tw_s;
+	}
+
+	nmbuf = (uint64_t)BATCH_BURSTS * b.o.burst;
+	mp = rte_pktmbuf_pool_create("bench_mbufs", (unsigned int)nmbuf, 0, 0,
+	                             RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (mp == NULL || rte_pktmbuf_alloc_bulk(mp, b.m, (unsigned int)nmbuf) != 0) {
+		fprintf(stderr, "mbuf pool: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	wp = (struct ct_worker_params){
+	        .name = "bench",
+	        .capacity = (uint32_t)b.o.table_size,
+	        .socket_id = (int)rte_socket_id(),
+	        .tcp = &b.tcp,
+	        .ticks_per_s = 1000,
+	        .now = 0,
+	};
+	b.w = ct_worker_create(&wp);
+	if (b.w == NULL) {
+		fprintf(stderr, "ct_worker_create (capacity %" PRIu64 "): %s\n", b.o.table_size,
+		        rte_strerror(rte_errno));
+		return 1;
+	}
+	if (b.o.workload == BENCH_W_LIFECYCLE || b.o.workload == BENCH_W_SYNFLOOD) {
+		b.broken = calloc(b.o.concurrent, 1);
+		if (b.broken == NULL)
+			return 1;
+	}
+	tsc_hz = rte_get_tsc_hz();
+
+	printf("synfin-bench: workload=%s burst=%u table_size=%" PRIu64
+	       " (capacity %u, positions %u)"
+	       " seed=%u lcore=%u tsc_hz=%" PRIu64 "\n",
+	       workload_names[b.o.workload], b.o.burst, b.o.table_size,
+	       ct_table_capacity(b.w->table), ct_table_positions(b.w->table), b.o.seed,
+	       rte_lcore_id(), tsc_hz);
+	if (b.o.workload == BENCH_W_PCAP) {
+		printf("pcap=%s frames=%u span=%.3f s loops=%" PRIu64
+		       " (table flushed between loops, untimed; clock = pcap timestamps)\n",
+		       b.o.pcap, pc.count, (double)pc.span_ns / 1e9, b.o.loops);
+		run_pcap(&b, &pc, tsc_hz);
+	} else {
+		printf("concurrent=%" PRIu64 " payload=%u clock=%.3f ms/burst (synthetic) "
+		       "time_wait=%" PRIu64 " s (%" PRIu64 " bursts) other timeouts>=%u s",
+		       b.o.concurrent, b.o.payload, (double)b.o.tick_ns / 1e6, b.tw_s,
+		       b.tw_s * SIM_NS_PER_S / b.o.tick_ns, b.tcp.timeouts.s[CT_S_SYN_SENT]);
+		if (b.o.workload == BENCH_W_SYNFLOOD)
+			printf(" flood_ratio=%.3f", b.o.flood_ratio);
+		printf("\n");
+		run_synthetic(&b, tsc_hz);
+	}
+
+	secs = (double)b.c.cycles / (double)tsc_hz;
+	mpps = secs > 0 ? (double)b.c.pkts / secs / 1e6 : 0;
+	cpp = b.c.pkts ? (double)b.c.cycles / (double)b.c.pkts : 0;
+	cps = secs > 0 ? (double)b.c.completed / secs : 0;
+	bpf = ct_table_mem_per_flow(b.w->table);
+	printf("timed: %" PRIu64 " packets in %" PRIu64 " bursts, %.4f s (%" PRIu64 " cycles)\n",
+	       b.c.pkts, b.c.bursts, secs, b.c.cycles);
+	printf("verdicts:");
+	for (unsigned int v = 0; v < CT_WV_MAX; v++)
+		printf(" %s=%" PRIu64, verdict_names[v], b.c.verdict[v]);
+	printf("\n");
+	st = b.w->stats;
+	ct_stats_sub(&st, &b.base);
+	printf("flows (timed part): now=%u created=%" PRIu64 " expired=%" PRIu64 " evicted=%" PRIu64
+	       " refused=%" PRIu64 " closed=%" PRIu64 "\n",
+	       ct_table_count(b.w->table), st.flows_created, st.flows_expired, st.flows_evicted,
+	       st.flows_refused, st.flows_closed);
+	if (b.o.workload == BENCH_W_LIFECYCLE || b.o.workload == BENCH_W_SYNFLOOD)
+		printf("lifecycles: completed=%" PRIu64 " broken=%" PRIu64 " flood_syns=%" PRIu64
+		       "\n",
+		       b.c.completed, b.c.broken, b.c.flood);
+	printf("Mpps %.3f  cycles/pkt %.1f  connections/s %.0f  bytes/flow %.1f\n", mpps, cpp, cps,
+	       bpf);
+	printf("RESULT mpps=%.3f cycles_per_pkt=%.1f cps=%.0f bytes_per_flow=%.1f\n", mpps, cpp,
+	       cps, bpf);
+	fflush(stdout);
+	ct_worker_free(b.w);
+	rte_mempool_free(mp);
+	free(b.broken);
+	if (b.o.workload == BENCH_W_PCAP)
+		bench_pcap_free(&pc);
+	rte_eal_cleanup();
+	return 0;
+}
