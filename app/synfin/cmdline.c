@@ -7,11 +7,13 @@
  * one after the prompt before its output so a transcript reads like an interactive session.
  * The file mode reads lines itself rather than through cmdline_file_new(): that one discards
  * all output of librte_cmdline (its error messages included) and silently truncates long lines
- * to the line editor's buffer, which could run a prefix of a command.
+ * to the line editor's buffer, which could run a prefix of a command. The interactive mode
+ * restores the terminal even when the application cancels the CLI thread (signal, idle exit).
  */
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,6 +404,14 @@ run_file(const char *path)
 	return 0;
 }
 
+/* Restore the terminal and free the cmdline, also when the thread is cancelled in read(). */
+static void
+stdin_cleanup(void *arg)
+{
+	sf_cli.cl = NULL;
+	cmdline_stdin_exit(arg);
+}
+
 static int
 run_stdin(void)
 {
@@ -411,9 +421,9 @@ run_stdin(void)
 	if (cl == NULL)
 		return -ENOMEM;
 	sf_cli.cl = cl;
+	pthread_cleanup_push(stdin_cleanup, cl);
 	cmdline_interact(cl);
-	cmdline_stdin_exit(cl);
-	sf_cli.cl = NULL;
+	pthread_cleanup_pop(1);
 	return 0;
 }
 
