@@ -495,3 +495,42 @@ bench_pcap_free(struct bench_pcap *pc)
 	free(pc->tcp_off);
 	memset(pc, 0, sizeof(*pc));
 }
+
+int
+bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
+                 uint32_t us_per_pkt)
+{
+	const uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
+	uint8_t frame[256];
+	FILE *fp = fopen(path, "wb");
+	uint64_t us = 0;
+
+	if (fp == NULL || fwrite(gh, sizeof(gh), 1, fp) != 1) {
+		fprintf(stderr, "pcap %s: %s\n", path, strerror(errno));
+		if (fp)
+			fclose(fp);
+		return -1;
+	}
+	memset(frame, 0, sizeof(frame));
+	while (npkts > 0) {
+		struct bench_pkt p;
+		struct bench_tag t = bench_gen_next(g, &p);
+		uint32_t len, ph[4];
+
+		if (t.warmup && skip_warm)
+			continue;
+		len = bench_frame_write(frame, &p);
+		ph[0] = (uint32_t)(us / 1000000);
+		ph[1] = (uint32_t)(us % 1000000);
+		ph[2] = len;
+		ph[3] = len;
+		if (fwrite(ph, sizeof(ph), 1, fp) != 1 || fwrite(frame, len, 1, fp) != 1) {
+			fprintf(stderr, "pcap %s: %s\n", path, strerror(errno));
+			fclose(fp);
+			return -1;
+		}
+		us += us_per_pkt;
+		npkts--;
+	}
+	return fclose(fp) == 0 ? 0 : -1;
+}

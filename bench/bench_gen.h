@@ -94,6 +94,15 @@ struct bench_pcap {
  */
 int bench_pcap_load(const char *path, struct bench_pcap *pc);
 
+/**
+ * Write @p npkts packets of generator @p g (warm-up first, then timed packets) to a classic pcap
+ * (microsecond timestamps, @p us_per_pkt apart). With @p skip_warm the warm-up packets are
+ * generated but not written.
+ * @return 0, or -1 with a message on stderr.
+ */
+int bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
+                     uint32_t us_per_pkt);
+
 /** Free what bench_pcap_load() allocated. */
 void bench_pcap_free(struct bench_pcap *pc);
 

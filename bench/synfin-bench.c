@@ -47,6 +47,8 @@ struct opts {
 	uint32_t seed;
 	uint16_t payload;
 	double flood_ratio;
+	const char *write_pcap; /* write the workload to a pcap instead of running it */
+	int write_warm;         /* 1: include the warm-up packets in the pcap */
 	int quiet;
 };
 
@@ -71,7 +73,7 @@ usage(const char *prog)
 	printf("Usage: %s [EAL options] -- [options]\n"
 	       "  --workload lifecycle|established|synflood   (default lifecycle)\n"
 	       "  --pcap FILE          replay a classic pcap from memory (workload pcap)\n"
-	       "  --loops N            pcap replays (ports shifted by the loop index; default 10)\n"
+	       "  --loops N            pcap replays (table flushed between loops; default 10)\n"
 	       "  --concurrent N       connections open at once / established flows (default "
 	       "100000)\n"
 	       "  --packets N          timed packets (default 20000000)\n"
@@ -84,7 +86,9 @@ usage(const char *prog)
 	       "  --flood-ratio R      synflood: fraction of packets that are flood SYNs (default "
 	       "0.9)\n"
 	       "  --payload N          data segment length (default 10)\n"
-	       "  --seed N             seed of addresses, ports and ISNs (default 1)\n",
+	       "  --seed N             seed of addresses, ports and ISNs (default 1)\n"
+	       "  --write-pcap FILE    write --packets packets of the workload to FILE and exit\n"
+	       "                       (timed part only; --write-warmup: warm-up packets first)\n",
 	       prog, BURST_MAX);
 }
 
@@ -105,6 +109,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        {"seed", required_argument, NULL, 'S'},
 	        {"payload", required_argument, NULL, 'P'},
 	        {"flood-ratio", required_argument, NULL, 'f'},
+	        {"write-pcap", required_argument, NULL, 'o'},
+	        {"write-warmup", no_argument, NULL, 'O'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -168,6 +174,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->flood_ratio = strtod(optarg, NULL);
+			break;
+		case 'o':
+			o->write_pcap = optarg;
+			break;
+		case 'O':
+			o->write_warm = 1;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -466,6 +478,17 @@ main(int argc, char **argv)
 	optind = 1;
 	if (parse_opts(argc, argv, &b.o) < 0)
 		return 2;
+	if (b.o.write_pcap != NULL) {
+		struct bench_gen g;
+
+		bench_gen_init(&g, b.o.workload, (uint32_t)b.o.concurrent, b.o.seed, b.o.payload,
+		               b.o.workload == BENCH_W_SYNFLOOD ? b.o.flood_ratio : 0);
+		if (bench_pcap_write(b.o.write_pcap, &g, b.o.packets, !b.o.write_warm, 1) < 0)
+			return 1;
+		printf("wrote %" PRIu64 " packets to %s\n", b.o.packets, b.o.write_pcap);
+		rte_eal_cleanup();
+		return 0;
+	}
 	if (b.o.workload == BENCH_W_PCAP && bench_pcap_load(b.o.pcap, &pc) < 0)
 		return 1;
 
@@ -539,6 +562,11 @@ main(int argc, char **argv)
 	secs = (double)b.c.cycles / (double)tsc_hz;
 	mpps = secs > 0 ? (double)b.c.pkts / secs / 1e6 : 0;
 	cpp = b.c.pkts ? (double)b.c.cycles / (double)b.c.pkts : 0;
+	st = b.w->stats;
+	ct_stats_sub(&st, &b.base);
+	/* pcap: no lifecycle bookkeeping; connections that reached CLOSE or TIME_WAIT count */
+	if (b.o.workload == BENCH_W_PCAP)
+		b.c.completed = st.flows_closed;
 	cps = secs > 0 ? (double)b.c.completed / secs : 0;
 	bpf = ct_table_mem_per_flow(b.w->table);
 	printf("timed: %" PRIu64 " packets in %" PRIu64 " bursts, %.4f s (%" PRIu64 " cycles)\n",
@@ -547,8 +575,6 @@ main(int argc, char **argv)
 	for (unsigned int v = 0; v < CT_WV_MAX; v++)
 		printf(" %s=%" PRIu64, verdict_names[v], b.c.verdict[v]);
 	printf("\n");
-	st = b.w->stats;
-	ct_stats_sub(&st, &b.base);
 	printf("flows (timed part): now=%u created=%" PRIu64 " expired=%" PRIu64 " evicted=%" PRIu64
 	       " refused=%" PRIu64 " closed=%" PRIu64 "\n",
 	       ct_table_count(b.w->table), st.flows_created, st.flows_expired, st.flows_evicted,
