@@ -72,12 +72,21 @@ sf_cli_op_out(void)
 	return op_out;
 }
 
-void
-sf_cli_done(const char *cmd, int ret)
+size_t
+sf_cli_op_flush(void)
 {
 	if (op_out != NULL)
 		fflush(op_out);
-	if (ret < 0 && sf_cli.written > 0) {
+	return sf_cli.written;
+}
+
+void
+sf_cli_done(const char *cmd, int ret)
+{
+	size_t written = sf_cli_op_flush();
+
+	sf_cli.written = 0; /* operations without a FILE must not see a previous count */
+	if (ret < 0 && written > 0) {
 		sf_cli.errors++; /* the operation printed its own error line */
 	} else if (ret < 0) {
 		switch (-ret) {

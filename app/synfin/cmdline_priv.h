@@ -67,6 +67,9 @@ void sf_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(p
  */
 FILE *sf_cli_op_out(void);
 
+/** Flush the operation's FILE; @return bytes the operation printed since sf_cli_op_out(). */
+size_t sf_cli_op_flush(void);
+
 /**
  * Report a control operation's result: when @p ret < 0 and the operation printed nothing, one
  * error line naming @p cmd and the errno of -@p ret (an operation that reports its own error

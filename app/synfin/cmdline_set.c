@@ -44,6 +44,7 @@ static void
 cmd_set_timeout(void *res, struct cmdline *cl, void *data)
 {
 	struct set_timeout_result *r = res;
+	int ret;
 
 	(void)cl;
 	(void)data;
@@ -59,7 +60,12 @@ cmd_set_timeout(void *res, struct cmdline *cl, void *data)
 		             UINT32_MAX);
 		return;
 	}
-	sf_cli_done("set timeout", sf_set_timeout(sf_cli.sf, r->state, (uint32_t)r->seconds));
+	ret = sf_set_timeout(sf_cli.sf, r->state, (uint32_t)r->seconds);
+	if (ret == -ERANGE) {
+		sf_cli_error("set timeout", "%" PRIu64 " seconds out of range", r->seconds);
+		return;
+	}
+	sf_cli_done("set timeout", ret);
 }
 
 cmdline_parse_inst_t sf_cli_set_timeout = {

@@ -129,6 +129,7 @@ static void
 cmd_show_port_stats(void *res, struct cmdline *cl, void *data)
 {
 	struct show_port_result *r = res;
+	int ret;
 
 	(void)cl;
 	(void)data;
@@ -137,8 +138,12 @@ cmd_show_port_stats(void *res, struct cmdline *cl, void *data)
 		             SF_PORT_ALL - 1);
 		return;
 	}
-	sf_cli_done("show port stats",
-	            sf_show_port_stats(sf_cli.sf, sf_cli_op_out(), (uint16_t)r->port_id));
+	ret = sf_show_port_stats(sf_cli.sf, sf_cli_op_out(), (uint16_t)r->port_id);
+	if (ret == -ENODEV && sf_cli_op_flush() == 0) {
+		sf_cli_error("show port stats", "no port %" PRIu64, r->port_id);
+		return;
+	}
+	sf_cli_done("show port stats", ret);
 }
 
 cmdline_parse_inst_t sf_cli_show_port_stats = {

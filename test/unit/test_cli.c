@@ -364,7 +364,7 @@ Test(cli, set_timeout_bad_state_or_seconds_calls_nothing)
 Test(cli, failing_operation_gives_one_error_line)
 {
 	last.ret = -ERANGE;
-	cr_assert_str_eq(run("set timeout close 5"), "set timeout: value out of range\n");
+	cr_assert_str_eq(run("set timeout close 5"), "set timeout: 5 seconds out of range\n");
 	cr_assert_eq(sf_cli.errors, 1);
 }
 
@@ -373,6 +373,13 @@ Test(cli, operation_that_prints_its_own_error_is_not_doubled)
 	last.ret = -ENODEV;
 	cr_assert_str_eq(run("show port stats 3"), "port 3: stub says no\n");
 	cr_assert_eq(sf_cli.errors, 1);
+}
+
+Test(cli, failure_without_output_after_a_printing_command_is_reported)
+{
+	run("show stats");
+	last.ret = -EIO;
+	cr_assert_str_eq(run("set stats-period 5"), "set stats-period: Input/output error\n");
 }
 
 Test(cli, set_stats_period_range)
