@@ -127,6 +127,7 @@ struct synfin {
 	volatile bool forwarding; /**< workers poll RX (start/stop) */
 	volatile bool quit;       /**< leave every loop (signal, quit, idle) */
 	volatile int exit_code;   /**< process exit status once quit is set */
+	bool cli_busy;            /**< the command line thread is running */
 	uint64_t start_tsc;       /**< TSC at start of forwarding */
 	uint64_t stats_tsc;       /**< TSC of the last periodic stats print */
 	uint32_t reader_ids;      /**< QSBR reader ids handed out so far */
@@ -220,6 +221,35 @@ void sf_print_all_stats(struct synfin *sf, FILE *f);
 int sf_reader_id(struct synfin *sf);
 /** control.c: sum every lcore's counters (minus the `clear stats` baseline when @p since_clear). */
 void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, bool since_clear);
+
+/** A tracked flow as the control plane shows it (orig = the client's direction). */
+struct sf_flow_info {
+	char src[48];         /**< client address */
+	char dst[48];         /**< server address */
+	uint16_t sport;       /**< client port, host order */
+	uint16_t dport;       /**< server port, host order */
+	uint8_t state;        /**< enum ct_state */
+	uint8_t client_state; /**< enum ct_tcp_state */
+	uint8_t server_state; /**< enum ct_tcp_state */
+	bool picked_up;
+	bool assured;
+	uint16_t vlan;
+	uint64_t pkts[CT_DIR_MAX];
+	uint64_t bytes[CT_DIR_MAX];
+	uint32_t invalid;
+	uint32_t expires_in_s; /**< seconds left before the flow's timeout (0: due) */
+	unsigned int lcore;    /**< lcore id of the owning worker */
+};
+
+/**
+ * control.c: call @p cb for every tracked flow of every lcore (reader API, QSBR-registered).
+ * @return 0, or the first non-zero value @p cb returned (the walk stops there).
+ */
+int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info *fi),
+                  void *arg);
+
+/** control.c: count flows per conntrack state into @p n (CT_S_MAX entries). */
+void sf_flows_by_state(struct synfin *sf, uint64_t *n);
 
 /** flows_json.c: write every flow as a JSON array. @return 0 or -errno (message printed). */
 int sf_flows_json_write(struct synfin *sf, const char *path);

@@ -1,0 +1,478 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control operations of synfin (synfin.h) used by the command line and telemetry, and the
+ * statistics printing (periodic and final). Every read of a flow table goes through its reader
+ * API: the calling thread registers once on each table's QSBR variable with an id of its own,
+ * stays offline while idle, goes online for one operation and reports quiescent every few dozen
+ * flows, so the workers' deferred frees never wait on a thread that is blocked in a read(2).
+ * Changes only a worker may make (flush) are posted to it as requests and acknowledged.
+ * Counters are never written here: `clear stats` keeps a baseline that later reads subtract.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ct_table.h"
+#include "ct_worker.h"
+#include "synfin.h"
+
+/* Flows read between two quiescent reports. */
+#define QUIESCE_EVERY 64
+
+/* Largest timeout sf_set_timeout() accepts (deadlines < 2^31 ms, ct_table.h). */
+#define TIMEOUT_MAX 2147482u
+
+static __thread int tls_reader = -1;
+
+int
+sf_reader_id(struct synfin *sf)
+{
+	if (tls_reader < 0) {
+		unsigned int id = __atomic_fetch_add(&sf->reader_ids, 1, __ATOMIC_RELAXED);
+
+		for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+			struct ct_table *t = sf->lcores[i].w->table;
+
+			if (ct_table_reader_register(t, id) < 0)
+				return -EINVAL;
+			rte_rcu_qsbr_thread_offline(ct_table_qsbr(t), id);
+		}
+		tls_reader = (int)id;
+	}
+	return tls_reader;
+}
+
+static void
+reader_online(struct synfin *sf, int id)
+{
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		rte_rcu_qsbr_thread_online(ct_table_qsbr(sf->lcores[i].w->table), (unsigned int)id);
+}
+
+static void
+reader_quiescent(struct synfin *sf, int id)
+{
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		rte_rcu_qsbr_quiescent(ct_table_qsbr(sf->lcores[i].w->table), (unsigned int)id);
+}
+
+static void
+reader_offline(struct synfin *sf, int id)
+{
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		rte_rcu_qsbr_thread_offline(ct_table_qsbr(sf->lcores[i].w->table),
+		                            (unsigned int)id);
+}
+
+static void
+flow_info(struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_key *k,
+          const struct ct_flow *f, struct sf_flow_info *fi)
+{
+	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
+	uint32_t tmo =
+	        __atomic_load_n(&sf->cfg.tcp.timeouts.s[f->tcp.state % CT_S_MAX], __ATOMIC_RELAXED);
+	uint32_t now = (uint32_t)__atomic_load_n(&lc->now, __ATOMIC_RELAXED);
+	int64_t left = (int32_t)(f->last_seen + (uint32_t)(tmo * 1000u) - now);
+
+	memset(fi, 0, sizeof(*fi));
+	ct_flow_key_addr_format(k, c, fi->src, sizeof(fi->src));
+	ct_flow_key_addr_format(k, c ^ 1, fi->dst, sizeof(fi->dst));
+	fi->sport = rte_be_to_cpu_16(k->port[c]);
+	fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
+	fi->vlan = k->vlan;
+	fi->state = f->tcp.state;
+	fi->client_state = f->tcp.tcp_state[CT_DIR_ORIG];
+	fi->server_state = f->tcp.tcp_state[CT_DIR_REPLY];
+	fi->picked_up = (f->tcp.flags & CT_F_PICKED_UP) != 0;
+	fi->assured = (f->tcp.flags & CT_F_ASSURED) != 0;
+	for (unsigned int d = 0; d < CT_DIR_MAX; d++) {
+		fi->pkts[d] = f->pkts[d];
+		fi->bytes[d] = ct_flow_bytes(f, d);
+	}
+	fi->invalid = f->invalid;
+	fi->expires_in_s = left <= 0 ? 0 : (uint32_t)((left + 999) / 1000);
+	fi->lcore = lc->lcore_id;
+}
+
+int
+sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info *fi), void *arg)
+{
+	int id = sf_reader_id(sf);
+	int ret = 0;
+
+	if (id < 0)
+		return id;
+	reader_online(sf, id);
+	for (unsigned int i = 0; ret == 0 && i < sf->nb_lcores; i++) {
+		struct sf_lcore *lc = &sf->lcores[i];
+		struct ct_flow_key k;
+		struct ct_flow f;
+		struct sf_flow_info fi;
+		uint32_t next = 0;
+		unsigned int n = 0;
+
+		while (ret == 0 && ct_table_read_next(lc->w->table, &next, &k, &f) == 0) {
+			flow_info(sf, lc, &k, &f, &fi);
+			ret = cb(arg, &fi);
+			if (++n % QUIESCE_EVERY == 0)
+				reader_quiescent(sf, id);
+		}
+	}
+	reader_offline(sf, id);
+	return ret;
+}
+
+static int
+count_state(void *arg, const struct sf_flow_info *fi)
+{
+	uint64_t *n = arg;
+
+	n[fi->state % CT_S_MAX]++;
+	return 0;
+}
+
+void
+sf_flows_by_state(struct synfin *sf, uint64_t *n)
+{
+	memset(n, 0, CT_S_MAX * sizeof(*n));
+	sf_flows_walk(sf, count_state, n);
+}
+
+void
+sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, bool since_clear)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		struct ct_lcore_stats s;
+
+		memcpy(&s, &sf->lcores[i].w->stats, sizeof(s));
+		if (since_clear)
+			ct_stats_sub(&s, &sf->lcores[i].base);
+		ct_stats_add(out, &s);
+	}
+}
+
+/* ---- printing ---- */
+
+static void
+print_port(struct synfin *sf, FILE *f, uint16_t port)
+{
+	struct rte_eth_stats st;
+	const struct rte_eth_stats *b = &sf->port_base[port];
+
+	if (rte_eth_stats_get(port, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	fprintf(f,
+	        "\n  ######################## NIC statistics for port %-2u "
+	        "#########################\n",
+	        port);
+	fprintf(f,
+	        "  RX-packets: %-10" PRIu64 " RX-missed: %-10" PRIu64 " RX-bytes:  %" PRIu64 "\n",
+	        st.ipackets - b->ipackets, st.imissed - b->imissed, st.ibytes - b->ibytes);
+	fprintf(f, "  RX-errors: %" PRIu64 "\n", st.ierrors - b->ierrors);
+	fprintf(f, "  RX-nombuf:  %-10" PRIu64 "\n", st.rx_nombuf - b->rx_nombuf);
+	fprintf(f,
+	        "  TX-packets: %-10" PRIu64 " TX-errors: %-10" PRIu64 " TX-bytes:  %" PRIu64 "\n",
+	        st.opackets - b->opackets, st.oerrors - b->oerrors, st.obytes - b->obytes);
+	fprintf(f,
+	        "  ############################################################################\n");
+}
+
+static void
+print_tracker(struct synfin *sf, FILE *f)
+{
+	struct ct_lcore_stats s;
+	uint64_t by_state[CT_S_MAX];
+	uint64_t active = 0, cap = 0;
+	unsigned int printed = 0;
+
+	sf_stats_sum(sf, &s, true);
+	sf_flows_by_state(sf, by_state);
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		cap += ct_table_capacity(sf->lcores[i].w->table);
+	for (unsigned int st = 0; st < CT_S_MAX; st++)
+		active += by_state[st];
+	fprintf(f, "\n  ######################## synfin statistics "
+	           "################################\n");
+	fprintf(f,
+	        "  RX-packets: %-10" PRIu64 " RX-bytes: %-12" PRIu64 " TCP: %-10" PRIu64
+	        " not-TCP: %-10" PRIu64 " malformed: %" PRIu64 "\n",
+	        s.rx_pkts, s.rx_bytes, s.tcp_pkts, s.not_tcp, s.parse_drop);
+	fprintf(f,
+	        "  accepted: %-12" PRIu64 " INVALID: %-12" PRIu64 " state changes: %" PRIu64 "\n",
+	        s.accepted, s.invalid, s.state_changes);
+	fprintf(f,
+	        "  flows: %" PRIu64 " active of %" PRIu64 "; created %" PRIu64 " closed %" PRIu64
+	        " expired %" PRIu64 " evicted %" PRIu64 " refused %" PRIu64 " reopened %" PRIu64
+	        " flushed %" PRIu64 "\n",
+	        active, cap, s.flows_created, s.flows_closed, s.flows_expired, s.flows_evicted,
+	        s.flows_refused, s.flows_reopened, s.flows_flushed);
+	if (sf->cfg.mode == SF_MODE_INLINE)
+		fprintf(f, "  TX-packets: %-10" PRIu64 " TX-dropped: %" PRIu64 "\n", s.tx_pkts,
+		        s.tx_dropped);
+	fprintf(f, "  flows by state:");
+	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++)
+		fprintf(f, " %s=%" PRIu64, ct_state_name(st), by_state[st]);
+	fprintf(f, "\n  reasons:");
+	for (unsigned int i = CT_STATS_PARSE_BASE; i < CT_STATS_N; i++) {
+		uint64_t v = ct_stats_get(&s, i);
+
+		if (v == 0 || ct_stats_unused(i))
+			continue;
+		fprintf(f, "%s %s=%" PRIu64, printed % 4 == 0 && printed ? "\n          " : "",
+		        ct_stats_name(i), v);
+		printed++;
+	}
+	fprintf(f, "%s\n", printed ? "" : " none");
+	fprintf(f,
+	        "  ############################################################################\n");
+}
+
+void
+sf_print_all_stats(struct synfin *sf, FILE *f)
+{
+	for (uint16_t p = 0; p < sf->nb_ports; p++)
+		print_port(sf, f, p);
+	print_tracker(sf, f);
+	fflush(f);
+}
+
+/* ---- control operations ---- */
+
+int
+sf_show_stats(struct synfin *sf, FILE *f)
+{
+	print_tracker(sf, f);
+	return 0;
+}
+
+int
+sf_show_port_stats(struct synfin *sf, FILE *f, uint16_t port)
+{
+	if (port == SF_PORT_ALL) {
+		for (uint16_t p = 0; p < sf->nb_ports; p++)
+			print_port(sf, f, p);
+		if (sf->nb_ports == 0)
+			fprintf(f, "no ports\n");
+		return 0;
+	}
+	if (port >= sf->nb_ports)
+		return -ENODEV;
+	print_port(sf, f, port);
+	return 0;
+}
+
+int
+sf_show_lcores(struct synfin *sf, FILE *f)
+{
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		const struct sf_lcore *lc = &sf->lcores[i];
+		struct ct_lcore_stats s;
+
+		memcpy(&s, &lc->w->stats, sizeof(s));
+		ct_stats_sub(&s, &lc->base);
+		fprintf(f,
+		        "lcore %u (socket %u)%s: flows %u/%u, rx %" PRIu64 " pkts, clock %" PRIu64
+		        " ms, queues:",
+		        lc->lcore_id, rte_lcore_to_socket_id(lc->lcore_id),
+		        sf->single ? " main" : "", ct_table_count(lc->w->table),
+		        ct_table_capacity(lc->w->table), s.rx_pkts,
+		        __atomic_load_n(&lc->now, __ATOMIC_RELAXED));
+		for (unsigned int q = 0; q < lc->nb_rxq; q++)
+			fprintf(f, " port%u/q%u", lc->rxq[q].port, lc->rxq[q].queue);
+		fprintf(f, "%s\n", lc->nb_rxq ? "" : " none");
+	}
+	return 0;
+}
+
+static void
+print_flow_line(FILE *f, const struct sf_flow_info *fi)
+{
+	fprintf(f,
+	        "tcp      6 %u %s src=%s dst=%s sport=%u dport=%u%s src=%s dst=%s sport=%u "
+	        "dport=%u%s%s client=%s server=%s\n",
+	        fi->expires_in_s, ct_state_name(fi->state), fi->src, fi->dst, fi->sport, fi->dport,
+	        fi->pkts[CT_DIR_REPLY] == 0 ? " [UNREPLIED]" : "", fi->dst, fi->src, fi->dport,
+	        fi->sport, fi->assured ? " [ASSURED]" : "", fi->picked_up ? " [PICKED_UP]" : "",
+	        ct_tcp_state_name(fi->client_state), ct_tcp_state_name(fi->server_state));
+}
+
+struct list_arg {
+	FILE *f;
+	int state;
+	uint32_t limit;
+	uint32_t n;
+};
+
+static int
+list_one(void *arg, const struct sf_flow_info *fi)
+{
+	struct list_arg *a = arg;
+
+	if (a->state >= 0 && fi->state != a->state)
+		return 0;
+	print_flow_line(a->f, fi);
+	a->n++;
+	return a->limit != 0 && a->n >= a->limit ? 1 : 0;
+}
+
+int
+sf_show_flows(struct synfin *sf, FILE *f, int state, uint32_t limit)
+{
+	struct list_arg a = {.f = f, .state = state, .limit = limit};
+
+	if (state >= CT_S_MAX || state < -1) {
+		fprintf(f, "show flows: no conntrack state %d\n", state);
+		return -EINVAL;
+	}
+	if (sf_flows_walk(sf, list_one, &a) < 0)
+		return -EINVAL;
+	fprintf(f, "%u flow%s shown\n", a.n, a.n == 1 ? "" : "s");
+	return 0;
+}
+
+int
+sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key)
+{
+	int id = sf_reader_id(sf);
+	int ret = -ENOENT;
+
+	if (id < 0)
+		return id;
+	reader_online(sf, id);
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		struct sf_lcore *lc = &sf->lcores[i];
+		struct ct_flow fl;
+		struct sf_flow_info fi;
+
+		if (ct_table_read_key(lc->w->table, key, &fl) != 0)
+			continue;
+		flow_info(sf, lc, key, &fl, &fi);
+		print_flow_line(f, &fi);
+		fprintf(f,
+		        "  lcore %u, packets orig %" PRIu64 " reply %" PRIu64
+		        ", bytes orig %" PRIu64 " reply %" PRIu64 ", invalid %u, expires in %u s\n",
+		        fi.lcore, fi.pkts[0], fi.pkts[1], fi.bytes[0], fi.bytes[1], fi.invalid,
+		        fi.expires_in_s);
+		for (unsigned int d = 0; d < CT_DIR_MAX; d++)
+			fprintf(f, "  %s: end %u maxend %u maxwin %u wscale %u flags 0x%02x\n",
+			        d == CT_DIR_ORIG ? "client" : "server", fl.tcp.peer[d].end,
+			        fl.tcp.peer[d].maxend, fl.tcp.peer[d].maxwin, fl.tcp.wscale[d],
+			        fl.tcp.peer_flags[d]);
+		ret = 0;
+		break;
+	}
+	reader_offline(sf, id);
+	return ret;
+}
+
+int
+sf_show_config(struct synfin *sf, FILE *f)
+{
+	sf_config_print(&sf->cfg, f);
+	fprintf(f, "# %u worker lcore%s, %u port%s, %s, forwarding %s\n", sf->nb_lcores,
+	        sf->nb_lcores == 1 ? "" : "s", sf->nb_ports, sf->nb_ports == 1 ? "" : "s",
+	        sf->single ? "main lcore runs the worker loop" : "main lcore controls",
+	        sf->forwarding ? "on" : "off");
+	return 0;
+}
+
+int
+sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
+{
+	int st = ct_state_parse(state);
+
+	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
+		return -EINVAL;
+	if (s == 0 || s > TIMEOUT_MAX)
+		return -ERANGE;
+	/* Read by the workers' expiry (ct_table) and by flow listings. */
+	__atomic_store_n(&sf->cfg.tcp.timeouts.s[st], s, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
+sf_set_stats_period(struct synfin *sf, uint32_t s)
+{
+	__atomic_store_n(&sf->cfg.stats_period, s, __ATOMIC_RELAXED);
+	sf->stats_tsc = rte_get_tsc_cycles();
+	return 0;
+}
+
+int
+sf_clear_stats(struct synfin *sf)
+{
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		memcpy(&sf->lcores[i].base, &sf->lcores[i].w->stats, sizeof(sf->lcores[i].base));
+	for (uint16_t p = 0; p < sf->nb_ports; p++)
+		if (rte_eth_stats_get(p, &sf->port_base[p]) != 0)
+			memset(&sf->port_base[p], 0, sizeof(sf->port_base[p]));
+	return 0;
+}
+
+int
+sf_flush_flows(struct synfin *sf)
+{
+	uint32_t done[RTE_MAX_LCORE];
+	uint64_t deadline;
+	bool all;
+
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		struct sf_lcore *lc = &sf->lcores[i];
+
+		done[i] = __atomic_load_n(&lc->req_done, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&lc->req, SF_REQ_FLUSH, __ATOMIC_RELEASE);
+	}
+	deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
+	do {
+		all = true;
+		for (unsigned int i = 0; i < sf->nb_lcores; i++)
+			if (__atomic_load_n(&sf->lcores[i].req_done, __ATOMIC_ACQUIRE) == done[i])
+				all = false;
+		if (all)
+			return 0;
+		rte_delay_us_sleep(100);
+	} while (rte_get_tsc_cycles() < deadline && !sf->quit);
+	/* Workers no longer running (exit in progress): their tables are ours now. */
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		struct sf_lcore *lc = &sf->lcores[i];
+
+		if (!lc->running && __atomic_load_n(&lc->req, __ATOMIC_ACQUIRE) == SF_REQ_FLUSH) {
+			ct_worker_flush(lc->w);
+			__atomic_store_n(&lc->req, SF_REQ_NONE, __ATOMIC_RELEASE);
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+int
+sf_start(struct synfin *sf)
+{
+	if (sf->forwarding)
+		return -EALREADY;
+	sf->forwarding = true;
+	return 0;
+}
+
+int
+sf_stop(struct synfin *sf)
+{
+	if (!sf->forwarding)
+		return -EALREADY;
+	sf->forwarding = false;
+	return 0;
+}
+
+void
+sf_quit(struct synfin *sf)
+{
+	sf->exit_code = 0;
+	sf->quit = true;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Worker lcores: one ct_worker (flow table, counters) per lcore other than the main one, or the
+ * main lcore itself when it is the only one (-l 0), in which case it also does the control work
+ * (stats printing, idle exit) between bursts. Each worker polls its (port, queue) pairs, tracks
+ * the packets, frees them (monitor) or forwards them to the paired port (inline, 0<->1, 2<->3,
+ * dropping INVALID segments with --drop-invalid), advances its timers when its clock moves, and
+ * serves requests (flush) posted by control threads. The clock is 1 tick = 1 ms: TSC-derived, or
+ * the RX timestamps in ms since the first packet the application saw (monotonic per lcore).
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "ct_worker.h"
+#include "synfin.h"
+
+/* Packet clock origin: first timestamp (ms) seen by any lcore, + 1 (0 = not yet). */
+static uint64_t clock_origin;
+static uint64_t tsc_per_ms;
+
+static inline uint64_t
+tsc_ms(uint64_t tsc)
+{
+	return tsc / tsc_per_ms;
+}
+
+int
+sf_lcores_init(struct synfin *sf)
+{
+	unsigned int id, n = 0;
+	uint64_t now;
+
+	tsc_per_ms = rte_get_tsc_hz() / 1000;
+	if (tsc_per_ms == 0)
+		tsc_per_ms = 1;
+	now = sf->cfg.clock == SF_CLOCK_TSC ? tsc_ms(rte_get_tsc_cycles()) : 0;
+	RTE_LCORE_FOREACH_WORKER(id)
+	{
+		sf->lcores[n].lcore_id = id;
+		n++;
+	}
+	if (n == 0) {
+		sf->lcores[0].lcore_id = rte_get_main_lcore();
+		sf->single = 1;
+		n = 1;
+	}
+	sf->nb_lcores = n;
+	for (unsigned int i = 0; i < n; i++) {
+		struct sf_lcore *lc = &sf->lcores[i];
+		struct ct_worker_params p;
+		char name[CT_TABLE_NAMESIZE];
+
+		snprintf(name, sizeof(name), "sf_ct%u", lc->lcore_id);
+		p = (struct ct_worker_params){
+		        .name = name,
+		        .capacity = sf->cfg.table_size,
+		        .socket_id = (int)rte_lcore_to_socket_id(lc->lcore_id),
+		        .tcp = &sf->cfg.tcp,
+		        .parse = {.key_vlan = sf->cfg.vlan_key},
+		        .ticks_per_s = 1000,
+		        .now = now,
+		};
+		lc->idx = i;
+		lc->txq = (uint16_t)i;
+		lc->now = now;
+		lc->w = ct_worker_create(&p);
+		if (lc->w == NULL) {
+			fprintf(stderr,
+			        "synfin: lcore %u: cannot create a flow table of %u flows: %s\n",
+			        lc->lcore_id, sf->cfg.table_size, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void
+sf_lcores_free(struct synfin *sf)
+{
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		ct_worker_free(sf->lcores[i].w);
+		sf->lcores[i].w = NULL;
+	}
+}
+
+/* Spread every (port, queue) over the workers, round-robin. */
+static int
+assign_queues(struct synfin *sf)
+{
+	unsigned int k = 0;
+
+	for (uint16_t p = 0; p < sf->nb_ports; p++)
+		for (uint16_t q = 0; q < sf->nb_rxq[p]; q++, k++) {
+			struct sf_lcore *lc = &sf->lcores[k % sf->nb_lcores];
+
+			if (lc->nb_rxq == SF_MAX_RXQ_PER_LCORE) {
+				fprintf(stderr, "synfin: more than %u queues per lcore\n",
+				        SF_MAX_RXQ_PER_LCORE);
+				return -E2BIG;
+			}
+			lc->rxq[lc->nb_rxq].port = p;
+			lc->rxq[lc->nb_rxq].queue = q;
+			lc->nb_rxq++;
+		}
+	if (k < sf->nb_lcores)
+		fprintf(stderr, "synfin: warning: %u lcores but %u RX queues: %u lcores idle\n",
+		        sf->nb_lcores, k, sf->nb_lcores - k);
+	return 0;
+}
+
+/* Packet clock: the burst's newest timestamp in ms since the origin, never going back. */
+static inline uint64_t
+packet_clock(struct synfin *sf, struct sf_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint64_t ms = 0, now;
+
+	for (uint16_t i = 0; i < n; i++) {
+		uint64_t t = *RTE_MBUF_DYNFIELD(pkts[i], sf->ts_dynfield, rte_mbuf_timestamp_t *);
+
+		if (t > ms)
+			ms = t;
+	}
+	ms /= sf->ts_div;
+	if (unlikely(__atomic_load_n(&clock_origin, __ATOMIC_RELAXED) == 0)) {
+		uint64_t zero = 0;
+
+		__atomic_compare_exchange_n(&clock_origin, &zero, ms + 1, false, __ATOMIC_RELAXED,
+		                            __ATOMIC_RELAXED);
+	}
+	now = ms + 1 >= clock_origin ? ms + 1 - clock_origin + 1 : lc->now;
+	return now > lc->now ? now : lc->now;
+}
+
+static void
+serve_request(struct sf_lcore *lc)
+{
+	uint32_t req = __atomic_load_n(&lc->req, __ATOMIC_ACQUIRE);
+
+	if (likely(req == SF_REQ_NONE))
+		return;
+	if (req == SF_REQ_FLUSH)
+		ct_worker_flush(lc->w);
+	__atomic_store_n(&lc->req, SF_REQ_NONE, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lc->req_done, 1, __ATOMIC_RELEASE);
+}
+
+static inline void
+output(struct synfin *sf, struct sf_lcore *lc, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+       const uint8_t *verdicts)
+{
+	struct ct_worker *w = lc->w;
+	uint16_t out_port = port ^ 1, k = 0, sent;
+
+	if (sf->cfg.mode == SF_MODE_MONITOR) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	if (out_port >= sf->nb_ports)
+		out_port = port;
+	if (sf->cfg.drop_invalid) {
+		for (uint16_t i = 0; i < n; i++) {
+			if (verdicts[i] == CT_WV_INVALID) {
+				rte_pktmbuf_free(pkts[i]);
+				w->stats.tx_dropped++;
+			} else {
+				pkts[k++] = pkts[i];
+			}
+		}
+	} else {
+		k = n;
+	}
+	sent = rte_eth_tx_burst(out_port, lc->txq, pkts, k);
+	w->stats.tx_pkts += sent;
+	if (sent < k) {
+		w->stats.tx_dropped += k - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, k - sent);
+	}
+}
+
+/* The worker loop; with @p control the main lcore's control work runs between bursts. */
+static int
+worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
+{
+	struct rte_mbuf *pkts[SF_BURST_MAX];
+	uint8_t verdicts[SF_BURST_MAX];
+	const uint16_t burst = sf->cfg.burst;
+	const bool pclock = sf->cfg.clock == SF_CLOCK_PACKET;
+	uint64_t last_tick = lc->now;
+
+	__atomic_store_n(&lc->last_rx_tsc, rte_get_tsc_cycles(), __ATOMIC_RELAXED);
+	lc->running = true;
+	while (!sf->quit) {
+		uint64_t tsc = rte_get_tsc_cycles();
+		uint64_t now = lc->now;
+
+		serve_request(lc);
+		if (sf->forwarding) {
+			for (unsigned int q = 0; q < lc->nb_rxq; q++) {
+				uint16_t port = lc->rxq[q].port;
+				uint16_t n = rte_eth_rx_burst(port, lc->rxq[q].queue, pkts, burst);
+
+				if (n == 0)
+					continue;
+				__atomic_store_n(&lc->last_rx_tsc, tsc, __ATOMIC_RELAXED);
+				now = pclock ? packet_clock(sf, lc, pkts, n) : tsc_ms(tsc);
+				__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
+				ct_worker_process_burst(lc->w, pkts, n, now, verdicts);
+				output(sf, lc, port, pkts, n, verdicts);
+			}
+		}
+		if (!pclock) {
+			now = tsc_ms(tsc);
+			__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
+		}
+		if (now != last_tick) {
+			last_tick = now;
+			ct_worker_tick(lc->w, now);
+		}
+		if (control)
+			sf_control_poll(sf, tsc);
+	}
+	lc->running = false;
+	return 0;
+}
+
+static int
+worker_main(void *arg)
+{
+	struct synfin *sf = arg;
+	unsigned int id = rte_lcore_id();
+
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		if (sf->lcores[i].lcore_id == id)
+			return worker_loop(sf, &sf->lcores[i], false);
+	return 0;
+}
+
+bool
+sf_idle_for(struct synfin *sf, uint64_t ms)
+{
+	uint64_t tsc = rte_get_tsc_cycles();
+
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		uint64_t last = __atomic_load_n(&sf->lcores[i].last_rx_tsc, __ATOMIC_RELAXED);
+
+		if (last == 0 || tsc - last < ms * tsc_per_ms)
+			return false;
+	}
+	return true;
+}
+
+void
+sf_control_poll(struct synfin *sf, uint64_t tsc)
+{
+	static uint64_t next;
+	uint32_t period;
+
+	if (tsc < next)
+		return;
+	next = tsc + tsc_per_ms;
+	period = __atomic_load_n(&sf->cfg.stats_period, __ATOMIC_RELAXED);
+	if (period != 0 && tsc - sf->stats_tsc >= period * 1000 * tsc_per_ms) {
+		sf->stats_tsc = tsc;
+		sf_print_all_stats(sf, stdout);
+		fflush(stdout);
+	}
+	if (sf->cfg.idle_exit_ms != 0 && !__atomic_load_n(&sf->cli_busy, __ATOMIC_ACQUIRE) &&
+	    sf_idle_for(sf, sf->cfg.idle_exit_ms)) {
+		sf->exit_code = 0;
+		sf->quit = true;
+	}
+}
+
+void
+sf_lcores_run(struct synfin *sf)
+{
+	if (assign_queues(sf) < 0) {
+		sf->exit_code = 1;
+		sf->quit = true;
+		return;
+	}
+	sf->start_tsc = rte_get_tsc_cycles();
+	sf->stats_tsc = sf->start_tsc;
+	if (sf->single) {
+		worker_loop(sf, &sf->lcores[0], true);
+		return;
+	}
+	for (unsigned int i = 0; i < sf->nb_lcores; i++)
+		rte_eal_remote_launch(worker_main, sf, sf->lcores[i].lcore_id);
+	while (!sf->quit) {
+		rte_delay_us_sleep(1000);
+		sf_control_poll(sf, rte_get_tsc_cycles());
+	}
+	rte_eal_mp_wait_lcore();
+}

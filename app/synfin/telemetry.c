@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Telemetry endpoints (dpdk-telemetry.py, /synfin/...): /synfin/stats (every counter summed
+ * over lcores plus flows per state), /synfin/flows[,limit] (a list of flow dicts, at most 32:
+ * the telemetry reply is bounded to 16 KiB) and /synfin/config. Callbacks run in DPDK's
+ * telemetry thread, which registers as a QSBR reader of its own (control.c) on first use.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "synfin.h"
+
+#define FLOWS_MAX 32
+
+static struct synfin *tel_sf;
+
+static int
+tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct ct_lcore_stats s;
+	uint64_t by_state[CT_S_MAX];
+	char name[64];
+
+	(void)cmd;
+	(void)params;
+	sf_stats_sum(tel_sf, &s, true);
+	sf_flows_by_state(tel_sf, by_state);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < CT_STATS_N; i++)
+		if (!ct_stats_unused(i))
+			rte_tel_data_add_dict_u64(d, ct_stats_name(i), ct_stats_get(&s, i));
+	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++) {
+		snprintf(name, sizeof(name), "flows_%s", ct_state_name(st));
+		rte_tel_data_add_dict_u64(d, name, by_state[st]);
+	}
+	return 0;
+}
+
+struct tel_flows {
+	struct rte_tel_data *d;
+	unsigned int n, limit;
+};
+
+static int
+tel_flow(void *arg, const struct sf_flow_info *fi)
+{
+	struct tel_flows *a = arg;
+	struct rte_tel_data *c = rte_tel_data_alloc();
+
+	if (c == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(c);
+	rte_tel_data_add_dict_string(c, "src", fi->src);
+	rte_tel_data_add_dict_u64(c, "sport", fi->sport);
+	rte_tel_data_add_dict_string(c, "dst", fi->dst);
+	rte_tel_data_add_dict_u64(c, "dport", fi->dport);
+	rte_tel_data_add_dict_string(c, "state", ct_state_name(fi->state));
+	rte_tel_data_add_dict_string(c, "client_state", ct_tcp_state_name(fi->client_state));
+	rte_tel_data_add_dict_string(c, "server_state", ct_tcp_state_name(fi->server_state));
+	rte_tel_data_add_dict_u64(c, "packets_orig", fi->pkts[CT_DIR_ORIG]);
+	rte_tel_data_add_dict_u64(c, "packets_reply", fi->pkts[CT_DIR_REPLY]);
+	rte_tel_data_add_dict_u64(c, "invalid", fi->invalid);
+	rte_tel_data_add_dict_u64(c, "expires_in_s", fi->expires_in_s);
+	rte_tel_data_add_dict_u64(c, "lcore", fi->lcore);
+	if (rte_tel_data_add_array_container(a->d, c, 0) != 0) {
+		rte_tel_data_free(c);
+		return 1;
+	}
+	return ++a->n >= a->limit ? 1 : 0;
+}
+
+static int
+tel_flows(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct tel_flows a = {.d = d, .limit = FLOWS_MAX};
+
+	(void)cmd;
+	if (params != NULL && *params != '\0') {
+		char *end;
+		unsigned long v = strtoul(params, &end, 10);
+
+		if (*end != '\0' || v == 0)
+			return -EINVAL;
+		a.limit = v < FLOWS_MAX ? (unsigned int)v : FLOWS_MAX;
+	}
+	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+	return sf_flows_walk(tel_sf, tel_flow, &a) < 0 ? -ENOMEM : 0;
+}
+
+static int
+tel_config(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct sf_config *c = &tel_sf->cfg;
+	char name[64];
+
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "mode", c->mode == SF_MODE_INLINE ? "inline" : "monitor");
+	rte_tel_data_add_dict_string(d, "clock", c->clock == SF_CLOCK_PACKET ? "packet" : "tsc");
+	rte_tel_data_add_dict_u64(d, "burst", c->burst);
+	rte_tel_data_add_dict_u64(d, "table_size", c->table_size);
+	rte_tel_data_add_dict_u64(d, "stats_period", c->stats_period);
+	rte_tel_data_add_dict_u64(d, "drop_invalid", c->drop_invalid);
+	rte_tel_data_add_dict_u64(d, "loose", c->tcp.loose);
+	rte_tel_data_add_dict_u64(d, "liberal", c->tcp.liberal);
+	rte_tel_data_add_dict_u64(d, "rxq", c->rxq);
+	rte_tel_data_add_dict_u64(d, "lcores", tel_sf->nb_lcores);
+	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++) {
+		snprintf(name, sizeof(name), "timeout_%s", ct_state_name(st));
+		rte_tel_data_add_dict_u64(d, name, c->tcp.timeouts.s[st]);
+	}
+	return 0;
+}
+
+int
+sf_telemetry_init(struct synfin *sf)
+{
+	tel_sf = sf;
+	if (rte_telemetry_register_cmd("/synfin/stats", tel_stats,
+	                               "synfin tracker counters and flows per state") != 0 ||
+	    rte_telemetry_register_cmd("/synfin/flows", tel_flows,
+	                               "synfin flows (at most 32). Parameters: int limit") != 0 ||
+	    rte_telemetry_register_cmd("/synfin/config", tel_config, "synfin configuration") != 0)
+		return -EINVAL;
+	return 0;
+}
