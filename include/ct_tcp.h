@@ -17,8 +17,10 @@
  *
  * Design: the transitions are a constant table indexed [role][event][endpoint state]
  * (role = the endpoint sent or received the segment); see lib/tcp/ct_tcp_fsm.c for the table,
- * its reasons and the ASCII state graph. Sequence checks run first: a segment that fails them is
- * CT_VERDICT_INVALID with a reason and never changes any state. No EAL dependency.
+ * its reasons and the ASCII state graph, and docs/fsm.md for the model. The flag sanity check, the
+ * table lookup and the sequence checks all run before anything is written: a segment that fails
+ * one of them is CT_VERDICT_INVALID with a reason and leaves struct ct_tcp byte-for-byte
+ * unchanged. No EAL dependency, no allocation, no globals written.
  *
  * Directions: CT_DIR_ORIG is the client (sent the first SYN, or the first packet seen when a
  * flow is picked up mid-stream); CT_DIR_REPLY is the server.
@@ -56,7 +58,7 @@ enum ct_tcp_state {
 #define X(e, s) CT_TCP_##e,
 	CT_TCP_STATES(X)
 #undef X
-		CT_TCP_STATE_MAX
+	        CT_TCP_STATE_MAX
 };
 
 /** Conntrack-level states, named as Linux nf_conntrack prints them (conntrack -L). */
@@ -76,7 +78,7 @@ enum ct_state {
 #define X(e, s) CT_S_##e,
 	CT_STATES(X)
 #undef X
-		CT_S_MAX
+	        CT_S_MAX
 };
 
 /** Verdict for one segment. */
@@ -95,25 +97,26 @@ enum ct_verdict {
  */
 #define CT_TCP_REASONS(X)                                                                          \
 	X(OK, "ok", "segment accepted")                                                            \
-	X(NO_FLOW_SYNACK, "no_flow_synack", "SYN+ACK/other non-SYN without a flow (strict mode)") \
-	X(NO_FLOW_NOT_SYN, "no_flow_not_syn", "first packet is not a SYN and loose mode is off")  \
-	X(NO_FLOW_RST, "no_flow_rst", "RST or FIN without a flow never creates one")              \
+	X(NO_FLOW_SYNACK, "no_flow_synack", "SYN+ACK/other non-SYN without a flow (strict mode)")  \
+	X(NO_FLOW_NOT_SYN, "no_flow_not_syn", "first packet is not a SYN and loose mode is off")   \
+	X(NO_FLOW_RST, "no_flow_rst", "RST or FIN without a flow never creates one")               \
 	X(BAD_FLAGS, "bad_flags", "impossible flag combination")                                   \
 	X(SEQ_ABOVE_WINDOW, "seq_above_window", "segment end beyond receiver's window (bound I)")  \
 	X(SEQ_BELOW_WINDOW, "seq_below_window", "segment start before window (bound II)")          \
 	X(ACK_UNSENT, "ack_unsent", "ACK for data never sent (bound III)")                         \
 	X(ACK_TOO_OLD, "ack_too_old", "ACK below the acceptable range (bound IV)")                 \
 	X(RST_OUT_OF_WINDOW, "rst_out_of_window", "RST sequence outside the window")               \
-	X(SYN_IN_WINDOW, "syn_in_window", "SYN on a synchronized connection (RFC 5961 4.2)")      \
+	X(SYN_IN_WINDOW, "syn_in_window", "SYN on a synchronized connection (RFC 5961 4.2)")       \
 	X(SYNACK_BAD_ACK, "synack_bad_ack", "SYN+ACK does not acknowledge the SYN")                \
-	X(TW_REOPEN_OLD_ISN, "tw_reopen_old_isn", "SYN in TIME_WAIT with an ISN not beyond the old connection") \
+	X(TW_REOPEN_OLD_ISN, "tw_reopen_old_isn",                                                  \
+	  "SYN in TIME_WAIT with an ISN not beyond the old connection")                            \
 	X(UNEXPECTED, "unexpected", "segment not expected in this state (table says invalid)")
 
 enum ct_tcp_reason {
 #define X(e, n, h) CT_R_##e,
 	CT_TCP_REASONS(X)
 #undef X
-		CT_R_MAX
+	        CT_R_MAX
 };
 
 /** TCP flag bits as in the header byte. */
@@ -136,28 +139,38 @@ enum ct_tcp_reason {
 struct ct_tcp_seg {
 	uint32_t seq;
 	uint32_t ack;
-	uint32_t tsval;   /**< valid when opts & CT_TCPO_TS */
-	uint16_t win;     /**< raw (unscaled) window field */
-	uint16_t len;     /**< payload length in bytes */
-	uint8_t flags;    /**< CT_TCPF_* */
-	uint8_t opts;     /**< CT_TCPO_* */
-	uint8_t wscale;   /**< valid when opts & CT_TCPO_WSCALE */
+	uint32_t tsval; /**< valid when opts & CT_TCPO_TS */
+	uint16_t win;   /**< raw (unscaled) window field */
+	uint16_t len;   /**< payload length in bytes */
+	uint8_t flags;  /**< CT_TCPF_* */
+	uint8_t opts;   /**< CT_TCPO_* */
+	uint8_t wscale; /**< valid when opts & CT_TCPO_WSCALE */
 };
 
 /** Per-direction sequence tracking (netfilter's ip_ct_tcp_state, trimmed). */
 struct ct_tcp_peer {
-	uint32_t end;    /**< highest seq + len (+SYN/FIN) sent: td_end */
-	uint32_t maxend; /**< highest ack + window seen from the other side: td_maxend */
-	uint32_t maxwin; /**< largest (scaled) window this peer advertised: td_maxwin */
+	uint32_t end; /**< highest seq + len (+SYN/FIN) sent: td_end */
+	union {
+		/** highest ack + window seen from the other side: td_maxend (until this peer's FIN) */
+		uint32_t maxend;
+		/**
+		 * After this peer's FIN (CT_PEER_F_FIN_SEEN) it can send no new sequence space, so
+		 * td_maxend is dead; the slot then keeps this peer's newest TSval (valid when
+		 * CT_PEER_F_TS_LAST) for the RFC 6191 TIME_WAIT reopen check.
+		 */
+		uint32_t ts_last;
+	};
+	uint32_t maxwin; /**< largest (scaled) window this peer advertised: td_maxwin; 0 = unseen */
 };
 
 /** Peer flag bits (struct ct_tcp::peer_flags). */
-#define CT_PEER_F_WSCALE    0x01 /**< window scale negotiated (both SYNs carried it) */
-#define CT_PEER_F_SACK_PERM 0x02 /**< SACK-permitted in its SYN */
-#define CT_PEER_F_TS        0x04 /**< timestamps in its SYN */
-#define CT_PEER_F_FIN_SEEN  0x08 /**< this peer sent a FIN */
-#define CT_PEER_F_SYN_SEEN  0x10 /**< this peer sent a SYN */
+#define CT_PEER_F_WSCALE     0x01 /**< its SYN carried window scale (applies if both did) */
+#define CT_PEER_F_SACK_PERM  0x02 /**< SACK-permitted in its SYN */
+#define CT_PEER_F_TS         0x04 /**< timestamps in its SYN */
+#define CT_PEER_F_FIN_SEEN   0x08 /**< this peer sent a FIN */
+#define CT_PEER_F_SYN_SEEN   0x10 /**< this peer sent a SYN */
 #define CT_PEER_F_DATA_UNACK 0x20 /**< this peer has unacknowledged data */
+#define CT_PEER_F_TS_LAST    0x40 /**< ct_tcp_peer::ts_last is valid (see there) */
 
 /** Flow flag bits (struct ct_tcp::flags). */
 #define CT_F_PICKED_UP 0x01 /**< first seen mid-stream (loose mode) */
@@ -177,6 +190,10 @@ struct ct_tcp {
 	uint8_t flags;                  /**< CT_F_* */
 };
 
+#ifndef __cplusplus
+_Static_assert(sizeof(struct ct_tcp) == 32, "struct ct_tcp is embedded in a 64-byte flow record");
+#endif
+
 /** Per-conntrack-state timeouts in seconds, indexed by enum ct_state. */
 struct ct_tcp_timeouts {
 	uint32_t s[CT_S_MAX];
@@ -184,10 +201,13 @@ struct ct_tcp_timeouts {
 
 /** Tracker configuration, shared read-only by all flows of an lcore. */
 struct ct_tcp_conf {
-	bool loose;    /**< pick up flows mid-stream from a plain ACK (Linux default: on) */
-	bool liberal;  /**< skip window checks (only RST still needs to be in window) */
+	bool loose;   /**< pick up flows mid-stream from a plain ACK (Linux default: on) */
+	bool liberal; /**< skip window checks (only RST still needs to be in window) */
 	struct ct_tcp_timeouts timeouts;
 };
+
+/** Default timeouts (sources in lib/tcp/ct_tcp_timeouts.c and docs/fsm.md). */
+extern const struct ct_tcp_timeouts ct_tcp_timeouts_default;
 
 /** Defaults: loose on, liberal off, timeouts of ct_tcp_timeouts_default. */
 extern const struct ct_tcp_conf ct_tcp_conf_default;
@@ -214,7 +234,7 @@ int ct_state_parse(const char *name);
  * @return CT_VERDICT_NEW (t initialised) or CT_VERDICT_INVALID with *reason set (t untouched).
  */
 enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
-			   const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+                           const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
 
 /**
  * Track one segment of an existing flow.
@@ -227,7 +247,7 @@ enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
  *         re-creates the flow from this SYN with ct_tcp_new()).
  */
 enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
-			     const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+                             const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
 
 /**
  * Conntrack state implied by a pair of endpoint states (the mapping used by ct_tcp_track()).

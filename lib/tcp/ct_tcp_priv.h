@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_TCP_PRIV_H
+#define CT_TCP_PRIV_H
+
+/**
+ * @file
+ * Internal interface of lib/tcp: the event classes and roles that index the transition table,
+ * the special cell values, and read-only access to one cell so that the unit tests can walk the
+ * whole table without the table itself being a global symbol. Not for use outside lib/tcp and
+ * test/unit.
+ */
+
+#include <stdint.h>
+
+#include "ct_tcp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Which endpoint a table row describes: the one that sent the segment or the one receiving it. */
+enum ct_tcp_role { CT_ROLE_SND = 0, CT_ROLE_RCV, CT_ROLE_MAX };
+
+/**
+ * Event classes derived from one segment (see classify() in ct_tcp_fsm.c). X-macro:
+ * (suffix, short name used in the dot labels).
+ */
+#define CT_TCP_EVENTS(X)                                                                           \
+	X(SYN, "SYN")                                                                              \
+	X(SYNACK, "SYNACK")                                                                        \
+	X(FIN, "FIN")                                                                              \
+	X(FIN2, "FIN2")                                                                            \
+	X(ACK, "ACK")                                                                              \
+	X(ACKFIN, "ACKFIN")                                                                        \
+	X(RST, "RST")                                                                              \
+	X(NONE, "NONE")
+
+enum ct_tcp_event {
+#define X(e, s) CT_EV_##e,
+	CT_TCP_EVENTS(X)
+#undef X
+	        CT_EV_MAX
+};
+
+/** Special cell values (above every enum ct_tcp_state). */
+#define CT_CELL_INVALID CT_TCP_STATE_MAX       /**< sIV: the segment is INVALID here */
+#define CT_CELL_IGNORE  (CT_TCP_STATE_MAX + 1) /**< sIG: valid, this endpoint does not change */
+#define CT_CELL_REOPEN  (CT_TCP_STATE_MAX + 2) /**< sRE: SYN that may reopen a closed flow */
+
+/**
+ * One cell of the transition table.
+ * @return the new endpoint state, CT_CELL_*, or -1 if an index is out of range.
+ */
+int ct_tcp_fsm_cell(unsigned int role, unsigned int ev, unsigned int state);
+
+/** Short name of an event class ("?" if out of range). */
+const char *ct_tcp_event_name(unsigned int ev);
+
+/** Sequence number @p a is after @p b (modulo 2^32). */
+static inline int
+ct_seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/** Sequence number @p a is before @p b (modulo 2^32). */
+static inline int
+ct_seq_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+/** Window tracking of a flow started by a SYN (@p t fully written: zeroed, then the client). */
+void ct_tcp_window_new_syn(struct ct_tcp *t, const struct ct_tcp_seg *seg);
+
+/** Window tracking of a flow picked up mid-stream from @p seg (@p t fully written). */
+void ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg);
+
+/**
+ * Sequence/window checks of one segment and, when they pass, the updates of @p t (a copy the
+ * caller commits only on CT_R_OK).
+ * @param t        the flow (copy)
+ * @param conf     configuration (liberal)
+ * @param dir      sender's direction
+ * @param seg      the segment
+ * @param ev       its first event class (enum ct_tcp_event)
+ * @param rcv_state the receiver's endpoint state before this segment
+ * @return CT_R_OK or the reason of the failed bound.
+ */
+enum ct_tcp_reason ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf,
+                                       unsigned int dir, const struct ct_tcp_seg *seg,
+                                       unsigned int ev, unsigned int rcv_state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CT_TCP_PRIV_H */

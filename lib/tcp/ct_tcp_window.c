@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Sequence and window tracking per direction, after Guido van Rooij's "Real Stateful TCP Packet
+ * Filtering in IP Filter" as implemented by netfilter's tcp_in_window(): each peer keeps end
+ * (highest sequence sent), maxend (highest ack + window the other side allowed) and maxwin
+ * (largest window it advertised), and a segment must satisfy four bounds:
+ *   I    seq + len <= sender.maxend                      (else seq_above_window)
+ *   II   seq >= sender.end - receiver.maxwin             (else seq_below_window)
+ *   III  ack <= receiver.end                              (else ack_unsent)
+ *   IV   ack >= receiver.end - MAXACKWINDOW(sender)       (else ack_too_old)
+ * An RST must pass them even in liberal mode (else rst_out_of_window). Accepted segments update
+ * the three fields as netfilter does. Window scaling (RFC 7323) applies only when both SYNs
+ * carried the option, and never to a SYN's own window. SACK blocks are not needed. After a peer's
+ * FIN it can send no new sequence space: its bound I becomes seq + len <= end and its maxend slot
+ * keeps its newest TSval instead (RFC 6191 check in ct_tcp_fsm.c).
+ */
+#include <string.h>
+
+#include "ct_tcp.h"
+#include "ct_tcp_priv.h"
+
+/* netfilter: the lowest acceptable ack may lag the receiver's end by this much at least. */
+#define MAXACKWINCONST 66000
+/* RFC 7323 2.3: a shift above 14 is used as 14. */
+#define WSCALE_MAX 14
+
+static inline uint32_t
+max_ack_window(const struct ct_tcp_peer *sender)
+{
+	return sender->maxwin > MAXACKWINCONST ? sender->maxwin : MAXACKWINCONST;
+}
+
+/* Scale of direction @p d's windows: only when both SYNs carried the option. */
+static inline unsigned int
+wscale(const struct ct_tcp *t, unsigned int d)
+{
+	return (t->peer_flags[0] & t->peer_flags[1] & CT_PEER_F_WSCALE) ? t->wscale[d] : 0;
+}
+
+/* Sender @p d's record from its SYN or SYN+ACK (netfilter's "initialize sender data"). */
+static void
+syn_init(struct ct_tcp *t, unsigned int d, const struct ct_tcp_seg *seg, uint32_t end)
+{
+	uint8_t pf = t->peer_flags[d] &
+	             (uint8_t) ~(CT_PEER_F_WSCALE | CT_PEER_F_SACK_PERM | CT_PEER_F_TS);
+
+	t->peer[d].end = end;
+	t->peer[d].maxend = end;
+	t->peer[d].maxwin = seg->win != 0 ? seg->win : 1;
+	t->wscale[d] = 0;
+	if (seg->opts & CT_TCPO_WSCALE) {
+		pf |= CT_PEER_F_WSCALE;
+		t->wscale[d] = seg->wscale > WSCALE_MAX ? WSCALE_MAX : seg->wscale;
+	}
+	if (seg->opts & CT_TCPO_SACK_PERM)
+		pf |= CT_PEER_F_SACK_PERM;
+	if (seg->opts & CT_TCPO_TS)
+		pf |= CT_PEER_F_TS;
+	t->peer_flags[d] = pf | CT_PEER_F_SYN_SEEN;
+}
+
+void
+ct_tcp_window_new_syn(struct ct_tcp *t, const struct ct_tcp_seg *seg)
+{
+	memset(t, 0, sizeof(*t));
+	syn_init(t, CT_DIR_ORIG, seg, seg->seq + seg->len + 1);
+}
+
+void
+ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg)
+{
+	uint32_t win;
+
+	memset(t, 0, sizeof(*t));
+	/*
+	 * netfilter's loose pickup: the sender's end and window from the segment, the receiver's
+	 * end from its ack, SACK assumed. The window scale is unknown: assume the largest (14) on
+	 * both sides so that the window bounds are upper bounds; the ack bounds stay exact.
+	 */
+	t->peer_flags[0] = t->peer_flags[1] = CT_PEER_F_WSCALE | CT_PEER_F_SACK_PERM;
+	t->wscale[0] = t->wscale[1] = WSCALE_MAX;
+	win = (uint32_t)seg->win << WSCALE_MAX;
+	t->peer[0].end = seg->seq + seg->len;
+	t->peer[0].maxwin = win != 0 ? win : 1;
+	t->peer[0].maxend = t->peer[0].end + t->peer[0].maxwin;
+	t->peer[1].end = seg->ack;
+	t->peer[1].maxend = seg->ack;
+}
+
+enum ct_tcp_reason
+ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned int dir,
+                    const struct ct_tcp_seg *seg, unsigned int ev, unsigned int rcv_state)
+{
+	struct ct_tcp_peer *s = &t->peer[dir], *r = &t->peer[!dir];
+	uint8_t *sf = &t->peer_flags[dir], *rf = &t->peer_flags[!dir];
+	unsigned int syn = !!(seg->flags & CT_TCPF_SYN), fin = !!(seg->flags & CT_TCPF_FIN);
+	unsigned int rst = !!(seg->flags & CT_TCPF_RST), ackf = !!(seg->flags & CT_TCPF_ACK);
+	uint32_t seq = seg->seq, ack = seg->ack, win = seg->win;
+	uint32_t end = seq + seg->len + syn + fin;
+	enum ct_tcp_reason res = CT_R_OK;
+
+	/* A SYN+ACK to an endpoint whose SYN is unacked must ack exactly that SYN. */
+	if (ev == CT_EV_SYNACK && (rcv_state == CT_TCP_SYN_SENT || rcv_state == CT_TCP_SYN_RCVD) &&
+	    ack != r->end)
+		return CT_R_SYNACK_BAD_ACK;
+
+	if (s->maxwin == 0) {
+		/* First segment of this direction. */
+		if (syn) {
+			syn_init(t, dir, seg, end);
+			if (!ackf)
+				return CT_R_OK; /* simultaneous open: nothing to check yet */
+		} else if (rst && !(t->flags & CT_F_PICKED_UP)) {
+			/* RST answering a SYN (RFC 9293 3.10.7.3): valid if it acks the SYN */
+			return ackf && ack == r->end ? CT_R_OK : CT_R_RST_OUT_OF_WINDOW;
+		} else {
+			/* Second direction of a picked-up flow: history lost, take the segment's. */
+			uint32_t swin = win << wscale(t, dir);
+
+			s->end = end;
+			s->maxwin = swin != 0 ? swin : 1;
+			s->maxend = end + s->maxwin;
+			if (ackf && ack == r->end + 1)
+				r->end++; /* reply to a keepalive */
+		}
+	} else if (ev == CT_EV_SYN && t->state == CT_S_SYN_SENT && ct_seq_after(end, s->end)) {
+		/* netfilter: a SYN with a higher ISN restarts the client's tracking (re-connect) */
+		syn_init(t, dir, seg, end);
+	}
+
+	if (!ackf || (rst && ack == 0))
+		ack = r->end; /* no ACK (or a broken RST+ACK with ack 0): nothing to check */
+
+	if (ct_seq_after(seq + seg->len, (*sf & CT_PEER_F_FIN_SEEN) ? s->end : s->maxend))
+		res = CT_R_SEQ_ABOVE_WINDOW;
+	else if (r->maxwin != 0 && ct_seq_before(seq, s->end - r->maxwin))
+		res = CT_R_SEQ_BELOW_WINDOW;
+	else if (ct_seq_after(ack, r->end))
+		res = CT_R_ACK_UNSENT;
+	else if (ct_seq_before(ack, r->end - max_ack_window(s)))
+		res = CT_R_ACK_TOO_OLD;
+	if (res != CT_R_OK) {
+		if (rst)
+			return CT_R_RST_OUT_OF_WINDOW;
+		if (!conf->liberal && !(t->flags & CT_F_LIBERAL))
+			return res;
+	}
+
+	/* Updates (netfilter), also in liberal mode so that FIN tracking keeps working. */
+	if (!syn)
+		win <<= wscale(t, dir);
+	if (s->maxwin < win)
+		s->maxwin = win;
+	if (ct_seq_after(end, s->end)) {
+		s->end = end;
+		*sf |= CT_PEER_F_DATA_UNACK;
+	}
+	if (!(*rf & CT_PEER_F_FIN_SEEN)) {
+		if (r->maxwin != 0 && !(*sf & CT_PEER_F_FIN_SEEN) && ct_seq_after(end, s->maxend))
+			r->maxwin += end - s->maxend;
+		if (ct_seq_after(ack + win, r->maxend - 1)) {
+			r->maxend = ack + win;
+			if (win == 0)
+				r->maxend++;
+		}
+	}
+	if (ack == r->end)
+		*rf &= (uint8_t)~CT_PEER_F_DATA_UNACK;
+	if (fin)
+		*sf |= CT_PEER_F_FIN_SEEN;
+	if ((*sf & CT_PEER_F_FIN_SEEN) && (seg->opts & CT_TCPO_TS) &&
+	    (!(*sf & CT_PEER_F_TS_LAST) || ct_seq_after(seg->tsval, s->ts_last))) {
+		s->ts_last = seg->tsval;
+		*sf |= CT_PEER_F_TS_LAST;
+	}
+	return CT_R_OK;
+}
