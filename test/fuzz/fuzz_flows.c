@@ -7,9 +7,20 @@
  * LLVMFuzzerInitialize (--no-huge); each input gets a fresh small table (8 to 64 flows) so the
  * full / evict / refuse paths and expiry are hit, with short timeouts (1 to 10 s of 1 ms ticks).
  *
+ * With lib/worker built (HAVE_WORKER) and bit 5 of the configuration byte set, the frames go
+ * instead through the real pipeline, ct_worker_process_burst(), as mbufs in bursts of up to 32
+ * (a burst ends when the clock advances, when a record asks for it, or when 32 are queued), so the
+ * same-burst paths (flows created, evicted, re-opened earlier in the burst) are fuzzed; the
+ * harness then runs the same frames one at a time through its own reference pipeline on a
+ * second table and checks the worker against it (differential): same verdict per packet, same
+ * set of flows with the same FSM state and counters after every burst and expiry; plus the
+ * worker's counter identities (rx = tcp + not_tcp + parse_drop, tcp = accepted + invalid +
+ * refused, reason sums, worker created = table created, verdicts matching counter deltas).
+ *
  * Input: one configuration byte (bit 0 loose, bit 1 liberal, bit 2 VLAN in the key, bits 3..4
- * table size 8 << n) then records:
- *   raw frame:  0x80 | x, length (u16 LE, at most 2048), frame bytes
+ * table size 8 << n, bit 5 worker) then records:
+ *   raw frame:  0x80 | x, length (u16 LE, at most 2048), frame bytes; x bit 6: chain the mbuf
+ *               (worker mode), first segment (x & 0x3f) * 2 bytes; x bit 5: end the burst
  *   segment:    flow id (0..127), mode, flags, seq (u32 LE), ack (u32 LE), window (u16 LE),
  *               payload length (u8); mode bit 0 sent by the server, bit 1 seq relative, bit 2 ack
  *               relative (added to the tracked `end` of sender / receiver), bit 3 IPv6, bits
@@ -32,10 +43,14 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_mbuf.h>
 
 #include "ct_parse.h"
 #include "ct_table.h"
 #include "ct_tcp.h"
+#ifdef HAVE_WORKER
+#include "ct_worker.h"
+#endif
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -48,14 +63,24 @@
 #define SEG_REC   14
 #define FRAME_MAX 2048
 #define TICKS_S   1000u
+#define BURST     32
+
+/* Outcome of one frame in the reference pipeline: the values of enum ct_worker_verdict. */
+enum fv { FV_PASS, FV_MALFORMED, FV_NEW, FV_ACCEPT, FV_INVALID, FV_REFUSED, FV_MAX };
 
 struct run {
-	struct ct_table *t;
+	struct ct_table *t;   /* table the harness drives itself (the reference in worker mode) */
+	struct ct_table *obs; /* table checked against t: the worker's, or t */
+#ifdef HAVE_WORKER
+	struct ct_worker *w; /* worker mode */
+	struct rte_mbuf *burst[BURST];
+	uint8_t ref_verdict[BURST];
+	unsigned int nb;
+#endif
 	struct ct_tcp_conf conf;
 	struct ct_parse_conf pconf;
 	uint64_t now;
 	uint64_t adds, refused;
-	uint64_t parse_bad, fsm_invalid, reopen;
 };
 
 static void
@@ -66,19 +91,18 @@ check_tcp(const struct ct_tcp *t)
 	                                    (enum ct_tcp_state)t->tcp_state[1]));
 }
 
-static void
-check_table(struct run *r)
+/* Structural checks of one table; @return its flow count. */
+static uint32_t
+check_one(struct ct_table *t)
 {
-	const struct ct_table_stats *st = ct_table_stats(r->t);
-	uint32_t count = ct_table_count(r->t), next = 0, n = 0;
+	const struct ct_table_stats *st = ct_table_stats(t);
+	uint32_t count = ct_table_count(t), next = 0, n = 0;
 	struct ct_flow_key key;
 	struct ct_flow f, g;
 
-	CHECK(count <= ct_table_capacity(r->t));
+	CHECK(count <= ct_table_capacity(t));
 	CHECK(st->created == (uint64_t)count + st->expired + st->deleted + st->evicted);
-	CHECK(st->created == r->adds);
-	CHECK(st->refused == r->refused);
-	while (ct_table_read_next(r->t, &next, &key, &f) == 0) {
+	while (ct_table_read_next(t, &next, &key, &f) == 0) {
 		const struct ct_flow_key *kp = &key;
 		int32_t pos = -1;
 
@@ -86,17 +110,47 @@ check_table(struct run *r)
 		CHECK(n <= count);
 		check_tcp(&f.tcp);
 		CHECK(memcmp(key.addr[0], key.addr[1], 16) <= 0);
-		CHECK(ct_table_read_key(r->t, &key, &g) == 0);
+		CHECK(ct_table_read_key(t, &key, &g) == 0);
 		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
-		CHECK(ct_table_lookup_bulk(r->t, &kp, 1, &pos) == 1);
-		CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(r->t));
-		CHECK(memcmp(&ct_table_flow(r->t, (uint32_t)pos)->tcp, &f.tcp, sizeof(f.tcp)) == 0);
+		CHECK(ct_table_lookup_bulk(t, &kp, 1, &pos) == 1);
+		CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(t));
+		CHECK(memcmp(&ct_table_flow(t, (uint32_t)pos)->tcp, &f.tcp, sizeof(f.tcp)) == 0);
 	}
 	CHECK(n == count);
+	return count;
+}
+
+/*
+ * Check the driven table, and in worker mode that the worker's table holds exactly the same
+ * flows (key, FSM state, packet counters, flags) as the one-packet-at-a-time reference.
+ */
+static void
+check_table(struct run *r)
+{
+	const struct ct_table_stats *st = ct_table_stats(r->t);
+	struct ct_flow_key key;
+	struct ct_flow f, g;
+	uint32_t next = 0;
+
+	check_one(r->t);
+	CHECK(st->created == r->adds);
+	CHECK(st->refused == r->refused);
+	if (r->obs == r->t)
+		return;
+	CHECK(check_one(r->obs) == ct_table_count(r->t));
+	while (ct_table_read_next(r->t, &next, &key, &f) == 0) {
+		CHECK(ct_table_read_key(r->obs, &key, &g) == 0);
+		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
+		CHECK(f.pkts[0] == g.pkts[0] && f.pkts[1] == g.pkts[1]);
+		CHECK(f.last_seen == g.last_seen && f.flags == g.flags && f.invalid == g.invalid);
+	}
+	CHECK(ct_table_stats(r->obs)->created == st->created);
+	CHECK(ct_table_stats(r->obs)->evicted == st->evicted);
+	CHECK(ct_table_stats(r->obs)->refused == st->refused);
 }
 
 /* Start a flow from a parsed packet (after a miss or a REOPEN). */
-static void
+static enum fv
 flow_start(struct run *r, const struct ct_pkt *pkt)
 {
 	static const uint8_t zero[offsetof(struct ct_flow, tm)];
@@ -107,15 +161,14 @@ flow_start(struct run *r, const struct ct_pkt *pkt)
 
 	if (ct_tcp_new(&tcp, &r->conf, &pkt->seg, &why) != CT_VERDICT_NEW) {
 		CHECK(why != CT_R_OK && why < CT_R_MAX);
-		r->fsm_invalid++;
-		return;
+		return FV_INVALID;
 	}
 	check_tcp(&tcp);
 	pos = ct_table_add(r->t, &pkt->key, r->now);
 	CHECK(pos != -EEXIST);
 	if (pos == -ENOSPC) {
 		r->refused++;
-		return;
+		return FV_REFUSED;
 	}
 	CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(r->t));
 	r->adds++;
@@ -128,13 +181,16 @@ flow_start(struct run *r, const struct ct_pkt *pkt)
 	f->pkts[CT_DIR_ORIG] = 1;
 	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
 	ct_table_arm(r->t, (uint32_t)pos, r->now);
+	return FV_NEW;
 }
 
-static void
-frame_process(struct run *r, const uint8_t *frame, uint32_t len)
+/* The reference pipeline, one frame at a time (first @p seg_len bytes contiguous). */
+static enum fv
+frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
 {
 	const struct ct_flow_key *kp;
 	enum ct_tcp_reason why = CT_R_MAX;
+	enum ct_parse_reason pr;
 	struct ct_tcp before;
 	struct ct_flow *f;
 	enum ct_verdict v;
@@ -142,16 +198,17 @@ frame_process(struct run *r, const uint8_t *frame, uint32_t len)
 	enum ct_dir dir;
 	int32_t pos = -1;
 
-	if (ct_parse_pkt(frame, len, &r->pconf, &pkt) != CT_PARSE_OK) {
-		r->parse_bad++;
-		return;
-	}
+	pr = ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt);
+	if (pr != CT_PARSE_OK)
+		return pr == CT_PARSE_NOT_IP || pr == CT_PARSE_NOT_TCP ||
+		                       pr == CT_PARSE_FRAG_FIRST || pr == CT_PARSE_FRAG_NONFIRST
+		               ? FV_PASS
+		               : FV_MALFORMED;
 	kp = &pkt.key;
 	CHECK(ct_table_lookup_bulk(r->t, &kp, 1, &pos) >= 0);
 	if (pos < 0) {
 		CHECK(pos == -ENOENT);
-		flow_start(r, &pkt);
-		return;
+		return flow_start(r, &pkt);
 	}
 	f = ct_table_flow(r->t, (uint32_t)pos);
 	dir = pkt.swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
@@ -166,30 +223,142 @@ frame_process(struct run *r, const uint8_t *frame, uint32_t len)
 		ct_flow_bytes_add(f, dir, pkt.l3_len);
 		if (f->tcp.state != before.state)
 			ct_table_arm(r->t, (uint32_t)pos, r->now);
-		break;
+		return FV_ACCEPT;
 	case CT_VERDICT_INVALID:
 		CHECK(why != CT_R_OK && why < CT_R_MAX);
 		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
-		r->fsm_invalid++;
 		if (f->invalid < UINT8_MAX)
 			f->invalid++;
-		break;
+		return FV_INVALID;
 	case CT_VERDICT_REOPEN:
 		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
 		CHECK(pkt.seg.flags & CT_TCPF_SYN);
-		r->reopen++;
 		ct_table_del(r->t, (uint32_t)pos);
-		flow_start(r, &pkt);
-		break;
+		return flow_start(r, &pkt);
 	default:
 		CHECK(0);
 	}
+	return FV_MAX;
 }
+
+#ifdef HAVE_WORKER
+_Static_assert(FV_PASS == CT_WV_PASS && FV_MALFORMED == CT_WV_MALFORMED && FV_NEW == CT_WV_NEW &&
+                       FV_ACCEPT == CT_WV_ACCEPT && FV_INVALID == CT_WV_INVALID &&
+                       FV_REFUSED == CT_WV_REFUSED && FV_MAX == CT_WV_MAX,
+               "reference verdicts mirror enum ct_worker_verdict");
+
+static struct rte_mempool *pool;
+
+static void
+check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *verdicts,
+             unsigned int n)
+{
+	const struct ct_lcore_stats *s = &r->w->stats;
+	uint64_t seen[CT_WV_MAX] = {0}, sum = 0;
+	unsigned int i;
+
+	CHECK(s->rx_pkts == s->tcp_pkts + s->not_tcp + s->parse_drop);
+	CHECK(s->tcp_pkts == s->accepted + s->invalid + s->flows_refused);
+	for (i = 0; i < CT_PARSE_MAX; i++)
+		sum += s->parse[i];
+	CHECK(s->parse[CT_PARSE_OK] == 0);
+	CHECK(sum == s->not_tcp + s->parse_drop);
+	sum = 0;
+	for (i = 0; i < CT_R_MAX; i++)
+		sum += s->reason[i];
+	CHECK(s->reason[CT_R_OK] == 0);
+	CHECK(sum == s->invalid);
+	CHECK(s->flows_created == ct_table_stats(r->obs)->created);
+	CHECK(s->flows_refused == ct_table_stats(r->obs)->refused);
+	if (old == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		CHECK(verdicts[i] < CT_WV_MAX);
+		seen[verdicts[i]]++;
+		/* Same outcome as one packet at a time. */
+		if (verdicts[i] != r->ref_verdict[i]) {
+			fprintf(stderr, "packet %u of the burst: worker verdict %u, reference %u\n",
+			        i, verdicts[i], r->ref_verdict[i]);
+			CHECK(verdicts[i] == r->ref_verdict[i]);
+		}
+	}
+	CHECK(s->rx_pkts - old->rx_pkts == n);
+	CHECK(seen[CT_WV_PASS] == s->not_tcp - old->not_tcp);
+	CHECK(seen[CT_WV_MALFORMED] == s->parse_drop - old->parse_drop);
+	CHECK(seen[CT_WV_NEW] == s->flows_created - old->flows_created);
+	CHECK(seen[CT_WV_INVALID] == s->invalid - old->invalid);
+	CHECK(seen[CT_WV_REFUSED] == s->flows_refused - old->flows_refused);
+	CHECK(seen[CT_WV_NEW] + seen[CT_WV_ACCEPT] == s->accepted - old->accepted);
+}
+
+static void
+burst_flush(struct run *r)
+{
+	struct ct_lcore_stats old;
+	uint8_t verdicts[BURST];
+	unsigned int i;
+
+	if (r->w == NULL || r->nb == 0)
+		return;
+	old = r->w->stats;
+	memset(verdicts, 0xff, sizeof(verdicts));
+	ct_worker_process_burst(r->w, r->burst, (uint16_t)r->nb, r->now, verdicts);
+	check_worker(r, &old, verdicts, r->nb);
+	for (i = 0; i < r->nb; i++)
+		rte_pktmbuf_free(r->burst[i]);
+	r->nb = 0;
+	check_table(r);
+}
+
+/*
+ * Queue a frame as an mbuf (two segments when 0 < split < len) for the worker, and run it
+ * through the reference pipeline now.
+ */
+static void
+burst_add(struct run *r, const uint8_t *frame, uint32_t len, uint32_t split)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *m2;
+	char *d;
+
+	CHECK(m != NULL);
+	if (split == 0 || split >= len)
+		split = len;
+	d = rte_pktmbuf_append(m, (uint16_t)split);
+	CHECK(d != NULL || split == 0);
+	if (split)
+		memcpy(d, frame, split);
+	if (split < len) {
+		m2 = rte_pktmbuf_alloc(pool);
+		CHECK(m2 != NULL);
+		d = rte_pktmbuf_append(m2, (uint16_t)(len - split));
+		CHECK(d != NULL);
+		memcpy(d, frame + split, len - split);
+		CHECK(rte_pktmbuf_chain(m, m2) == 0);
+	}
+	r->ref_verdict[r->nb] = (uint8_t)frame_process(r, frame, split, len);
+	r->burst[r->nb++] = m;
+	if (r->nb == BURST)
+		burst_flush(r);
+}
+#endif
 
 static void
 clock_advance(struct run *r, uint64_t ticks)
 {
+#ifdef HAVE_WORKER
+	burst_flush(r); /* the queued frames arrived before the clock moved */
 	r->now += ticks;
+	if (r->w != NULL) {
+		while (ct_worker_tick(r->w, r->now) == 256)
+			;
+		ct_table_expire(r->t, r->now, 1024);
+		check_worker(r, NULL, NULL, 0);
+		check_table(r);
+		return;
+	}
+#else
+	r->now += ticks;
+#endif
 	ct_table_expire(r->t, r->now, 1024);
 }
 
@@ -312,6 +481,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_flows: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
+#ifdef HAVE_WORKER
+	pool = rte_pktmbuf_pool_create("fuzz", 4 * BURST, 0, 0, FRAME_MAX + RTE_PKTMBUF_HEADROOM,
+	                               SOCKET_ID_ANY);
+	if (pool == NULL) {
+		fprintf(stderr, "fuzz_flows: mempool: %s\n", rte_strerror(rte_errno));
+		exit(1);
+	}
+#endif
 	return 0;
 }
 
@@ -337,18 +514,39 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tp.tcp = &r.conf;
 	tp.ticks_per_s = TICKS_S;
 	tp.now = r.now = 1000;
-	r.t = ct_table_create(&tp);
+	r.t = r.obs = ct_table_create(&tp);
 	CHECK(r.t != NULL);
 	CHECK(ct_table_capacity(r.t) >= tp.capacity);
+#ifdef HAVE_WORKER
+	if (data[0] & 0x20) {
+		struct ct_worker_params wp = {
+		        .name = "fuzzw",
+		        .capacity = tp.capacity,
+		        .socket_id = SOCKET_ID_ANY,
+		        .tcp = &r.conf,
+		        .parse = r.pconf,
+		        .ticks_per_s = TICKS_S,
+		        .now = r.now,
+		};
+
+		r.w = ct_worker_create(&wp);
+		CHECK(r.w != NULL);
+		r.obs = r.w->table;
+		CHECK(ct_table_capacity(r.obs) == ct_table_capacity(r.t));
+	}
+#endif
 	data++;
 	size--;
 
 	while (size > 0) {
-		uint32_t len, tcp_off;
+		uint32_t len, tcp_off, split = 0;
+		int end_burst = 0;
 
 		if (data[0] & 0x80) {
 			if (size < 3)
 				break;
+			split = data[0] & 0x40 ? (data[0] & 0x3fu) * 2 : 0;
+			end_burst = (data[0] >> 5) & 1;
 			len = (uint32_t)(data[1] | data[2] << 8);
 			len = len > FRAME_MAX ? FRAME_MAX : len;
 			len = len > size - 3 ? (uint32_t)size - 3 : len;
@@ -368,15 +566,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			data += SEG_REC;
 			size -= SEG_REC;
 		}
-		frame_process(&r, frame, len);
+#ifdef HAVE_WORKER
+		if (r.w != NULL) {
+			burst_add(&r, frame, len, split);
+			if (end_burst)
+				burst_flush(&r);
+			continue;
+		}
+#endif
+		(void)split;
+		(void)end_burst;
+		frame_process(&r, frame, len, len);
 		check_table(&r);
 	}
+#ifdef HAVE_WORKER
+	burst_flush(&r);
+#endif
 
 	/* Every timeout is at most 10 s: 11 s later (lazy re-arm: twice) the table is empty. */
 	for (i = 0; i < 4 && ct_table_count(r.t) > 0; i++)
 		clock_advance(&r, 11 * TICKS_S);
 	check_table(&r);
-	CHECK(ct_table_count(r.t) == 0);
+	CHECK(ct_table_count(r.t) == 0 && ct_table_count(r.obs) == 0);
+#ifdef HAVE_WORKER
+	ct_worker_free(r.w);
+#endif
 	ct_table_free(r.t);
 	return 0;
 }

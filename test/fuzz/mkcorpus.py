@@ -169,6 +169,12 @@ def flows_seeds():
     flood = [flow_rec(i, 0, SYN, i * 7919, 0, tadv=i % 2) for i in range(40)]
     seeds.append(bytes([0x01]) + b"".join(flow_conn(100)[:3] + flood + flow_conn(100)[3:]))
     seeds.append(bytes([0x05]) + b"".join(flow_raw(f) for f in frames_v4() + frames_v6()))
+    # worker mode (conf bit 5): the same sequences in bursts, plus a full table of embryonic
+    # flows, then one burst with a new SYN (evicts the oldest) and the oldest's SYN+ACK
+    seeds += [bytes([s[0] | 0x20]) + s[1:] for s in seeds]
+    fill = [flow_rec(i, 0, SYN, 100 + i, 0) for i in range(8)]
+    evict = [flow_rec(8, 0, SYN, 500, 0, tadv=1), flow_rec(0, 1, SYN | ACK, 9000, 0, False, True)]
+    seeds.append(bytes([0x21]) + b"".join(fill + evict + flow_conn(0)[2:]))
     return seeds
 
 
