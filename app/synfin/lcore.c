@@ -112,6 +112,15 @@ assign_queues(struct synfin *sf)
 			lc->rxq[lc->nb_rxq].queue = q;
 			lc->nb_rxq++;
 		}
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		const struct sf_lcore *lc = &sf->lcores[i];
+
+		printf("synfin: lcore %u%s polls", lc->lcore_id, sf->single ? " (main)" : "");
+		for (unsigned int q = 0; q < lc->nb_rxq; q++)
+			printf(" port%u/q%u", lc->rxq[q].port, lc->rxq[q].queue);
+		printf("%s\n", lc->nb_rxq ? "" : " nothing");
+	}
+	fflush(stdout);
 	if (k < sf->nb_lcores)
 		fprintf(stderr, "synfin: warning: %u lcores but %u RX queues: %u lcores idle\n",
 		        sf->nb_lcores, k, sf->nb_lcores - k);

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""End-to-end tests of the synfin application (python3 stdlib only).
+
+  test_app.py SYNFIN_EXE CASE
+    pcap     a small pcap through net_pcap (-l 0, packet clock, --idle-exit): checks the
+             --flows-json output flow by flow, and that --burst 1 gives the same flows
+             (packets of one flow in one burst vs. one per burst)
+    workers  two worker lcores (oversubscribed CPUs are fine) on a two-queue net_null port
+             with symmetric RSS, stopped by
+             SIGTERM: exit 0, final statistics, each worker polls its own queue
+    config   invalid config files and options: exit 2, one message naming the key/option
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcaplib as P  # noqa: E402
+
+EAL = ["--no-pci", "--no-huge", "-m", "512", "--no-shconf", "--log-level=error"]
+failed = 0
+
+
+def check(cond, msg, detail=None):
+    global failed
+    if not cond:
+        failed += 1
+        print("FAIL:", msg)
+        if detail is not None:
+            print("   ", detail)
+
+
+def run(argv, timeout=60, **kw):
+    print("running:", " ".join(argv))
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          errors="replace", timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+
+
+def frames():
+    c, s = "10.0.0.1", "10.0.0.2"
+    fr = []
+    # A: full lifecycle, client 10.0.0.1:40000 -> 10.0.0.2:80 (client is the smaller endpoint)
+    fr += [P.tcp4(c, s, 40000, 80, 1000, 0, P.SYN),
+           P.tcp4(s, c, 80, 40000, 5000, 1001, P.SYN | P.ACK),
+           P.tcp4(c, s, 40000, 80, 1001, 5001, P.ACK),
+           P.tcp4(c, s, 40000, 80, 1001, 5001, P.PSH | P.ACK, b"GET / HTTP/1.0\r\n\r\n"),
+           P.tcp4(s, c, 80, 40000, 5001, 1019, P.PSH | P.ACK, b"HTTP/1.0 200 OK\r\n\r\n"),
+           P.tcp4(c, s, 40000, 80, 1019, 5020, P.FIN | P.ACK),
+           P.tcp4(s, c, 80, 40000, 5020, 1020, P.FIN | P.ACK),
+           P.tcp4(c, s, 40000, 80, 1020, 5021, P.ACK)]
+    # B: client 10.0.0.9:50000 -> 10.0.0.2:443 (client is the larger endpoint: swapped key),
+    # established with data both ways, then one segment far beyond the window (INVALID)
+    b = "10.0.0.9"
+    fr += [P.tcp4(b, s, 50000, 443, 7000, 0, P.SYN),
+           P.tcp4(s, b, 443, 50000, 9000, 7001, P.SYN | P.ACK),
+           P.tcp4(b, s, 50000, 443, 7001, 9001, P.ACK),
+           P.tcp4(b, s, 50000, 443, 7001, 9001, P.PSH | P.ACK, b"hello"),
+           P.tcp4(s, b, 443, 50000, 9001, 7006, P.PSH | P.ACK, b"world"),
+           P.tcp4(b, s, 50000, 443, 7006 + 1000000000, 9006, P.PSH | P.ACK, b"late")]
+    # C: IPv6 SYN nobody answers
+    fr += [P.tcp6("2001:db8::1", "2001:db8::2", 50001, 443, 100, 0, P.SYN)]
+    # D: mid-stream ACK (picked up in loose mode)
+    fr += [P.tcp4("10.0.0.5", "10.0.0.6", 1234, 22, 424242, 777, P.ACK)]
+    # not tracked: UDP, ARP
+    fr += [P.udp4(c, s, 53, 53), P.arp()]
+    return fr
+
+
+def case_pcap(exe, tmp):
+    pcap = os.path.join(tmp, "flows.pcap")
+    P.write(pcap, frames())
+    results = []
+    for burst in ("32", "1"):
+        out = os.path.join(tmp, f"flows-{burst}.json")
+        p = run([exe, "-l", "0", *EAL, f"--file-prefix=sf_e2e_pcap{burst}",
+                 f"--vdev=net_pcap0,rx_pcap={pcap}", "--", "--clock=packet",
+                 "--idle-exit", "300", "--burst", burst, "--flows-json", out])
+        print(p.stdout[-3000:], p.stderr[-2000:])
+        check(p.returncode == 0, f"burst {burst}: exit status {p.returncode}, want 0")
+        check("synfin statistics" in p.stdout, f"burst {burst}: no final statistics")
+        check("not-TCP: 2" in p.stdout, f"burst {burst}: want 2 untracked packets counted")
+        check("invalid_seq_above_window=1" in p.stdout,
+              f"burst {burst}: want one seq_above_window reason counted")
+        try:
+            with open(out) as f:
+                flows = json.load(f)
+        except (OSError, ValueError) as e:
+            check(False, f"burst {burst}: flows JSON unreadable: {e}")
+            return
+        results.append(sorted(flows, key=lambda x: (x["orig"]["src"], x["orig"]["sport"])))
+    flows = results[0]
+    check(results[0] == results[1], "--burst 1 and --burst 32 give different flows",
+          json.dumps(results, indent=1))
+    by = {(x["orig"]["src"], x["orig"]["sport"]): x for x in flows}
+    check(len(flows) == 4, f"want 4 flows, got {len(flows)}", json.dumps(flows, indent=1))
+
+    a = by.get(("10.0.0.1", 40000))
+    check(a is not None, "flow A (10.0.0.1:40000) missing")
+    if a:
+        check(a["orig"] == {"src": "10.0.0.1", "sport": 40000, "dst": "10.0.0.2", "dport": 80},
+              "flow A orig tuple", a["orig"])
+        check(a["state"] == "TIME_WAIT", "flow A state", a["state"])
+        check(a["client_state"] == "TIME_WAIT", "flow A client_state", a["client_state"])
+        check(a["server_state"] == "CLOSED", "flow A server_state", a["server_state"])
+        check(a["packets"] == {"orig": 5, "reply": 3}, "flow A packets", a["packets"])
+        check(a["bytes"]["orig"] == 4 * 40 + 58 and a["bytes"]["reply"] == 2 * 40 + 59,
+              "flow A bytes (L3)", a["bytes"])
+        check(a["assured"] is True and a["picked_up"] is False, "flow A flags", a)
+        check(0 < a["expires_in_s"] <= 240, "flow A expires_in_s", a["expires_in_s"])
+        check(a["proto"] == "tcp" and a["lcore"] == 0, "flow A proto/lcore", a)
+
+    b = by.get(("10.0.0.9", 50000))
+    check(b is not None, "flow B (10.0.0.9:50000, swapped key) missing or not un-swapped",
+          list(by))
+    if b:
+        check(b["orig"]["dst"] == "10.0.0.2" and b["orig"]["dport"] == 443, "flow B orig", b)
+        check(b["state"] == "ESTABLISHED", "flow B state", b["state"])
+        check(b["client_state"] == "ESTABLISHED" and b["server_state"] == "ESTABLISHED",
+              "flow B endpoint states", b)
+        check(b["packets"] == {"orig": 3, "reply": 2}, "flow B packets", b["packets"])
+        check(b["invalid"] == 1, "flow B invalid count", b["invalid"])
+        check(b["assured"] is True, "flow B assured", b)
+
+    c = by.get(("2001:db8::1", 50001))
+    check(c is not None, "flow C (IPv6 SYN) missing", list(by))
+    if c:
+        check(c["state"] == "SYN_SENT" and c["client_state"] == "SYN_SENT", "flow C state", c)
+        check(c["packets"] == {"orig": 1, "reply": 0}, "flow C packets", c["packets"])
+        check(c["assured"] is False, "flow C assured", c)
+
+    d = by.get(("10.0.0.5", 1234))
+    check(d is not None, "flow D (picked up) missing", list(by))
+    if d:
+        check(d["picked_up"] is True and d["state"] == "ESTABLISHED", "flow D", d)
+
+
+def case_workers(exe, tmp):
+    out = os.path.join(tmp, "w.json")
+    cpus = sorted(os.sched_getaffinity(0))
+    c0, c1 = cpus[0], cpus[1] if len(cpus) > 1 else cpus[0]
+    # three lcores on (at most) two CPUs: the main lcore mostly sleeps
+    argv = [exe, f"--lcores=0@{c0},1@{c0},2@{c1}", *EAL, "--file-prefix=sf_e2e_workers", "--vdev=net_null0",
+            "--", "--rxq", "2", "--flows-json", out]
+    print("running:", " ".join(argv))
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         errors="replace", stdin=subprocess.DEVNULL)
+    time.sleep(2)
+    p.send_signal(signal.SIGTERM)
+    try:
+        so, se = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        so, se = p.communicate()
+        check(False, "synfin did not exit within 30 s of SIGTERM")
+    print(so[-3000:], se[-2000:])
+    check(p.returncode == 0, f"exit status {p.returncode} after SIGTERM, want 0")
+    polls = [l for l in so.splitlines() if l.startswith("synfin: lcore") and "polls" in l]
+    check(len(polls) == 2, "want two worker lcores listed", polls)
+    check(any("port0/q0" in l for l in polls) and any("port0/q1" in l for l in polls)
+          and not any("port0/q0" in l and "port0/q1" in l for l in polls),
+          "each worker must poll its own queue", polls)
+    check("cannot spread" not in se, "net_null RSS fell back to one queue", se)
+    check("synfin statistics" in so, "no final statistics after SIGTERM")
+    rx = [l for l in so.splitlines() if l.strip().startswith("RX-packets:")]
+    check(rx and int(rx[-1].split()[1]) > 0, "no packets counted by the tracker", rx)
+    try:
+        with open(out) as f:
+            check(json.load(f) == [], "net_null frames are not TCP: want no flows")
+    except (OSError, ValueError) as e:
+        check(False, f"flows JSON unreadable: {e}")
+
+
+def case_config(exe, tmp):
+    pcap = os.path.join(tmp, "one.pcap")
+    P.write(pcap, [P.arp()])
+    base = [exe, "-l", "0", *EAL, "--file-prefix=sf_e2e_cfg", f"--vdev=net_pcap0,rx_pcap={pcap}",
+            "--"]
+    cases = [
+        ("[general]\nburst = 1000\n", "burst"),
+        ("[general]\nbogus_key = 1\n", "bogus_key"),
+        ("[timeouts]\nestablished = forever\n", "established"),
+        ("[timeouts]\nno_such_state = 5\n", "no_such_state"),
+        ("[tcp]\nloose = maybe\n", "loose"),
+        ("[nosection]\nx = 1\n", "nosection"),
+    ]
+    for i, (text, key) in enumerate(cases):
+        path = os.path.join(tmp, f"bad{i}.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        p = run(base + ["--config", path])
+        err = p.stderr.strip().splitlines()
+        check(p.returncode == 2, f"config {text!r}: exit {p.returncode}, want 2", p.stderr)
+        check(len(err) == 1 and key in err[0] and path in err[0],
+              f"config {text!r}: want one message naming {key!r} and the file", err)
+    for opt, word in [(["--mode", "bogus"], "--mode"), (["--frobnicate"], "--frobnicate"),
+                      (["--burst", "0"], "--burst"), (["--timeout", "established=x"], "established"),
+                      (["--timeout", "nosuch=5"], "nosuch"), (["--stats-period"], "--stats-period"),
+                      (["--config", os.path.join(tmp, "missing.conf")], "missing.conf")]:
+        p = run(base + opt)
+        err = p.stderr.strip().splitlines()
+        check(p.returncode == 2, f"{opt}: exit {p.returncode}, want 2", p.stderr)
+        check(len(err) == 1 and word in err[0], f"{opt}: want one message naming {word!r}", err)
+    # The documented example config is valid and command-line options override it.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    example = os.path.join(root, "config", "synfin.conf")
+    p = run(base + ["--config", example, "--idle-exit", "100", "--burst", "7",
+                    "--cmdline-file", os.devnull])
+    check(p.returncode == 0, f"config/synfin.conf: exit {p.returncode}, want 0", p.stderr)
+    p = run([exe, "--", "--help"])
+    check(p.returncode == 0 and "--flows-json" in p.stdout, "--help", p.stdout)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[2] not in ("pcap", "workers", "config"):
+        print(__doc__)
+        return 2
+    exe, case = sys.argv[1], sys.argv[2]
+    with tempfile.TemporaryDirectory(prefix="synfin_e2e_") as tmp:
+        globals()["case_" + case](exe, tmp)
+    print(f"e2e {case}:", "FAILED" if failed else "ok", f"({failed} failures)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
