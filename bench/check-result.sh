@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Smoke check of one synfin-bench run (meson suite 'bench-smoke'): runs the command given as
 # arguments and fails unless its last line is `RESULT mpps=.. cycles_per_pkt=.. cps=..
-# bytes_per_flow=..` with mpps > 0, cycles_per_pkt > 0 and bytes_per_flow in (0, 128], and no
-# packet of the synthetic workload was judged invalid/malformed (verdicts line).
+# bytes_per_flow..` with mpps > 0, cycles_per_pkt > 0 and bytes_per_flow in (0, MAX] (MAX:
+# $BENCH_MAX_BYTES_PER_FLOW, default 128, the target), and no packet of the synthetic workload
+# was judged malformed, nor invalid outside a flood (verdicts line).
+max=${BENCH_MAX_BYTES_PER_FLOW:-128}
 out=$("$@" 2>&1)
 rc=$?
 printf '%s\n' "$out"
 [ $rc -eq 0 ] || { echo "FAIL: exit status $rc"; exit 1; }
 last=$(printf '%s\n' "$out" | tail -n 1)
-printf '%s\n' "$last" | awk '
+printf '%s\n' "$last" | awk -v max="$max" '
 	$1 != "RESULT" { print "FAIL: last line is not a RESULT line"; exit 1 }
 	{
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0; n[kv[1]] = 1 }
@@ -17,8 +19,8 @@ printf '%s\n' "$last" | awk '
 			print "FAIL: RESULT line misses a field"; exit 1 }
 		if (v["mpps"] <= 0) { print "FAIL: mpps <= 0"; exit 1 }
 		if (v["cycles_per_pkt"] <= 0) { print "FAIL: cycles_per_pkt <= 0"; exit 1 }
-		if (v["bytes_per_flow"] <= 0 || v["bytes_per_flow"] > 128) {
-			print "FAIL: bytes_per_flow " v["bytes_per_flow"] " not in (0, 128]"; exit 1 }
+		if (v["bytes_per_flow"] <= 0 || v["bytes_per_flow"] > max + 0) {
+			print "FAIL: bytes_per_flow " v["bytes_per_flow"] " not in (0, " max "]"; exit 1 }
 	}' || exit 1
 # A synthetic workload of well-formed connections must have no malformed packet, and outside a
 # flood no invalid one either.
