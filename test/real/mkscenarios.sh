@@ -145,6 +145,8 @@ setup() {
 	ip -n "$NS_C" route add 198.18.2.0/24 via $R_CADDR || return 1
 	ip -n "$NS_S" route add 198.18.1.0/24 via $R_SADDR || return 1
 	nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 || return 1
+	# Per-direction packet and byte counters in conntrack -L, compared with synfin's.
+	nsx "$NS_R" sysctl -qw net.netfilter.nf_conntrack_acct=1 || return 1
 	# A ct expression makes the kernel register conntrack in the router's namespace.
 	nsx "$NS_R" nft -f - <<-EOF || return 1
 		table inet sf {
