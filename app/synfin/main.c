@@ -333,7 +333,8 @@ main(int argc, char **argv)
 	sf.forwarding = true;
 	if (sf.cfg.cmdline_file != NULL || sf.cfg.interactive) {
 		sf.cli_busy = true;
-		if (rte_ctrl_thread_create(&cli, "sf-cli", NULL, cli_thread, &sf) != 0) {
+		ret = rte_ctrl_thread_create(&cli, "sf-cli", NULL, cli_thread, &sf);
+		if (ret != 0) {
 			fprintf(stderr, "synfin: cannot start the command line thread\n");
 			sf.cli_busy = false;
 		} else {
@@ -344,6 +345,13 @@ main(int argc, char **argv)
 	sf_lcores_run(&sf);
 
 	if (cli_started) {
+		/* After `quit` the thread is returning on its own: give it a second. Only a
+		 * thread still blocked reading the terminal (signal, idle exit) is cancelled. */
+		uint64_t t0 = rte_get_tsc_cycles();
+
+		while (__atomic_load_n(&sf.cli_busy, __ATOMIC_ACQUIRE) &&
+		       rte_get_tsc_cycles() - t0 < rte_get_tsc_hz())
+			rte_delay_us_sleep(1000);
 		if (__atomic_load_n(&sf.cli_busy, __ATOMIC_ACQUIRE))
 			pthread_cancel(cli);
 		pthread_join(cli, NULL);
