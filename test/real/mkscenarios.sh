@@ -228,6 +228,7 @@ run_scenario() {
 	td=$LAST
 	wait_for "$base.tcpdump.log" "listening on" 5 "$td" || { log "$name: tcpdump did not start"; return 1; }
 	sleep 0.3 # conntrack -E subscribes quickly; give it time all the same
+	nsx "$NS_R" conntrack -S >"$base.stats-before.txt" 2>/dev/null
 	declare -F "pre_$name" >/dev/null && "pre_$name" "$port"
 
 	spawn ip netns exec "$NS_C" timeout "$tmo" $APP client --src $C_ADDR --dst $S_ADDR --port "$port" "$@" \
@@ -238,6 +239,7 @@ run_scenario() {
 	settle "$port" 15 || log "$name: sockets still in transient states (see ss files)"
 
 	nsx "$NS_R" conntrack -L -p tcp --dport "$port" >"$base.conntrack.txt" 2>/dev/null
+	nsx "$NS_R" conntrack -S >"$base.stats-after.txt" 2>/dev/null
 	nsx "$NS_C" ss -tan "( sport = :$port or dport = :$port )" >"$base.ss-client.txt"
 	nsx "$NS_S" ss -tan "( sport = :$port or dport = :$port )" >"$base.ss-server.txt"
 	sleep 0.1
