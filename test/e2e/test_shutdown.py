@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Shutdown under load: synfin on a net_pcap vdev replaying a pcap forever (infinite_rx=1: a
+continuous stream of TCP traffic, 40 connections: 20 closed, 20 left open, plus IPv6 and
+non-TCP frames) receives SIGINT, and in a second run SIGTERM, after about one second. Each run
+must exit with status 0 within 30 s, print the final statistics with a non-zero RX count, and
+write a complete --flows-json: valid JSON, an array of one object per connection of the pcap
+(every 4-tuple present exactly once, every object with all its fields).
+
+Usage: test_shutdown.py SYNFIN_EXE
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcaplib as P  # noqa: E402
+
+EAL = ["-l", "0", "--no-pci", "--no-huge", "-m", "512", "--no-shconf", "--log-level=error"]
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+FIELDS = {"proto", "orig", "vlan", "state", "client_state", "server_state", "packets", "bytes",
+          "invalid", "picked_up", "assured", "expires_in_s", "lcore"}
+NCONN = 40
+failed = 0
+
+
+def check(cond, msg, detail=None):
+    global failed
+    if not cond:
+        failed += 1
+        print("FAIL:", msg)
+        if detail is not None:
+            print("   ", detail)
+
+
+def frames():
+    out, want = [], set()
+    for i in range(NCONN):
+        c, s = f"10.0.{i // 200}.{i % 200 + 1}", "192.0.2.80"
+        cp, sp, cs, ss = 30000 + i, 80, 1000 + i * 1000, 900000 + i * 1000
+        out += [P.tcp4(c, s, cp, sp, cs, 0, SYN),
+                P.tcp4(s, c, sp, cp, ss, cs + 1, SYN | ACK),
+                P.tcp4(c, s, cp, sp, cs + 1, ss + 1, ACK),
+                P.tcp4(c, s, cp, sp, cs + 1, ss + 1, PSH | ACK, b"x" * 100),
+                P.tcp4(s, c, sp, cp, ss + 1, cs + 101, ACK)]
+        if i % 2:
+            out += [P.tcp4(c, s, cp, sp, cs + 101, ss + 1, FIN | ACK),
+                    P.tcp4(s, c, sp, cp, ss + 1, cs + 102, FIN | ACK),
+                    P.tcp4(c, s, cp, sp, cs + 102, ss + 2, ACK)]
+        want.add((c, cp, s, sp))
+    out += [P.tcp6("2001:db8::1", "2001:db8::2", 40000, 443, 7, 0, SYN), P.arp(),
+            P.udp4("10.9.9.9", "10.9.9.10", 53, 53)]
+    want.add(("2001:db8::1", 40000, "2001:db8::2", 443))
+    return out, want
+
+
+def one(exe, tmp, sig, pcap, want):
+    name = signal.Signals(sig).name
+    out = os.path.join(tmp, f"flows-{name}.json")
+    argv = [exe, *EAL, f"--file-prefix=sf_e2e_shut_{name}",
+            f"--vdev=net_pcap0,rx_pcap={pcap},infinite_rx=1", "--", "--flows-json", out]
+    print("running:", " ".join(argv))
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         errors="replace", stdin=subprocess.DEVNULL)
+    time.sleep(1.5)
+    check(p.poll() is None, f"{name}: synfin exited before the signal (status {p.returncode})")
+    p.send_signal(sig)
+    try:
+        so, se = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        so, se = p.communicate()
+        check(False, f"{name}: synfin did not exit within 30 s of the signal")
+    print(so[-2500:], se[-1500:])
+    check(p.returncode == 0, f"{name}: exit status {p.returncode}, want 0", se[-500:])
+    check("synfin statistics" in so, f"{name}: no final statistics")
+    rx = [l for l in so.splitlines() if l.strip().startswith("RX-packets:")]
+    check(rx and int(rx[-1].split()[1]) > len(want), f"{name}: RX count not above one pass", rx)
+    try:
+        with open(out) as f:
+            flows = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, f"{name}: flows JSON unreadable or invalid: {e}")
+        return
+    check(isinstance(flows, list), f"{name}: flows JSON is not an array")
+    if not isinstance(flows, list):
+        return
+    got = []
+    for fl in flows:
+        check(isinstance(fl, dict) and FIELDS <= set(fl), f"{name}: incomplete flow object", fl)
+        o = fl.get("orig", {}) if isinstance(fl, dict) else {}
+        got.append((o.get("src"), o.get("sport"), o.get("dst"), o.get("dport")))
+    check(len(got) == len(set(got)), f"{name}: a flow listed twice")
+    check(set(got) == want, f"{name}: flows differ from the pcap's connections",
+          (sorted(want - set(got))[:5], sorted(set(got) - want)[:5]))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    exe = sys.argv[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        pcap = os.path.join(tmp, "loop.pcap")
+        fr, want = frames()
+        P.write(pcap, fr)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            one(exe, tmp, sig, pcap, want)
+    print("FAILED" if failed else "OK", f"({failed} failures)")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
