@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Replays every scenario of test/scenarios/ (*.scn files) (one Criterion test per scenario, parameterized
+ * by file and name) through the TCP state machine and checks states, verdict and reason after
+ * every step (test/unit/scenario.h). A guard test makes sure the folder really holds the
+ * scenarios, so an empty or unreadable folder cannot pass.
+ */
+#include <glob.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include "scenario.h"
+
+#ifndef SCENARIO_DIR
+#define SCENARIO_DIR "test/scenarios"
+#endif
+
+struct scn_param {
+	char file[256];
+	char name[SCN_NAME_LEN];
+};
+
+static struct scn_file loaded; /* one file at a time; large, so not on the stack */
+
+ParameterizedTestParameters(scenario, replay)
+{
+	struct scn_param *p;
+	size_t n = 0, cap = 512, i;
+	glob_t g;
+	char err[256];
+
+	p = cr_malloc(cap * sizeof(*p));
+	if (p == NULL || glob(SCENARIO_DIR "/*.scn", 0, NULL, &g) != 0)
+		return cr_make_param_array(struct scn_param, p, 0);
+	for (i = 0; i < g.gl_pathc; i++) {
+		int k, m = scn_load(g.gl_pathv[i], &loaded, err, sizeof(err));
+
+		if (m < 0) {
+			/* a parse error becomes a failing test named after the file */
+			m = 1;
+			strcpy(loaded.scn[0].name, "PARSE_ERROR");
+		}
+		for (k = 0; k < m && n < cap; k++, n++) {
+			snprintf(p[n].file, sizeof(p[n].file), "%s", g.gl_pathv[i]);
+			snprintf(p[n].name, sizeof(p[n].name), "%s", loaded.scn[k].name);
+		}
+	}
+	globfree(&g);
+	return cr_make_param_array(struct scn_param, p, n);
+}
+
+ParameterizedTest(struct scn_param *p, scenario, replay)
+{
+	char err[256] = "";
+	int m, k;
+
+	m = scn_load(p->file, &loaded, err, sizeof(err));
+	cr_assert(m > 0, "%s: %s", p->file, err);
+	for (k = 0; k < m; k++) {
+		if (strcmp(loaded.scn[k].name, p->name) != 0)
+			continue;
+		cr_assert(loaded.scn[k].n > 0, "%s: scenario %s has no steps", p->file, p->name);
+		cr_assert(scn_run(&loaded.scn[k], err, sizeof(err)) == 0, "%s: %s: %s", p->file,
+		          p->name, err);
+		return;
+	}
+	cr_assert_fail("%s: scenario %s not found", p->file, p->name);
+}
+
+Test(scenario, folder_holds_the_required_scenarios)
+{
+	static const char *const required[] = {
+	        "three_way_handshake", "close_by_client",     "close_server_first",
+	        "close_three_segment", "close_simultaneous",  "open_simultaneous",
+	        "half_close_data",     "retransmissions",     "rst_refused_connection",
+	        "tw_reopen_new_isn",   "tw_reopen_old_isn",   "pickup_loose",
+	        "blind_rst_injection", "blind_syn_injection", "wscale_negotiated",
+	};
+	unsigned int found[sizeof(required) / sizeof(required[0])] = {0};
+	unsigned int i, total = 0;
+	glob_t g;
+	char err[256];
+
+	cr_assert(glob(SCENARIO_DIR "/*.scn", 0, NULL, &g) == 0, "no .scn in %s", SCENARIO_DIR);
+	for (i = 0; i < g.gl_pathc; i++) {
+		int k, m = scn_load(g.gl_pathv[i], &loaded, err, sizeof(err));
+
+		cr_expect(m > 0, "%s", err);
+		for (k = 0; k < m; k++) {
+			unsigned int j;
+
+			total++;
+			for (j = 0; j < sizeof(required) / sizeof(required[0]); j++)
+				found[j] += strcmp(loaded.scn[k].name, required[j]) == 0;
+		}
+	}
+	globfree(&g);
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		cr_expect(found[i] == 1, "scenario %s found %u times", required[i], found[i]);
+	cr_expect(total >= 40, "only %u scenarios", total);
+}
