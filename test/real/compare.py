@@ -42,7 +42,6 @@ SS_STATES = {
 ALIASES = {"SYN_RECEIVED": "SYN_RCVD", "SYN-RECEIVED": "SYN_RCVD", "ESTAB": "ESTABLISHED"}
 
 ABSENT = "ABSENT"
-FIELDS = ("state", "assured", "packets", "bytes", "client_state", "server_state")
 
 
 def norm(s):

@@ -10,6 +10,7 @@
 # create namespaces. See test/real/README.md.
 #
 # Usage: mkscenarios.sh [-o OUTDIR] [--only NAME[,NAME...]] [--quickstart OUT.pcap] [--list]
+# shellcheck disable=SC2086 # $SCENARIOS and $ONLY are word lists
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +22,7 @@ SCENARIOS="normal_close server_close half_close rst_abort refused syn_blackhole
 
 usage() {
 	sed -n 's/^# Usage: //p' "$0"
-	echo "scenarios: $(echo $SCENARIOS)"
+	echo "scenarios:" $SCENARIOS # unquoted: one line
 }
 
 while [ $# -gt 0 ]; do
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
 	-o) OUT=$2; shift 2 ;;
 	--only) ONLY=$(echo "$2" | tr , ' '); shift 2 ;;
 	--quickstart) QUICK=$2; shift 2 ;;
-	--list) echo $SCENARIOS; exit 0 ;;
+	--list) echo $SCENARIOS; exit 0 ;; # unquoted: one line
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -54,7 +55,7 @@ R_CADDR=198.18.1.1
 R_SADDR=198.18.2.1
 S_ADDR=198.18.2.2
 S_DEAD=198.18.2.3 # on the server, nothing listens on it: connection refused
-APP="python3 $HERE/tcpapp.py"
+APP=(python3 "$HERE/tcpapp.py")
 BG=()
 
 log() { echo "[mkscenarios $(date +%T)] $*" >&2; }
@@ -95,8 +96,8 @@ spawn() {
 # wait_for FILE PATTERN SECONDS [PID]: waits until FILE contains PATTERN; fails on timeout or
 # when PID has exited without writing it.
 wait_for() {
-	local file=$1 pat=$2 secs=$3 pid=${4:-} i
-	for i in $(seq $((secs * 20))); do
+	local file=$1 pat=$2 secs=$3 pid=${4:-}
+	for _ in $(seq $((secs * 20))); do
 		grep -q -- "$pat" "$file" 2>/dev/null && return 0
 		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
 			grep -q -- "$pat" "$file" 2>/dev/null && return 0
@@ -194,8 +195,8 @@ post_loss() { nsx "$NS_C" nft delete table inet sfloss; }
 # state or holds unacknowledged data (retransmissions under loss, the last FIN/ACK exchange),
 # then a little more for the last ACK to cross the router.
 settle() {
-	local port=$1 secs=$2 i
-	for i in $(seq $((secs * 10))); do
+	local port=$1 secs=$2
+	for _ in $(seq $((secs * 10))); do
 		if ! { nsx "$NS_C" ss -tanH "( sport = :$port or dport = :$port )"
 			nsx "$NS_S" ss -tanH "( sport = :$port or dport = :$port )"; } |
 			awk '$1 ~ /^(SYN-|FIN-WAIT|CLOSING|LAST-ACK|CLOSE-WAIT)/ || ($1 == "ESTAB" && $3 > 0) { busy = 1 }
@@ -216,7 +217,7 @@ run_scenario() {
 	rm -f "$base".*
 	log "$name (port $port): $*"
 	if [ "$with_server" = 1 ]; then
-		spawn ip netns exec "$NS_S" timeout 170 $APP server --addr $S_ADDR --port "$port" >"$base.server.log" 2>&1
+		spawn ip netns exec "$NS_S" timeout 170 "${APP[@]}" server --addr $S_ADDR --port "$port" >"$base.server.log" 2>&1
 		srv=$LAST
 		wait_for "$base.server.log" READY 5 "$srv" || { log "$name: server did not start"; return 1; }
 	fi
@@ -231,7 +232,7 @@ run_scenario() {
 	nsx "$NS_R" conntrack -S >"$base.stats-before.txt" 2>/dev/null
 	declare -F "pre_$name" >/dev/null && "pre_$name" "$port"
 
-	spawn ip netns exec "$NS_C" timeout "$tmo" $APP client --src $C_ADDR --dst $S_ADDR --port "$port" "$@" \
+	spawn ip netns exec "$NS_C" timeout "$tmo" "${APP[@]}" client --src $C_ADDR --dst $S_ADDR --port "$port" "$@" \
 		>"$base.client.log" 2>&1
 	cl=$LAST
 	local rc=0

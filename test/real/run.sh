@@ -19,6 +19,10 @@ if [ ! -x "$SYNFIN" ]; then
 	exit 1
 fi
 
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: needs root (network namespaces, nftables, tcpdump)" >&2
+	exit 77
+fi
 mkdir -p "$OUT" || exit 1
 # Old results would be compared again: start from an empty output directory.
 rm -f "$OUT"/*.pcap "$OUT"/*.txt "$OUT"/*.json "$OUT"/*.log "$OUT"/*.err
