@@ -24,8 +24,11 @@
  * Deleted positions wait in an RCU QSBR defer queue (rte_rcu_qsbr_dq) and are handed back with
  * rte_hash_free_key_with_position() when their grace period is over.
  *
- * Expiry is lazy: packets only update last_seen; when a timer fires the record's deadline
- * (last_seen + timeout of its state) is recomputed and the timer re-armed if still in the future.
+ * Expiry is lazy: packets only update last_seen. The flow's deadline, last_seen + timeout of its
+ * state (last_seen widened against the wheel's tick), is the timer wheel's deadline callback, so
+ * when a flow's timer cascades to a lower level of the wheel it is filed for the flow's current
+ * deadline: a flow with traffic does not fire. A timer that does fire is re-checked anyway (a packet
+ * may have come after the last cascade, in the final 256 ticks) and re-armed if not yet due.
  *
  * Sizing: rte_hash is created with P = 2^k - 1 entries (key store P + 1 slots, free ring 2^k,
  * 2^k bucket slots: nothing doubled). R = 2^(k-6) - 1 positions (at least 7) are held back for
@@ -41,8 +44,8 @@
  * still fail (counted as refused).
  * Memory per flow of capacity (DPDK 22.11, x86): 60 B of rte_hash (48 B key slot, 8 B bucket
  * slot, 4 B free ring) + 64 B record + 0.125 B live bit + 0.5 B embryonic FIFO + 0.19 B defer
- * queue, over C = 63/64 of the positions: 126.8 B in the DPDK heap, plus what the timer wheel
- * allocates per position (ct_timer_wheel_memsize(); 4 B today): ct_table_mem_per_flow().
+ * queue, over C = 63/64 of the positions: 126.8 B in the DPDK heap, plus the timer wheel's fixed
+ * 8.4 KB (ct_timer_wheel_memsize(), nothing per position): ct_table_mem_per_flow().
  *
  * Clock: ticks are the caller's unit (ticks_per_s of them per second); last_seen keeps the low
  * 32 bits and is compared with now modulo 2^32, so every timeout must stay below 2^31 ticks
@@ -104,7 +107,7 @@ ct_flow_bytes_add(struct ct_flow *f, unsigned int dir, uint32_t n)
 	X(deleted, "flows removed explicitly (flush, reopen)")                                     \
 	X(evicted, "embryonic flows evicted to make room")                                         \
 	X(refused, "new flows refused: table full, nothing evictable")                             \
-	X(rearmed, "timers re-armed lazily on expiry")
+	X(rearmed, "timers that fired before their flow's deadline, re-armed on expiry")
 
 struct ct_table_stats {
 #define X(n, h) uint64_t n;

@@ -9,9 +9,10 @@
  * Purpose: per-lcore expiry of flows. Timers are identified by the index of the record they are
  * embedded in; each record holds a struct ct_timer_node (two 32-bit links), so start/stop are
  * O(1) (doubly linked circular lists; slot heads are sentinel nodes with indices >= capacity,
- * kept inside the wheel). The wheel also keeps the low 32 bits of each timer's deadline in an
- * array of its own (4 bytes per record, ct_timer_wheel_memsize()), read only when a timer
- * cascades to a lower level; the record itself carries nothing but the 8-byte node.
+ * kept inside the wheel). The wheel keeps nothing per record besides that 8-byte node: when a
+ * timer cascades to a lower level, the wheel asks the records' owner for the timer's deadline
+ * through the callback given at creation (struct ct_timer_wheel_params::deadline), so its own
+ * allocation is a fixed 8.4 KB whatever the capacity (ct_timer_wheel_memsize()).
  *
  * Thread-safety: none; one wheel belongs to one lcore (the writer of its flow table).
  *
@@ -19,21 +20,32 @@
  * packet capture time in replay); the wheel never reads a clock itself. CT_TIMER_LEVELS levels of
  * CT_TIMER_SLOTS slots cover 2^32 ticks: level L holds the timers due in [2^(8L), 2^(8(L+1)))
  * ticks from the wheel's current tick, in the slot of bits 8L..8L+7 of their deadline; when a
- * level wraps, the next level's current slot is cascaded down (re-filed by its exact deadline).
- * ct_timer_wheel_expire() advances from event to event (it jumps over ticks where no slot is
- * drained or cascaded, found with one occupancy bitmap per level), moves due timers to a pending
- * list and returns at most `max` of them per call, so a poll loop stays bounded; the remainder
- * comes out first on the next call, and the wheel does not advance past a tick until everything
- * due at it has been returned.
+ * level wraps, the next level's current slot is cascaded down: each of its timers is re-filed for
+ * the deadline the callback returns then. ct_timer_wheel_expire() advances from event to event
+ * (it jumps over ticks where no slot is drained or cascaded, found with one occupancy bitmap per
+ * level), moves due timers to a pending list and returns at most `max` of them per call, so a
+ * poll loop stays bounded; the remainder comes out first on the next call, and the wheel does not
+ * advance past a tick until everything due at it has been returned.
  *
- * Exactness: a timer armed for tick T is returned by the first ct_timer_wheel_expire() call whose
- * @p now is >= T (or by the calls right after it, when `max` bounds that call), never by a call
- * whose @p now is < T. Timers armed for future ticks come out in deadline order; a timer started
- * with a deadline already past joins the pending ones (first come, first out).
+ * Lazy re-arm: the callback may return a LATER deadline than the one the timer was started with
+ * (a flow that saw packets since: deadline = last_seen + timeout). The timer is then simply filed
+ * for that later tick during the cascade, with no ct_timer_wheel_start() on the packet path and
+ * no extra pass. A timer already in level 0 (due within 256 ticks) or on the pending list is not
+ * asked again: it comes out at the tick it was filed for, and its owner re-checks the deadline
+ * (and starts the timer again if it moved). The callback must never return an EARLIER deadline
+ * than the tick the timer was armed for: to move a deadline earlier, call ct_timer_wheel_start().
+ * (If it does, nothing breaks but punctuality: the timer is filed for the earlier tick if that is
+ * still ahead, and fires at the cascade tick, late, if it is already past.)
  *
- * Range: a deadline more than 2^32 - 1 ticks after the wheel's current tick is clamped to
- * current + 2^32 - 1: that timer fires early (about 49.7 days early-or-less at 1 ms ticks), and
- * the caller, who re-checks its own deadline when a timer fires (lazy re-arm), starts it again.
+ * Exactness: a timer armed for tick T comes out at the first ct_timer_wheel_expire() call whose
+ * @p now is >= D (or the calls right after it, when `max` bounds that call), never at a call
+ * whose @p now is < D, where D is T or the later deadline the callback reported at the timer's
+ * last cascade. Timers armed for future ticks come out in the order of those ticks; a timer
+ * started with a deadline already past joins the pending ones (first come, first out).
+ *
+ * Range: one filing reaches at most CT_TIMER_RANGE (2^32 - 1) ticks ahead; a deadline beyond is
+ * filed at current + CT_TIMER_RANGE, in the top level, which always cascades: the callback then
+ * gives the real deadline back and the timer is filed again, so it still fires exactly on time.
  *
  * Hot path: start/stop/expire never allocate; create/reset are O(capacity).
  */
@@ -49,7 +61,7 @@ extern "C" {
 #define CT_TIMER_SLOT_BITS 8
 #define CT_TIMER_SLOTS     (1u << CT_TIMER_SLOT_BITS)
 
-/** Longest distance from the current tick that a deadline keeps exactly (2^32 - 1 ticks). */
+/** Farthest one filing reaches from the current tick (2^32 - 1 ticks); see Range above. */
 #define CT_TIMER_RANGE ((UINT64_C(1) << (CT_TIMER_LEVELS * CT_TIMER_SLOT_BITS)) - 1)
 
 /** "not linked" marker for struct ct_timer_node links. */
@@ -67,24 +79,50 @@ struct ct_timer_node {
 struct ct_timer_wheel;
 
 /**
+ * Deadline of record @p idx's timer, as its owner knows it now.
+ *
+ * Called by ct_timer_wheel_expire() only, when the armed timer of @p idx cascades from a level
+ * above 0 (at most once per level it passes through; never for level 0, the pending list, start
+ * or stop). It must not call into the wheel. It may return a later deadline than the one the
+ * timer was armed with (the timer is re-filed for it: lazy re-arm), never an earlier one; see
+ * "Lazy re-arm" above.
+ * @param record  address of record @p idx (base + idx * stride)
+ * @param idx     the record's index
+ * @param now     the wheel's current tick (the cascade tick; a full 64-bit tick, to widen a
+ *                stored partial timestamp against)
+ * @param arg     struct ct_timer_wheel_params::arg
+ * @return the absolute deadline tick.
+ */
+typedef uint64_t (*ct_timer_deadline_t)(const void *record, uint32_t idx, uint64_t now, void *arg);
+
+/** Creation parameters of a wheel. */
+struct ct_timer_wheel_params {
+	uint32_t capacity; /**< number of records (<= CT_TIMER_MAX_CAPACITY; 0 is allowed) */
+	void *base;        /**< address of record 0 (may be NULL only when capacity is 0) */
+	size_t stride;     /**< bytes between records (>= node_off + 8, multiple of 4) */
+	size_t node_off;   /**< offset of the struct ct_timer_node in a record (multiple of 4) */
+	ct_timer_deadline_t deadline; /**< records' current deadlines (required) */
+	void *arg;                    /**< passed to @p deadline */
+	uint64_t now;                 /**< current tick */
+};
+
+/**
  * Create a wheel for records [0, capacity) and mark every record's node unlinked (the records'
  * other bytes are not touched).
- * @param capacity  number of records (<= CT_TIMER_MAX_CAPACITY; 0 is allowed)
- * @param base      address of record 0 (may be NULL only when capacity is 0)
- * @param stride    size of one record in bytes (>= node_off + sizeof(struct ct_timer_node))
- * @param node_off  offset of the struct ct_timer_node inside a record (4-byte aligned)
- * @param now       current tick
- * @return the wheel, or NULL with errno set: EINVAL (bad argument), ENOMEM.
+ * @param p  parameters (read during the call only)
+ * @return the wheel, or NULL with errno set: EINVAL (bad argument: NULL @p p or deadline, base
+ *         NULL with a capacity, misaligned base/stride/node_off, stride too small, capacity above
+ *         CT_TIMER_MAX_CAPACITY), ENOMEM.
  */
-struct ct_timer_wheel *ct_timer_wheel_create(uint32_t capacity, void *base, size_t stride,
-                                             size_t node_off, uint64_t now);
+struct ct_timer_wheel *ct_timer_wheel_create(const struct ct_timer_wheel_params *p);
 
 /** Free a wheel (NULL is a no-op). Records are not touched. */
 void ct_timer_wheel_free(struct ct_timer_wheel *w);
 
 /**
- * Bytes a wheel of @p capacity records allocates (the wheel itself and its deadline array),
- * for memory accounting. The records and their embedded nodes are not counted.
+ * Bytes a wheel of @p capacity records allocates, for memory accounting: the wheel itself, the
+ * same for every capacity (nothing per record; the records and their embedded nodes are not
+ * counted).
  */
 size_t ct_timer_wheel_memsize(uint32_t capacity);
 
@@ -94,7 +132,7 @@ void ct_timer_wheel_reset(struct ct_timer_wheel *w, uint64_t now);
 /**
  * Arm (or re-arm) the timer of record @p idx to fire at tick @p expire. An expire time at or
  * before the wheel's current tick fires on the next ct_timer_wheel_expire() call, whatever its
- * @p now. A deadline beyond current tick + CT_TIMER_RANGE is clamped to it (fires early).
+ * @p now. From then on the deadline callback may only report @p expire or later for @p idx.
  * @return 0, or -EINVAL if idx >= capacity.
  */
 int ct_timer_wheel_start(struct ct_timer_wheel *w, uint32_t idx, uint64_t expire);

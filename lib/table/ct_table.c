@@ -143,6 +143,19 @@ deadline(const struct ct_table *t, const struct ct_flow *f, uint64_t now)
 	return last + timeout_ticks(t, f);
 }
 
+/*
+ * The timer wheel's deadline callback, called when a flow's timer cascades: the deadline as of
+ * the wheel's tick, so a flow that saw packets since its timer was set is filed for its later
+ * deadline there and then (lazy re-arm without a wheel operation per packet). It never moves
+ * earlier without ct_table_arm(): last_seen only grows, and a state change re-arms.
+ */
+static uint64_t
+flow_deadline(const void *record, uint32_t idx, uint64_t now, void *arg)
+{
+	RTE_SET_USED(idx);
+	return deadline(arg, record, now);
+}
+
 /* ---- deletion and reclamation ---- */
 
 /* Defer queue callback: the grace period of these positions is over. */
@@ -360,8 +373,16 @@ ct_table_create(const struct ct_table_params *p)
 	if (t->dq == NULL)
 		goto fail;
 
-	t->wheel = ct_timer_wheel_create(npos, t->flows, sizeof(struct ct_flow),
-	                                 offsetof(struct ct_flow, tm), p->now);
+	struct ct_timer_wheel_params wp = {
+	        .capacity = npos,
+	        .base = t->flows,
+	        .stride = sizeof(struct ct_flow),
+	        .node_off = offsetof(struct ct_flow, tm),
+	        .deadline = flow_deadline,
+	        .arg = t,
+	        .now = p->now,
+	};
+	t->wheel = ct_timer_wheel_create(&wp);
 	if (t->wheel == NULL)
 		goto fail;
 

@@ -12,8 +12,11 @@
  * visit the ticks where a non-empty slot is processed; an occupancy bitmap per level finds the
  * next one with a few word scans, so long idle stretches (and 2^32-tick jumps) cost O(levels),
  * and that tick is cached (lowered by every start) so a poll with nothing due is one compare.
- * Cascading needs the deadline's low bits, kept in a 32-bit array beside the wheel (the node is
- * only two links, so a record pays 8 bytes inline).
+ * Cascading needs each timer's deadline: the wheel asks the records' owner (the deadline
+ * callback) instead of storing it, so a record pays its 8-byte node and nothing else. An owner
+ * whose deadline moved later since the timer was filed gets it filed for the later tick (lazy
+ * re-arm); a deadline still beyond the range is filed at its end again, so the E < P + 2^8L
+ * part of the invariant reads "E <= the owner's deadline" for such a timer.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -34,16 +37,18 @@
 
 _Static_assert(sizeof(struct ct_timer_node) == 8, "struct ct_timer_node is embedded in records");
 _Static_assert(CT_TIMER_SLOTS % 64 == 0, "occupancy bitmap words");
-_Static_assert(CT_TIMER_RANGE == UINT32_MAX, "deadlines are kept modulo 2^32");
+_Static_assert(CT_TIMER_RANGE == UINT32_MAX, "four levels of 256 slots: 2^32 ticks");
 
 struct ct_timer_wheel {
-	uint8_t *base;     /**< record 0's node (base + node_off) */
-	size_t stride;     /**< bytes between records */
-	uint32_t capacity; /**< records; sentinel i has index capacity + i */
-	uint32_t count;    /**< armed timers */
-	uint64_t now;      /**< R: every tick up to here is processed */
-	uint64_t next;     /**< no non-empty slot is processed before this tick (> now) */
-	uint32_t *expire;  /**< low 32 bits of each armed timer's deadline */
+	uint8_t *base;                /**< record 0's node (record 0 + node_off) */
+	uint8_t *rec;                 /**< record 0, as passed to the deadline callback */
+	size_t stride;                /**< bytes between records */
+	ct_timer_deadline_t deadline; /**< owner's current deadline of a record */
+	void *arg;                    /**< deadline's argument */
+	uint32_t capacity;            /**< records; sentinel i has index capacity + i */
+	uint32_t count;               /**< armed timers */
+	uint64_t now;                 /**< R: every tick up to here is processed */
+	uint64_t next; /**< no non-empty slot is processed before this tick (> now) */
 	uint64_t occupied[CT_TIMER_LEVELS][BM_WORDS]; /**< bit set: slot not empty */
 	struct ct_timer_node sentinel[NSENTINELS];
 };
@@ -116,7 +121,6 @@ file(struct ct_timer_wheel *w, uint32_t i, uint64_t e)
 	level = (unsigned int)(63 - __builtin_clzll(d)) / CT_TIMER_SLOT_BITS;
 	s = level * CT_TIMER_SLOTS +
 	    (unsigned int)((e >> (level * CT_TIMER_SLOT_BITS)) & SLOT_MASK);
-	w->expire[i] = (uint32_t)e;
 	link_tail(w, s, i);
 	occupied_set(w, s);
 	/* The slot is processed at e with its bits below the level cleared (> now, see top). */
@@ -170,7 +174,12 @@ next_event(const struct ct_timer_wheel *w)
 	return best;
 }
 
-/* Re-file every timer of slot s (level >= 1) relative to the current tick, a boundary of it. */
+/*
+ * Re-file every timer of slot s (level >= 1) relative to the current tick, a boundary of it, for
+ * the deadline its owner reports now. A re-filed timer never lands back in slot s: a deadline at
+ * level L' = L is at least 2^8L and less than 2^8(L+1) ticks ahead, so its slot differs from the
+ * current one; at a higher level it is processed no earlier than the next wrap of that level.
+ */
 static void
 cascade(struct ct_timer_wheel *w, unsigned int s)
 {
@@ -179,11 +188,10 @@ cascade(struct ct_timer_wheel *w, unsigned int s)
 
 	while (h->next != head) {
 		uint32_t i = h->next;
-		/* E lies in [now, now + 2^32): its low 32 bits give it back. */
-		uint64_t e = w->now + (uint32_t)(w->expire[i] - (uint32_t)w->now);
+		const uint8_t *rec = w->rec + (size_t)i * w->stride;
 
 		unlink_node(w, i);
-		file(w, i, e);
+		file(w, i, w->deadline(rec, i, w->now, w->arg));
 	}
 }
 
@@ -224,51 +232,49 @@ advance_to(struct ct_timer_wheel *w, uint64_t t)
 	w->next = next_event(w);
 }
 
+/* The wheel is one cache-aligned block: sentinels, bitmaps, clock; nothing per record. */
+#define WHEEL_ALLOC ((sizeof(struct ct_timer_wheel) + 63) & ~(size_t)63)
+
 size_t
 ct_timer_wheel_memsize(uint32_t capacity)
 {
-	return sizeof(struct ct_timer_wheel) + (size_t)capacity * sizeof(uint32_t);
+	(void)capacity;
+	return WHEEL_ALLOC;
 }
 
 struct ct_timer_wheel *
-ct_timer_wheel_create(uint32_t capacity, void *base, size_t stride, size_t node_off, uint64_t now)
+ct_timer_wheel_create(const struct ct_timer_wheel_params *p)
 {
 	struct ct_timer_wheel *w;
-	size_t sz = (sizeof(*w) + 63) & ~(size_t)63;
 
-	if (capacity > CT_TIMER_MAX_CAPACITY || (base == NULL && capacity > 0) ||
-	    node_off % _Alignof(struct ct_timer_node) != 0 ||
-	    (uintptr_t)base % _Alignof(struct ct_timer_node) != 0 ||
-	    stride % _Alignof(struct ct_timer_node) != 0 ||
-	    stride < node_off + sizeof(struct ct_timer_node)) {
+	if (p == NULL || p->deadline == NULL || p->capacity > CT_TIMER_MAX_CAPACITY ||
+	    (p->base == NULL && p->capacity > 0) ||
+	    p->node_off % _Alignof(struct ct_timer_node) != 0 ||
+	    (uintptr_t)p->base % _Alignof(struct ct_timer_node) != 0 ||
+	    p->stride % _Alignof(struct ct_timer_node) != 0 ||
+	    p->stride < p->node_off + sizeof(struct ct_timer_node)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	w = aligned_alloc(64, sz);
+	w = aligned_alloc(64, WHEEL_ALLOC);
 	if (w == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	memset(w, 0, sizeof(*w));
-	w->expire = calloc(capacity > 0 ? capacity : 1, sizeof(uint32_t));
-	if (w->expire == NULL) {
-		free(w);
-		errno = ENOMEM;
-		return NULL;
-	}
-	w->base = (uint8_t *)base + node_off;
-	w->stride = stride;
-	w->capacity = capacity;
-	ct_timer_wheel_reset(w, now);
+	w->rec = p->base;
+	w->base = p->base != NULL ? w->rec + p->node_off : NULL;
+	w->stride = p->stride;
+	w->deadline = p->deadline;
+	w->arg = p->arg;
+	w->capacity = p->capacity;
+	ct_timer_wheel_reset(w, p->now);
 	return w;
 }
 
 void
 ct_timer_wheel_free(struct ct_timer_wheel *w)
 {
-	if (w == NULL)
-		return;
-	free(w->expire);
 	free(w);
 }
 
