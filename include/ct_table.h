@@ -31,10 +31,14 @@
  * may have come after the last cascade, in the final 256 ticks) and re-armed if not yet due.
  *
  * Sizing: rte_hash is created with P = 2^k - 1 entries (key store P + 1 slots, free ring 2^k,
- * 2^k bucket slots: nothing doubled). R = 2^(k-6) - 1 positions (at least 7) are held back for
- * deletions waiting out their grace period, so the usable capacity is C = P - R >= the requested
- * capacity: an add below C always finds a free position. Full means count == C or rte_hash
- * answering -ENOSPC (cuckoo paths exhausted: measured first at 97-99 % of P). Then the oldest
+ * 2^k bucket slots: nothing doubled). Deleted positions wait out their grace period in a defer
+ * queue of Q = 2^(k-6) - 1 entries (at least 7); they count against the positions, not against a
+ * fixed reserve: the capacity is C = P - R with R = 2^(k-8) - 1 (at least 7), and an add only
+ * reclaims (waiting for the readers if one is online and has not reported since) when every free
+ * position is in its grace period, i.e. when more than R are, or when the queue is full. So an add
+ * below C always gets a position, and up to Q deletions wait out readers while the table has room.
+ * Full means count == C or rte_hash answering -ENOSPC (cuckoo paths exhausted: measured first at
+ * 97-99 % of P, so near C = 99.6 % of P that limit may come first). Then the oldest
  * embryonic flow (SYN_SENT/SYN_RECV/SYN_SENT2) is evicted and the add retried once; if there is
  * none the add is refused. Established flows are never disturbed. The oldest is taken from a
  * FIFO of the last 2^(k-3) flows created (4 B each: position + hash bits that tell a reused
@@ -43,9 +47,11 @@
  * may not be reachable from the new key's buckets, so on a large table near 97 % the retry can
  * still fail (counted as refused).
  * Memory per flow of capacity (DPDK 22.11, x86): 60 B of rte_hash (48 B key slot, 8 B bucket
- * slot, 4 B free ring) + 64 B record + 0.125 B live bit + 0.5 B embryonic FIFO + 0.19 B defer
- * queue, over C = 63/64 of the positions: 126.8 B in the DPDK heap, plus the timer wheel's fixed
- * 8.4 KB (ct_timer_wheel_memsize(), nothing per position): ct_table_mem_per_flow().
+ * slot, 4 B free ring) + 64 B record (its 8-byte timer node included: the wheel keeps nothing per
+ * flow, ~8.4 KB in all) + 0.125 B live bit + 0.5 B embryonic FIFO + 0.19 B defer queue, per
+ * position, over C = 255/256 of the positions: 125.3 B in total at 1 M flows (130.9 B before, with
+ * a 1/64 reserve and the wheel's 4-byte deadline per position), reported by
+ * ct_table_mem_per_flow() and checked <= 128 B by the unit tests.
  *
  * Clock: ticks are the caller's unit (ticks_per_s of them per second); last_seen keeps the low
  * 32 bits and is compared with now modulo 2^32, so every timeout must stay below 2^31 ticks
@@ -132,8 +138,9 @@ struct ct_table_params {
 
 /**
  * Create a table.
- * @return the table, or NULL with rte_errno set: EINVAL (bad name, no tcp, capacity 0 or above 2^30 - 2^24,
- *         ticks_per_s 0 or a timeout of 2^31 ticks or more), ENOMEM, EEXIST (name in use).
+ * @return the table, or NULL with rte_errno set: EINVAL (bad name, no tcp, capacity 0 or above
+ *         2^30 - 2^22, ticks_per_s 0 or a timeout of 2^31 ticks or more), ENOMEM, EEXIST (name
+ *         in use).
  */
 struct ct_table *ct_table_create(const struct ct_table_params *p);
 
@@ -198,10 +205,10 @@ uint32_t ct_table_capacity(const struct ct_table *t);
 uint32_t ct_table_positions(const struct ct_table *t);
 
 /**
- * Bytes of memory the table uses per flow of capacity: rte_hash (key store, buckets, free ring,
- * from the DPDK 22.11 creation arithmetic) + records + live bitmap + embryonic FIFO + defer queue
- * + QSBR variable (all in the DPDK heap) + the timer wheel (ct_timer_wheel_memsize()), divided
- * by ct_table_capacity().
+ * Bytes of memory the table uses per flow of capacity, everything included: rte_hash (key store,
+ * buckets, free ring, from the DPDK 22.11 creation arithmetic) + records + live bitmap +
+ * embryonic FIFO + defer queue + QSBR variable + the table struct (all in the DPDK heap) + the
+ * timer wheel (ct_timer_wheel_memsize(), a fixed size), divided by ct_table_capacity().
  */
 double ct_table_mem_per_flow(const struct ct_table *t);
 

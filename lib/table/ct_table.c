@@ -36,9 +36,10 @@
 #define HASH_KEY_HDR        8  /* struct rte_hash_key: pdata before the key bytes */
 #define HASH_KEY_ALIGN      16 /* KEY_ALIGNMENT */
 
-#define MIN_BITS     4  /* 15 positions: rte_hash needs at least 8 entries */
-#define MAX_BITS     30 /* RTE_HASH_ENTRIES_MAX = 2^30 */
-#define RESERVE_DIV  64 /* 1/64 of the positions wait out grace periods */
+#define MIN_BITS     4   /* 15 positions: rte_hash needs at least 8 entries */
+#define MAX_BITS     30  /* RTE_HASH_ENTRIES_MAX = 2^30 */
+#define RESERVE_DIV  256 /* capacity leaves 1/256 of the positions to grace periods */
+#define DQ_DIV       64  /* the defer queue holds up to 1/64 of the positions */
 #define RESERVE_MIN  8u
 #define FIFO_DIV     8 /* embryonic FIFO: 1/8 of the positions, 4 B each */
 #define FIFO_MIN     8u
@@ -70,8 +71,8 @@ struct ct_table {
 	uint32_t npos;
 	uint32_t capacity;
 	uint32_t count;    /* written by the writer, read atomically by readers */
-	uint32_t reserve;  /* R: size of the defer queue */
-	uint32_t deferred; /* positions in the defer queue */
+	uint32_t dq_size;  /* Q >= R: most positions in the defer queue */
+	uint32_t deferred; /* positions in the defer queue: P = count + deferred + free */
 	const struct ct_tcp_conf *tcp;
 	uint64_t ticks_per_s;
 	size_t mem_bytes;   /* DPDK heap: hash, records, bitmap, FIFO, QSBR, defer queue */
@@ -170,6 +171,22 @@ reclaim_pos(void *p, void *e, unsigned int n)
 	t->deferred -= n;
 }
 
+/*
+ * Bring the positions in the defer queue down to at most @p limit: reclaim those whose grace
+ * period is over; if that is not enough, wait for the readers (they never block while online,
+ * and an offline reader holds nothing back), after which all of them are due: reclaim them all,
+ * so the next deletions do not wait again.
+ */
+static void
+reclaim_or_wait(struct ct_table *t, uint32_t limit)
+{
+	rte_rcu_qsbr_dq_reclaim(t->dq, DQ_RECLAIM, NULL, NULL, NULL);
+	if (t->deferred > limit) {
+		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
+		rte_rcu_qsbr_dq_reclaim(t->dq, t->deferred, NULL, NULL, NULL);
+	}
+}
+
 /* Remove the flow at pos from the hash; the position is reused after a grace period. */
 static bool
 del_flow(struct ct_table *t, uint32_t pos)
@@ -184,20 +201,15 @@ del_flow(struct ct_table *t, uint32_t pos)
 	/* LF mode: the key slot stays allocated (and its bytes intact) until reclaim_pos(). */
 	if (rte_hash_del_key(t->h, key) < 0)
 		return false;
-	if (unlikely(t->deferred >= t->reserve)) {
+	if (unlikely(t->deferred >= t->dq_size)) {
 		/*
-		 * R deletions wait for a reader that has not gone quiescent since. Reclaim what
-		 * is due; if nothing is, wait for the readers (they never block while online)
-		 * rather than let the queue overflow (rte_rcu_qsbr_dq_enqueue() would log).
+		 * Q deletions wait for a reader that has not gone quiescent since: rather than
+		 * let the queue overflow (rte_rcu_qsbr_dq_enqueue() would log), make room.
 		 */
-		rte_rcu_qsbr_dq_reclaim(t->dq, DQ_RECLAIM, NULL, NULL, NULL);
-		if (t->deferred >= t->reserve) {
-			rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
-			rte_rcu_qsbr_dq_reclaim(t->dq, t->reserve, NULL, NULL, NULL);
-		}
+		reclaim_or_wait(t, t->dq_size - 1);
 	}
 	t->deferred++; /* before: an automatic reclaim inside the enqueue may already free it */
-	rte_rcu_qsbr_dq_enqueue(t->dq, &pos); /* cannot fail: deferred <= R */
+	rte_rcu_qsbr_dq_enqueue(t->dq, &pos); /* cannot fail: deferred <= Q */
 	count_set(t, t->count - 1);
 	return true;
 }
@@ -257,12 +269,22 @@ evict_one(struct ct_table *t)
 
 /* ---- creation ---- */
 
+/* R = 2^(k-8) - 1 (at least 7): positions of P left out of the capacity for grace periods. */
 static uint32_t
 reserve_of(uint32_t npos)
 {
 	uint32_t r = (npos + 1) / RESERVE_DIV;
 
-	return (r > RESERVE_MIN ? r : RESERVE_MIN) - 1; /* 2^j - 1: the dq ring is 2^j */
+	return (r > RESERVE_MIN ? r : RESERVE_MIN) - 1;
+}
+
+/* Q = 2^(k-6) - 1 (at least 7): defer queue entries; 2^j - 1 as the dq ring is 2^j. */
+static uint32_t
+dq_size_of(uint32_t npos)
+{
+	uint32_t q = (npos + 1) / DQ_DIV;
+
+	return (q > RESERVE_MIN ? q : RESERVE_MIN) - 1;
 }
 
 /* DPDK 22.11 rte_hash_create() with entries = P, key_len = 40, no local cache, no ext table. */
@@ -356,14 +378,15 @@ ct_table_create(const struct ct_table_params *p)
 		goto fail;
 
 	snprintf(name, sizeof(name), "ctdq_%s", p->name);
-	uint32_t reserve = reserve_of(npos);
-	t->reserve = reserve;
+	uint32_t qsize = dq_size_of(npos);
+	t->dq_size = qsize;
 	struct rte_rcu_qsbr_dq_parameters dp = {
 	        .name = name,
 	        .flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
-	        .size = reserve,
+	        .size = qsize,
 	        .esize = sizeof(uint32_t),
-	        .trigger_reclaim_limit = (reserve + 1) / 2,
+	        /* Reclaim early: the capacity only leaves R positions to grace periods. */
+	        .trigger_reclaim_limit = (reserve_of(npos) + 1) / 2,
 	        .max_reclaim_size = DQ_RECLAIM,
 	        .free_fn = reclaim_pos,
 	        .p = t,
@@ -386,7 +409,7 @@ ct_table_create(const struct ct_table_params *p)
 	if (t->wheel == NULL)
 		goto fail;
 
-	ssize_t dq_ring = rte_ring_get_memsize_elem(8 + sizeof(uint32_t), reserve + 1);
+	ssize_t dq_ring = rte_ring_get_memsize_elem(8 + sizeof(uint32_t), qsize + 1);
 	t->mem_bytes = sizeof(*t) + hash_mem(t->h) + (size_t)npos * sizeof(struct ct_flow) +
 	               (size_t)words * sizeof(uint64_t) +
 	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) + qsz +
@@ -457,6 +480,13 @@ ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
 			goto refused;
 		evicted = true;
 	}
+	/*
+	 * Every free position in its grace period (below capacity that takes more than R of them,
+	 * which the queue's Q allows while the table has room): reclaim, waiting for the readers
+	 * if needed, so an add below capacity always gets a position.
+	 */
+	if (unlikely(t->count + t->deferred >= t->npos))
+		reclaim_or_wait(t, t->npos - t->count - 1);
 	pos = rte_hash_add_key_with_hash(t->h, key, sig);
 	if (unlikely(pos == -ENOSPC) && !evicted && evict_one(t))
 		pos = rte_hash_add_key_with_hash(t->h, key, sig);
