@@ -18,9 +18,9 @@ awk '$1 == "lifecycle" && $2 > 0' "$dat" >"$tmp"
 host=$(basename "$dat" .dat)
 
 if [ -n "$scal" ] && [ -f "$scal" ]; then
-	layout="set terminal pngcairo size 1200,480 noenhanced; set multiplot layout 1,2"
+	layout="set terminal pngcairo size 1200,480 noenhanced"
 	[ "$(gnuplot -e 'set terminal' 2>&1 | grep -c pngcairo)" -gt 0 ] ||
-		layout="set terminal png size 1200,480 noenhanced; set multiplot layout 1,2"
+		layout="set terminal png size 1200,480 noenhanced"
 else
 	layout="set terminal pngcairo size 700,480 noenhanced"
 	[ "$(gnuplot -e 'set terminal' 2>&1 | grep -c pngcairo)" -gt 0 ] ||
@@ -30,6 +30,7 @@ fi
 {
 	echo "$layout"
 	echo "set output 'docs/bench.png'"
+	[ -z "$scal" ] || [ ! -f "$scal" ] || echo "set multiplot layout 1,2"
 	echo "set title 'synfin-bench lifecycle, one core ($host)'"
 	echo "set logscale x; set xlabel 'connections open at once'; set ylabel 'Mpps'"
 	echo "set grid; set key top right; set yrange [0:*]"

@@ -30,7 +30,11 @@ huge_free_mb() {
 }
 MEMARGS="--no-huge -m $MEM_MB"
 if [ "$(huge_free_mb)" -lt "$MEM_MB" ] && [ "$(id -u)" = 0 ] && command -v dpdk-hugepages.py >/dev/null; then
-	dpdk-hugepages.py --setup "${MEM_MB}M" >/dev/null 2>&1 || true
+	# dpdk-hugepages.py reserves the pages and mounts /dev/hugepages; where the mount is not
+	# allowed (containers) give the pages back, they would only take memory away.
+	if ! dpdk-hugepages.py --setup "${MEM_MB}M" >/dev/null 2>&1 || ! grep -q hugetlbfs /proc/mounts; then
+		dpdk-hugepages.py --clear >/dev/null 2>&1 || true
+	fi
 fi
 if [ "$(huge_free_mb)" -ge "$MEM_MB" ] && grep -q hugetlbfs /proc/mounts; then
 	MEMARGS=""

@@ -32,6 +32,7 @@ ncores=$(echo $CORES | wc -w)
 # Memory per process: the table (~127 B x 2^k positions) + mbufs; --no-huge unless hugepages.
 per_mb=$(( (CONC * 2 * 130 / 1048576) + 256 ))
 huge=$(awk '/^HugePages_Free/ {f=$2} /^Hugepagesize/ {s=$2} END {print int(f*s/1024)}' /proc/meminfo)
+grep -q hugetlbfs /proc/mounts || huge=0
 
 host=$(hostname -s)
 DAT=bench/results/$host-$(date +%Y%m%d-%H%M)-scaling.dat
