@@ -179,51 +179,43 @@ def flows_seeds():
 
 
 # ---- scenarios (test/scenarios/*.scn), when present ----
-def scenario_steps(path):
-    """Yields (dir, flags, seq, ack, len) from a .scn file: lines '<dir> <flags> <seq> <ack>
-    [len]...' where dir is one of > < o r orig reply c s; unknown lines are skipped."""
+def scenarios(path):
+    """Yields one list of steps (dir, flags, seq, ack, len, win, wscale) per `scenario` of a
+    .scn file (format: test/scenarios/README.md; only the segment half of a step is used)."""
+    steps = []
     for line in open(path, encoding="utf-8", errors="replace"):
-        line = line.split("#", 1)[0].strip()
-        if not line:
+        w = line.split("#", 1)[0].split("->", 1)[0].split()
+        if not w:
             continue
-        w = line.replace(",", " ").split()
-        d = w[0].lower()
-        if d in (">", "o", "orig", "c", "c>s", "->"):
-            dir_ = 0
-        elif d in ("<", "r", "reply", "s", "s>c", "<-"):
-            dir_ = 1
-        else:
+        if w[0] == "scenario":
+            if steps:
+                yield steps
+            steps = []
             continue
-        flags = 0
-        for f in w[1].upper().replace("|", "+").split("+") if len(w) > 1 else []:
-            if f in FLAG_NAMES:
-                flags |= FLAG_NAMES[f]
-            elif f and all(c in "FSRPAU" for c in f):
-                for c in f:
-                    flags |= FLAG_NAMES[c]
-        nums = []
-        for x in w[2:]:
-            x = x.split("=", 1)[-1]
-            try:
-                nums.append(int(x, 0))
-            except ValueError:
-                break
-        nums += [0] * (3 - len(nums))
-        yield dir_, flags, nums[0], nums[1], nums[2]
+        if w[0] not in ("C>", "S>") or len(w) < 2:
+            continue
+        flags = sum(FLAG_NAMES.get(c, 0) for c in w[1] if c in "FSRPAU")
+        kv = dict(x.split("=", 1) for x in w[2:] if "=" in x)
+        num = lambda k, d=0: int(kv.get(k, str(d)).split(",")[0], 0)  # noqa: E731
+        steps.append((0 if w[0] == "C>" else 1, flags, num("seq"), num("ack"), num("len"),
+                      num("win", 65535), num("wscale", -1)))
+    if steps:
+        yield steps
 
 
 def scenario_seeds(kind):
     out = []
     for path in sorted(glob.glob(os.path.join(SCN_DIR, "*.scn"))):
-        steps = list(scenario_steps(path))
-        if not steps:
-            continue
-        if kind == "fsm":
-            out.append(bytes([1]) + b"".join(
-                fsm_rec(d, f, s, a, length=n & 0xFFFF) for d, f, s, a, n in steps))
-        else:
-            out.append(bytes([1]) + b"".join(
-                flow_rec(3, d, f, s, a, length=n & 0xFF) for d, f, s, a, n in steps))
+        for steps in scenarios(path):
+            if kind == "fsm":
+                out.append(bytes([1]) + b"".join(
+                    fsm_rec(d, f, sq, a, win=wn & 0xFFFF, length=n & 0xFFFF,
+                            opts=1 if ws >= 0 else 0, wscale=max(ws, 0))
+                    for d, f, sq, a, n, wn, ws in steps))
+            else:
+                out.append(bytes([1]) + b"".join(
+                    flow_rec(3, d, f, sq, a, win=wn & 0xFFFF, length=min(n, 255))
+                    for d, f, sq, a, n, wn, ws in steps))
     return out
 
 
