@@ -83,8 +83,8 @@ if [ "$QUICK" = 0 ]; then
 fi
 run established 1000000 --workload established --concurrent 1000000 --packets "$(scale 50000000)"
 run synflood 100000 --workload synflood --concurrent 100000 --flood-ratio 0.9 \
-	--table-size 1000000 --packets "$(scale 50000000)"
+	--table-size 1000000 --packets "$(scale 10000000)"
 if [ -f test/data/quickstart.pcap ]; then
-	run pcap 0 --pcap test/data/quickstart.pcap --loops "$(scale 2000)" --table-size 1000000
+	run pcap 0 --pcap test/data/quickstart.pcap --loops "$(scale 20000)" --table-size 1000000
 fi
 echo "results: $TXT $DAT"
