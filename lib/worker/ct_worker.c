@@ -180,7 +180,9 @@ process_chunk(struct ct_worker *w, struct rte_mbuf **pkts, unsigned int n, uint6
 	uint8_t idx[CT_WORKER_BULK];
 	int32_t pos[CT_WORKER_BULK];
 	struct changed chg[CT_WORKER_BULK];
+	const struct ct_table_stats *tstats = ct_table_stats(w->table);
 	unsigned int nk = 0, nchg = 0;
+	uint64_t evicted0;
 	unsigned int i, j;
 
 	for (i = 0; i < n && i < PREFETCH_AHEAD; i++)
@@ -215,6 +217,7 @@ process_chunk(struct ct_worker *w, struct rte_mbuf **pkts, unsigned int n, uint6
 	if (nk == 0)
 		return;
 
+	evicted0 = tstats->evicted;
 	if (ct_table_lookup_bulk(w->table, keys, nk, pos) < 0)
 		for (j = 0; j < nk; j++)
 			pos[j] = -ENOENT;
@@ -230,7 +233,19 @@ process_chunk(struct ct_worker *w, struct rte_mbuf **pkts, unsigned int n, uint6
 		uint8_t v;
 		unsigned int c = nchg;
 
-		if (nchg != 0) {
+		if (unlikely(tstats->evicted != evicted0)) {
+			/*
+			 * A flow_new() of this chunk evicted a flow (table full): any position
+			 * looked up or remembered above may belong to it. Rare (full table), so
+			 * look this key up again rather than track evictions per key.
+			 */
+			const struct ct_flow_key *k1 = &p->key;
+
+			if (ct_table_lookup_bulk(w->table, &k1, 1, &cur) < 0)
+				cur = -ENOENT;
+			nchg = 0;
+			c = 0;
+		} else if (nchg != 0) {
 			/* A flow created/re-created/deleted earlier in this chunk. */
 			sig = key_sig(&p->key);
 			for (c = 0; c < nchg; c++)
