@@ -54,6 +54,9 @@
 struct ct_table {
 	struct ct_flow *flows; /* [npos], indexed by hash position */
 	uint64_t *live;        /* [npos / 64 rounded up]: bit set = record published */
+	uint64_t *emb;         /* [same]: bit set = published and embryonic (writer only) */
+	uint32_t nemb;         /* bits set in emb[] */
+	uint32_t nwords;       /* words of live[] and emb[] */
 	struct rte_hash *h;
 	struct ct_timer_wheel *wheel;
 	struct rte_rcu_qsbr *qsbr;
@@ -67,7 +70,8 @@ struct ct_table {
 	uint32_t fifo_mask;
 	uint32_t fifo_head; /* free-running */
 	uint32_t fifo_tail;
-	uint32_t pos_mask; /* 2^k - 1 = npos */
+	uint32_t scan_word; /* next emb[] word the eviction scan looks at */
+	uint32_t pos_mask;  /* 2^k - 1 = npos */
 	uint32_t npos;
 	uint32_t capacity;
 	uint32_t count;    /* written by the writer, read atomically by readers */
@@ -105,6 +109,26 @@ live_clear(struct ct_table *t, uint32_t pos)
 
 	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) & ~(UINT64_C(1) << (pos & 63)),
 	                 __ATOMIC_RELEASE);
+}
+
+/*
+ * Embryonic bitmap, kept by the writer at every ct_table_arm() (called on each state change)
+ * and delete: lets eviction find an embryonic flow without reading records, and know at once
+ * when there is none.
+ */
+static inline void
+emb_set(struct ct_table *t, uint32_t pos, bool on)
+{
+	uint64_t bit = UINT64_C(1) << (pos & 63);
+	uint64_t *w = &t->emb[pos >> 6];
+
+	if (((*w & bit) != 0) == on)
+		return;
+	*w ^= bit;
+	if (on)
+		t->nemb++;
+	else
+		t->nemb--;
 }
 
 static inline void
@@ -197,6 +221,7 @@ del_flow(struct ct_table *t, uint32_t pos)
 	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &key) < 0)
 		return false;
 	live_clear(t, pos);
+	emb_set(t, pos, false);
 	ct_timer_wheel_stop(t->wheel, pos);
 	/* LF mode: the key slot stays allocated (and its bytes intact) until reclaim_pos(). */
 	if (rte_hash_del_key(t->h, key) < 0)
@@ -264,10 +289,36 @@ evict_one(struct ct_table *t)
 			return true;
 		}
 	}
+	/*
+	 * FIFO exhausted: it forgets its oldest entries when full, and entries of flows that
+	 * completed their handshake are used up as stale, so during a long SYN flood it can run
+	 * dry while the table is still full of embryonic flows. Fall back to the embryonic bitmap
+	 * from a rotating word cursor: not the oldest, but an embryonic flow, found by reading
+	 * 8 bytes per 64 positions and no record.
+	 */
+	for (uint32_t i = 0; t->nemb != 0 && i < t->nwords; i++) {
+		uint32_t wi = t->scan_word;
+		uint64_t bits = t->emb[wi];
+
+		if (bits == 0) {
+			t->scan_word = wi + 1 == t->nwords ? 0 : wi + 1;
+			continue;
+		}
+		uint32_t pos = wi * 64 + (uint32_t)__builtin_ctzll(bits);
+
+		if (del_flow(t, pos)) {
+			t->stats.evicted++;
+			return true;
+		}
+		emb_set(t, pos, false); /* defensive: a bit without a flow behind it */
+	}
 	return false;
 }
 
 /* ---- creation ---- */
+
+/* Evictions tried when rte_hash refuses an add below capacity (-ENOSPC). */
+#define EVICT_ENOSPC_MAX 32
 
 /* R = 2^(k-8) - 1 (at least 7): positions of P left out of the capacity for grace periods. */
 static uint32_t
@@ -367,12 +418,16 @@ ct_table_create(const struct ct_table_params *p)
 	words = (npos + 63) / 64;
 	t->live = rte_zmalloc_socket("ct_live", (size_t)words * sizeof(uint64_t),
 	                             RTE_CACHE_LINE_SIZE, p->socket_id);
+	t->emb = rte_zmalloc_socket("ct_emb", (size_t)words * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
+	                            p->socket_id);
+	t->nwords = words;
 	t->fifo_mask = RTE_MAX((npos + 1) / FIFO_DIV, FIFO_MIN) - 1;
 	t->fifo = rte_malloc_socket("ct_fifo", (size_t)(t->fifo_mask + 1) * sizeof(uint32_t),
 	                            RTE_CACHE_LINE_SIZE, p->socket_id);
 	size_t qsz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
 	t->qsbr = rte_zmalloc_socket("ct_qsbr", qsz, RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (t->flows == NULL || t->live == NULL || t->fifo == NULL || t->qsbr == NULL)
+	if (t->flows == NULL || t->live == NULL || t->emb == NULL || t->fifo == NULL ||
+	    t->qsbr == NULL)
 		goto fail;
 	if (rte_rcu_qsbr_init(t->qsbr, RTE_MAX_LCORE) != 0)
 		goto fail;
@@ -411,7 +466,7 @@ ct_table_create(const struct ct_table_params *p)
 
 	ssize_t dq_ring = rte_ring_get_memsize_elem(8 + sizeof(uint32_t), qsize + 1);
 	t->mem_bytes = sizeof(*t) + hash_mem(t->h) + (size_t)npos * sizeof(struct ct_flow) +
-	               (size_t)words * sizeof(uint64_t) +
+	               2 * (size_t)words * sizeof(uint64_t) + /* live[] and emb[] */
 	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) + qsz +
 	               (dq_ring > 0 ? (size_t)dq_ring : 0);
 	t->wheel_bytes = ct_timer_wheel_memsize(npos); /* malloc'd by lib/timer, not rte_malloc */
@@ -437,6 +492,7 @@ ct_table_free(struct ct_table *t)
 	rte_free(t->qsbr);
 	rte_free(t->fifo);
 	rte_free(t->live);
+	rte_free(t->emb);
 	rte_free(t->flows);
 	rte_free(t);
 	rte_errno = err;
@@ -469,17 +525,14 @@ int32_t
 ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
 {
 	hash_sig_t sig = rte_hash_hash(t->h, key);
-	bool evicted = false;
+	unsigned int tries;
 	struct ct_flow *f;
 	int32_t pos;
 
 	if (rte_hash_lookup_with_hash(t->h, key, sig) >= 0)
 		return -EEXIST;
-	if (unlikely(t->count >= t->capacity)) {
-		if (!evict_one(t))
-			goto refused;
-		evicted = true;
-	}
+	if (unlikely(t->count >= t->capacity) && !evict_one(t))
+		goto refused;
 	/*
 	 * Every free position in its grace period (below capacity that takes more than R of them,
 	 * which the queue's Q allows while the table has room): reclaim, waiting for the readers
@@ -488,8 +541,17 @@ ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
 	if (unlikely(t->count + t->deferred >= t->npos))
 		reclaim_or_wait(t, t->npos - t->count - 1);
 	pos = rte_hash_add_key_with_hash(t->h, key, sig);
-	if (unlikely(pos == -ENOSPC) && !evicted && evict_one(t))
+	/*
+	 * rte_hash refuses below capacity when the key's two buckets and every cuckoo path from
+	 * them are full (97-99 % load). Each eviction frees a slot somewhere else that a cuckoo
+	 * path may reach: try a bounded number before refusing.
+	 */
+	for (tries = 0; unlikely(pos == -ENOSPC) && tries < EVICT_ENOSPC_MAX && evict_one(t);
+	     tries++) {
+		if (t->count + t->deferred >= t->npos)
+			reclaim_or_wait(t, t->npos - t->count - 1);
 		pos = rte_hash_add_key_with_hash(t->h, key, sig);
+	}
 	if (unlikely(pos < 0))
 		goto refused;
 
@@ -515,6 +577,7 @@ ct_table_arm(struct ct_table *t, uint32_t pos, uint64_t now)
 	ct_timer_wheel_start(t->wheel, pos, deadline(t, &t->flows[pos], now));
 	if (!live_test(t, pos))
 		live_set(t, pos);
+	emb_set(t, pos, embryonic(&t->flows[pos]));
 }
 
 void
