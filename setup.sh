@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential pkg-config meson ninja-build libdpdk-dev dpdk libbpf-dev libcriterion-dev
 libpcap-dev dpdk-dev clang clang-format llvm libclang-rt-14-dev python3 graphviz gnuplot-nox
-iproute2 nftables conntrack tcpdump ncat"
+iproute2 ethtool nftables conntrack tcpdump ncat"
 
 missing=""
 for p in $PKGS; do
