@@ -168,6 +168,14 @@ int ct_table_lookup_bulk(struct ct_table *t, const struct ct_flow_key **keys, un
 int32_t ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now);
 
 /**
+ * ct_table_add() for a key the caller knows is absent (a miss of a lookup with no add of that key
+ * since, or a key just deleted): skips the lookup that precedes the add. If the key is present
+ * the table is corrupted (its entry would be handed out as new).
+ * @return position, or -ENOSPC if refused (counted in `refused`).
+ */
+int32_t ct_table_add_absent(struct ct_table *t, const struct ct_flow_key *key, uint64_t now);
+
+/**
  * Make a record visible to readers and (re)arm its timer at last_seen + timeout(state). Call
  * after ct_table_add() once the record is initialised, and again after each state change that
  * shortens the deadline (a longer one is picked up lazily when the timer fires).

@@ -84,6 +84,13 @@ struct ct_table {
 	struct ct_table_stats stats;
 } __rte_cache_aligned;
 
+/* The table's hash (rte_hash_create() gets the same function and init value), inlined. */
+static inline hash_sig_t
+key_hash(const struct ct_flow_key *key)
+{
+	return rte_hash_crc(key, sizeof(*key), 0);
+}
+
 /* ---- live bitmap: written by the writer only, read by readers ---- */
 
 static inline bool
@@ -282,7 +289,7 @@ evict_one(struct ct_table *t)
 			continue;
 		if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &key) < 0)
 			continue;
-		if ((rte_hash_hash(t->h, key) ^ e) & ~t->pos_mask)
+		if ((key_hash(key) ^ e) & ~t->pos_mask)
 			continue; /* position reused by a younger flow */
 		if (del_flow(t, pos)) {
 			t->stats.evicted++;
@@ -521,16 +528,15 @@ ct_table_lookup_bulk(struct ct_table *t, const struct ct_flow_key **keys, unsign
 	return hits;
 }
 
-int32_t
-ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
+/* Add @p key (hash @p sig), known to be absent. */
+static int32_t
+add_hashed(struct ct_table *t, const struct ct_flow_key *key, hash_sig_t sig, uint64_t now)
 {
-	hash_sig_t sig = rte_hash_hash(t->h, key);
 	unsigned int tries;
 	struct ct_flow *f;
 	int32_t pos;
 
-	if (rte_hash_lookup_with_hash(t->h, key, sig) >= 0)
-		return -EEXIST;
+	RTE_ASSERT(sig == key_hash(key) && rte_hash_lookup_with_hash(t->h, key, sig) < 0);
 	if (unlikely(t->count >= t->capacity) && !evict_one(t))
 		goto refused;
 	/*
@@ -567,6 +573,22 @@ ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
 refused:
 	t->stats.refused++;
 	return -ENOSPC;
+}
+
+int32_t
+ct_table_add(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
+{
+	hash_sig_t sig = key_hash(key);
+
+	if (rte_hash_lookup_with_hash(t->h, key, sig) >= 0)
+		return -EEXIST;
+	return add_hashed(t, key, sig, now);
+}
+
+int32_t
+ct_table_add_absent(struct ct_table *t, const struct ct_flow_key *key, uint64_t now)
+{
+	return add_hashed(t, key, key_hash(key), now);
 }
 
 void

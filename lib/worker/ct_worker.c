@@ -5,7 +5,8 @@
  * the TCP state machine per packet: create the flow on a miss, track the segment on a hit,
  * re-create on REOPEN, count every outcome. Flows whose position changed earlier in the chunk
  * (created, re-created, refused after a delete) are kept in a small list indexed by a key
- * signature, which overrides the bulk lookup's answer for later packets of the same flow.
+ * signature, which overrides the bulk lookup's answer for later packets of the same flow, so a
+ * miss is known to be absent and is added without a second lookup (ct_table_add_absent()).
  */
 
 #include <errno.h>
@@ -92,7 +93,11 @@ ct_worker_free(struct ct_worker *w)
 	rte_free(w);
 }
 
-/* Create a flow from @p pkt; @return its position or -1. */
+/*
+ * Create a flow from @p pkt, whose key is not in the table: a miss of this chunk's lookup with
+ * no add of that key since (process_chunk() keeps those), or just deleted (REOPEN).
+ * @return its position or -1.
+ */
 static int32_t
 flow_new(struct ct_worker *w, const struct ct_pkt *pkt, uint64_t now, uint8_t *verdict)
 {
@@ -107,7 +112,7 @@ flow_new(struct ct_worker *w, const struct ct_pkt *pkt, uint64_t now, uint8_t *v
 		*verdict = CT_WV_INVALID;
 		return -1;
 	}
-	pos = ct_table_add(w->table, &pkt->key, now);
+	pos = ct_table_add_absent(w->table, &pkt->key, now);
 	if (unlikely(pos < 0)) {
 		w->stats.flows_refused++;
 		*verdict = CT_WV_REFUSED;
