@@ -313,6 +313,28 @@ parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_pars
 	enum ct_parse_reason r;
 	uint8_t family, sw;
 
+	/*
+	 * Fast path, the common frame: untagged IPv4 without options (version/IHL byte 0x45),
+	 * unfragmented TCP, IP total length holding at least a TCP header and inside the frame,
+	 * Ethernet + IP + TCP headers in the segment. The general path below would take the same
+	 * branches with these values; any other frame (or a failed check) takes that path, which
+	 * gives its reason.
+	 */
+	if (likely(seg_len >= ETH_HLEN + IPV4_HLEN + TCP_HLEN && rd16(p + 12) == ETH_P_IPV4 &&
+	           p[ETH_HLEN] == 0x45 && p[ETH_HLEN + 9] == PROTO_TCP &&
+	           !(rd16(p + ETH_HLEN + 6) & 0x3fff))) {
+		l3 = rd16(p + ETH_HLEN + 2);
+		if (likely(l3 >= IPV4_HLEN + TCP_HLEN && l3 <= pkt_len - ETH_HLEN)) {
+			l4 = ETH_HLEN + IPV4_HLEN;
+			end = ETH_HLEN + l3;
+			avail = end < seg_len ? end : seg_len; /* >= l4 + TCP_HLEN */
+			src = p + ETH_HLEN + 12;
+			dst = p + ETH_HLEN + 16;
+			family = 4;
+			goto tcp;
+		}
+	}
+
 	NEED(0u, (uint32_t)ETH_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_ETH);
 	et = rd16(p + 12);
 	if (is_vlan_tpid(et)) {
@@ -380,6 +402,7 @@ parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_pars
 
 	avail = end < seg_len ? end : seg_len;
 	NEED(l4, (uint32_t)TCP_HLEN, avail, end, CT_PARSE_TRUNC_TCP);
+tcp:
 	th = p + l4;
 	doff = (th[12] >> 4) * 4u;
 	if (unlikely(doff < TCP_HLEN || doff > end - l4))
