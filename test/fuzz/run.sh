@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 names="$*"
 if [ -z "$names" ]; then
 	for f in "$build"/test/fuzz/fuzz_*; do
-		[ -x "$f" ] && names="$names ${f##*/fuzz_}"
+		[ -f "$f" ] && [ -x "$f" ] && names="$names ${f##*/fuzz_}"
 	done
 fi
 [ -n "$names" ] || { echo "run.sh: no fuzz harness in $build/test/fuzz" >&2; exit 1; }
