@@ -254,11 +254,18 @@ enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, e
  */
 enum ct_state ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server);
 
-/** Timeout in seconds for the flow's current conntrack state. */
+/**
+ * Timeout in seconds for the flow's current conntrack state.
+ *
+ * The timeouts may be changed while workers run (synfin's `set timeout`, from a control
+ * thread): each value is read with a relaxed atomic load, and writers store it with
+ * __atomic_store_n(..., __ATOMIC_RELAXED). Each timeout is an independent value (no ordering
+ * with other data is needed), so relaxed is enough; on x86-64 and arm64 it is a plain load.
+ */
 static inline uint32_t
 ct_tcp_timeout(const struct ct_tcp *t, const struct ct_tcp_conf *conf)
 {
-	return conf->timeouts.s[t->state];
+	return __atomic_load_n(&conf->timeouts.s[t->state], __ATOMIC_RELAXED);
 }
 
 /**
