@@ -4,7 +4,8 @@
  * anything else, so a bad option or key exits 2 without starting EAL; then EAL, the workers and
  * ports, telemetry, the optional command line (in a control thread, so the main lcore can be the
  * only worker with -l 0), the run loop until a signal, `quit` or --idle-exit; and at exit the
- * final statistics, --flows-json, and an orderly close.
+ * final statistics, the flow list (--show-flows, as the command line's `show flows`),
+ * --flows-json, and an orderly close.
  */
 
 #include <errno.h>
@@ -35,6 +36,7 @@ usage(FILE *f, const char *prg)
 	        "  --clock tsc|packet    tracker clock: TSC or RX timestamps (pcap replay)\n"
 	        "  --idle-exit MS        exit once no packet arrived for MS milliseconds\n"
 	        "  --flows-json FILE     write the tracked flows as JSON at exit\n"
+	        "  --show-flows          list the tracked flows at exit (as `show flows`)\n"
 	        "  --stats-period S      print statistics every S seconds (0: off)\n"
 	        "  --table-size N        flows per lcore\n"
 	        "  --burst N             RX burst size (1..%u)\n"
@@ -66,6 +68,7 @@ enum {
 	OPT_RXQ,
 	OPT_CMDLINE_FILE,
 	OPT_VLAN_KEY,
+	OPT_SHOW_FLOWS,
 	OPT_HELP,
 };
 
@@ -86,6 +89,7 @@ static const struct option long_opts[] = {
         {"rxq", required_argument, NULL, OPT_RXQ},
         {"cmdline-file", required_argument, NULL, OPT_CMDLINE_FILE},
         {"vlan-key", no_argument, NULL, OPT_VLAN_KEY},
+        {"show-flows", no_argument, NULL, OPT_SHOW_FLOWS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
 };
@@ -180,6 +184,9 @@ apply_opt(struct sf_config *cfg, int c, const char *arg)
 		return 0;
 	case OPT_VLAN_KEY:
 		cfg->vlan_key = true;
+		return 0;
+	case OPT_SHOW_FLOWS:
+		cfg->show_flows = true;
 		return 0;
 	case 'i':
 		cfg->interactive = true;
@@ -358,6 +365,10 @@ main(int argc, char **argv)
 	}
 	printf("\nsynfin: final statistics\n");
 	sf_print_all_stats(&sf, stdout);
+	if (sf.cfg.show_flows) {
+		printf("\nsynfin: flows at exit\n");
+		sf_show_flows(&sf, stdout, -1, 0);
+	}
 	if (sf.cfg.flows_json != NULL && sf_flows_json_write(&sf, sf.cfg.flows_json) < 0)
 		sf.exit_code = 1;
 	fflush(stdout);

@@ -77,6 +77,7 @@ struct sf_config {
 	const char *flows_json;   /**< --flows-json, or NULL */
 	const char *cmdline_file; /**< --cmdline-file, or NULL */
 	bool interactive;         /**< -i */
+	bool show_flows;          /**< --show-flows: list the flows at exit (command line only) */
 	struct ct_tcp_conf tcp;   /**< FSM configuration and timeouts (shared by every worker) */
 };
 
