@@ -2,16 +2,16 @@
 /*
  * synfin-pcapgen: turns the TCP scenario files of test/scenarios/ (format in that folder's
  * README.md) into packets. For every scenario it writes OUTDIR/<name>.pcap, a classic
- * microsecond pcap of Ethernet/IPv4/TCP frames (endpoint C = 10.0.0.1:40000, S =
- * 10.0.0.2:80, options as the step gives them, correct IPv4 and TCP checksums, a zero payload
- * of len bytes, one frame per step, 1 ms apart), and OUTDIR/<name>.expect, the state the
- * tracker must end in (key=value lines: the last step's expectation, oriented to the flow's
- * client, which is S after a reopen from S). The .scn lines are read by the unit tests' loader
- * (test/unit/scenario.h, pure C, included rather than duplicated); its step keeps the option
- * presence bits but not the MSS value nor the TS echo reply, so those two are read here from
- * the step's own line. A scenario is also replayed through the FSM library (scn_run) and the
- * result written as `replay=`, so a disagreement between FSM and scenario is told apart from
- * one between the application and the FSM. No DPDK.
+ * microsecond pcap of Ethernet/IPv4/TCP frames (endpoint C = 10.0.0.1:40000, S = 10.0.0.2:80,
+ * or with -u an address pair per scenario; options as the step gives them; correct IPv4 and
+ * TCP checksums; a zero payload of len bytes; one frame per step, 1 ms apart), and
+ * OUTDIR/<name>.expect, the state the tracker must end in (key=value lines: the last step's
+ * expectation, oriented to the flow's client, which is S after a reopen from S). The .scn
+ * lines are read by the unit tests' loader (test/unit/scenario.h, pure C, included rather than
+ * duplicated); its step keeps the option presence bits but not the MSS value nor the TS echo
+ * reply, so those two are read here from the step's own line. Each scenario is also replayed
+ * through the FSM library (scn_run) and the outcome written as `replay=`, so a disagreement
+ * between FSM and scenario is told apart from one between the application and the FSM. No DPDK.
  */
 
 #include <errno.h>
@@ -37,9 +37,28 @@ static const uint8_t mac[2][6] = {
         {0x02, 0x00, 0x00, 0x00, 0x00, 0x01}, /* C */
         {0x02, 0x00, 0x00, 0x00, 0x00, 0x02}, /* S */
 };
-static const uint8_t ip4[2][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}};
 static const uint16_t port[2] = {40000, 80};
-static const char *const ep_name[2] = {"10.0.0.1:40000", "10.0.0.2:80"};
+/* Endpoint addresses and names of the scenario being written (set_endpoints()). */
+static uint8_t ip4[2][4] = {{10, 0, 0, 1}, {10, 0, 0, 2}};
+static char ep_name[2][32] = {"10.0.0.1:40000", "10.0.0.2:80"};
+
+/*
+ * With -u, scenario @p k (counted over the whole run) gets C = 10.H.L.1 and S = 10.H.L.2,
+ * H.L = k + 1, so the pcaps of many scenarios can be replayed together as distinct flows.
+ */
+static void
+set_endpoints(unsigned int k, int unique)
+{
+	unsigned int h = unique ? (k + 1) >> 8 : 0, l = unique ? (k + 1) & 0xff : 0;
+
+	for (unsigned int e = 0; e < 2; e++) {
+		ip4[e][0] = 10;
+		ip4[e][1] = (uint8_t)h;
+		ip4[e][2] = (uint8_t)l;
+		ip4[e][3] = (uint8_t)(e + 1);
+		snprintf(ep_name[e], sizeof(ep_name[e]), "10.%u.%u.%u:%u", h, l, e + 1, port[e]);
+	}
+}
 
 /* Option values scenario.h does not keep. */
 struct extra {
@@ -364,10 +383,12 @@ static void
 usage(FILE *f, const char *prg)
 {
 	fprintf(f,
-	        "Usage: %s [-o OUTDIR] FILE.scn...\n"
+	        "Usage: %s [-u] [-o OUTDIR] FILE.scn...\n"
 	        "  Writes OUTDIR/<scenario>.pcap (C = %s, S = %s, 1 ms apart) and\n"
 	        "  OUTDIR/<scenario>.expect (final flow: state, client_state, server_state, ...)\n"
-	        "  for every scenario of every FILE. OUTDIR defaults to '.'.\n",
+	        "  for every scenario of every FILE. OUTDIR defaults to '.'.\n"
+	        "  -u: unique addresses, C = 10.H.L.1 and S = 10.H.L.2 for the scenario numbered\n"
+	        "      H * 256 + L (1, 2, ... over the whole run), to replay pcaps together.\n",
 	        prg, ep_name[0], ep_name[1]);
 }
 
@@ -376,12 +397,15 @@ main(int argc, char **argv)
 {
 	static struct scn_file sf;
 	const char *outdir = ".";
-	unsigned int ok = 0, skipped = 0, failed = 0;
+	unsigned int ok = 0, skipped = 0, failed = 0, k = 0;
 	uint8_t *frame;
-	int c;
+	int c, unique = 0;
 
-	while ((c = getopt(argc, argv, "ho:")) != -1) {
+	while ((c = getopt(argc, argv, "ho:u")) != -1) {
 		switch (c) {
+		case 'u':
+			unique = 1;
+			break;
 		case 'o':
 			outdir = optarg;
 			break;
@@ -415,8 +439,11 @@ main(int argc, char **argv)
 			}
 			continue;
 		}
-		for (int k = 0; k < m; k++) {
-			int r = gen_one(&sf.scn[k], argv[a], lines, nl, outdir, frame);
+		for (int i = 0; i < m; i++, k++) {
+			int r;
+
+			set_endpoints(k, unique);
+			r = gen_one(&sf.scn[i], argv[a], lines, nl, outdir, frame);
 
 			if (r == 0)
 				ok++;
