@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Telemetry endpoints (dpdk-telemetry.py, /synfin/...): /synfin/stats (every counter summed
- * over lcores plus flows per state), /synfin/flows[,limit] (a list of flow dicts, at most 32:
- * the telemetry reply is bounded to 16 KiB) and /synfin/config. Callbacks run in DPDK's
- * telemetry thread, which registers as a QSBR reader of its own (control.c) on first use.
+ * over lcores plus flows per state), /synfin/flows[,limit] (a dict of flow dicts keyed "0",
+ * "1", ..., at most 32: the telemetry reply is bounded to 16 KiB; DPDK 22.11's array containers
+ * only hold arrays, so a list of dicts cannot be built) and /synfin/config. Callbacks run in
+ * DPDK's telemetry thread, which registers as a QSBR reader of its own (control.c) on first use.
  */
 
 #include <errno.h>
@@ -43,6 +44,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 struct tel_flows {
 	struct rte_tel_data *d;
 	unsigned int n, limit;
+	int err;
 };
 
 static int
@@ -50,6 +52,7 @@ tel_flow(void *arg, const struct sf_flow_info *fi)
 {
 	struct tel_flows *a = arg;
 	struct rte_tel_data *c = rte_tel_data_alloc();
+	char name[16];
 
 	if (c == NULL)
 		return -ENOMEM;
@@ -58,6 +61,7 @@ tel_flow(void *arg, const struct sf_flow_info *fi)
 	rte_tel_data_add_dict_u64(c, "sport", fi->sport);
 	rte_tel_data_add_dict_string(c, "dst", fi->dst);
 	rte_tel_data_add_dict_u64(c, "dport", fi->dport);
+	rte_tel_data_add_dict_u64(c, "vlan", fi->vlan);
 	rte_tel_data_add_dict_string(c, "state", ct_state_name(fi->state));
 	rte_tel_data_add_dict_string(c, "client_state", ct_tcp_state_name(fi->client_state));
 	rte_tel_data_add_dict_string(c, "server_state", ct_tcp_state_name(fi->server_state));
@@ -66,7 +70,9 @@ tel_flow(void *arg, const struct sf_flow_info *fi)
 	rte_tel_data_add_dict_u64(c, "invalid", fi->invalid);
 	rte_tel_data_add_dict_u64(c, "expires_in_s", fi->expires_in_s);
 	rte_tel_data_add_dict_u64(c, "lcore", fi->lcore);
-	if (rte_tel_data_add_array_container(a->d, c, 0) != 0) {
+	snprintf(name, sizeof(name), "%u", a->n);
+	a->err = rte_tel_data_add_dict_container(a->d, name, c, 0);
+	if (a->err != 0) {
 		rte_tel_data_free(c);
 		return 1;
 	}
@@ -87,8 +93,10 @@ tel_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 			return -EINVAL;
 		a.limit = v < FLOWS_MAX ? (unsigned int)v : FLOWS_MAX;
 	}
-	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
-	return sf_flows_walk(tel_sf, tel_flow, &a) < 0 ? -ENOMEM : 0;
+	rte_tel_data_start_dict(d);
+	if (sf_flows_walk(tel_sf, tel_flow, &a) < 0)
+		return -ENOMEM;
+	return a.err;
 }
 
 static int
