@@ -25,13 +25,15 @@ def _tcp(sport, dport, seq, ack, flags, payload, pseudo, win=65535):
     return hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
 
 
-def tcp4(src, dst, sport, dport, seq, ack, flags, payload=b""):
+def tcp4(src, dst, sport, dport, seq, ack, flags, payload=b"", vlan=None):
+    """IPv4/TCP frame; with vlan=ID an 802.1Q tag (priority 0) before the IPv4 EtherType."""
     s, d = ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed
     pseudo = s + d + struct.pack("!BBH", 0, 6, 20 + len(payload))
     tcp = _tcp(sport, dport, seq, ack, flags, payload, pseudo)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 1, 0x4000, 64, 6, 0, s, d)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return MAC_B + MAC_A + b"\x08\x00" + ip + tcp
+    tag = b"" if vlan is None else struct.pack("!HH", 0x8100, vlan & 0xFFF)
+    return MAC_B + MAC_A + tag + b"\x08\x00" + ip + tcp
 
 
 def tcp6(src, dst, sport, dport, seq, ack, flags, payload=b""):
