@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The per-lcore pipeline (ct_worker_process_burst() on mbufs built in memory, EAL without
+ * hugepages) as a whole: a connection's full lifecycle given in one burst ends in the same flow
+ * record, verdicts and counters as the same packets given one per burst; both directions of a
+ * connection (also when the client is the larger endpoint, a swapped key) hit one flow with the
+ * right orientation; a SYN in TIME_WAIT re-creates the flow in place (same key, new client,
+ * counters restarted), in its own burst or in the burst that closed the flow; and the counters
+ * add up: every packet is TCP, untracked or malformed, every TCP segment accepted or INVALID,
+ * the per-reason counters sum to their totals, created flows = live flows + expired ones.
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "ct_parse.h"
+#include "ct_stats.h"
+#include "ct_table.h"
+#include "ct_tcp.h"
+#include "ct_worker.h"
+
+#define TPS     1000 /* 1 tick = 1 ms */
+#define NMBUF   511
+#define MAX_FR  64
+#define FR_SIZE 1100
+
+#define FIN CT_TCPF_FIN
+#define SYN CT_TCPF_SYN
+#define RST CT_TCPF_RST
+#define PSH CT_TCPF_PSH
+#define ACK CT_TCPF_ACK
+
+static struct rte_mempool *pool;
+
+static void
+eal_up(void)
+{
+	char *argv[] = {"test_worker", "-l", "0",   "--no-huge",        "--no-pci",
+	                "--no-shconf", "-m", "512", "--log-level=error"};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
+
+	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
+	             rte_strerror(rte_errno));
+	pool = rte_pktmbuf_pool_create("worker", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
+	                               SOCKET_ID_ANY);
+	cr_assert_not_null(pool, "mempool: %s", rte_strerror(rte_errno));
+}
+
+static void
+eal_down(void)
+{
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+}
+
+TestSuite(worker, .init = eal_up, .fini = eal_down, .timeout = 60);
+
+static struct ct_worker *
+worker_new(const char *name)
+{
+	struct ct_worker_params p = {
+	        .name = name,
+	        .capacity = 1024,
+	        .socket_id = SOCKET_ID_ANY,
+	        .tcp = NULL,
+	        .ticks_per_s = TPS,
+	        .now = 1,
+	};
+	struct ct_worker *w = ct_worker_create(&p);
+
+	cr_assert_not_null(w, "ct_worker_create: %s", rte_strerror(rte_errno));
+	return w;
+}
+
+/* ---- frames ---- */
+
+struct frame {
+	uint8_t b[FR_SIZE];
+	uint16_t len;
+};
+
+/* A list of frames of several connections. */
+struct trace {
+	struct frame f[MAX_FR];
+	unsigned int n;
+};
+
+/* One connection: endpoints (host order) and the next sequence number of each side. */
+struct conn {
+	uint32_t addr[2]; /* [0] client, [1] server */
+	uint16_t port[2];
+	uint32_t seq[2];
+};
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint32_t
+ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
+}
+
+static struct conn
+conn(uint32_t caddr, uint16_t cport, uint32_t saddr, uint16_t sport, uint32_t isn_c, uint32_t isn_s)
+{
+	struct conn c = {{caddr, saddr}, {cport, sport}, {isn_c, isn_s}};
+
+	return c;
+}
+
+/* Append a raw IPv4/TCP frame sent by side @p from (0 client, 1 server) of @p c. */
+static void
+add_raw(struct trace *t, const struct conn *c, unsigned int from, uint8_t flags, uint32_t seq,
+        uint32_t ack, uint16_t plen)
+{
+	struct frame *f;
+	uint8_t *iph, *th;
+
+	cr_assert_lt(t->n, MAX_FR);
+	cr_assert_leq(14u + 40u + plen, (unsigned int)FR_SIZE);
+	f = &t->f[t->n++];
+	memset(f, 0, sizeof(*f));
+	iph = f->b + 14;
+	th = iph + 20;
+	f->b[0] = 0x02;
+	f->b[6] = 0x02;
+	put16(f->b + 12, 0x0800);
+	iph[0] = 0x45;
+	put16(iph + 2, (uint16_t)(40 + plen));
+	iph[8] = 64;
+	iph[9] = 6;
+	put32(iph + 12, c->addr[from]);
+	put32(iph + 16, c->addr[!from]);
+	put16(th, c->port[from]);
+	put16(th + 2, c->port[!from]);
+	put32(th + 4, seq);
+	put32(th + 8, ack);
+	th[12] = 5 << 4;
+	th[13] = flags;
+	put16(th + 14, 65535);
+	f->len = (uint16_t)(14 + 40 + plen);
+}
+
+/* Append the next in-sequence segment of side @p from, advancing its sequence number. */
+static void
+add(struct trace *t, struct conn *c, unsigned int from, uint8_t flags, uint16_t plen)
+{
+	add_raw(t, c, from, flags, c->seq[from], (flags & ACK) ? c->seq[!from] : 0, plen);
+	c->seq[from] += plen + !!(flags & SYN) + !!(flags & FIN);
+}
+
+/* Handshake, data both ways, FIN from the client, FIN from the server, last ACK. */
+static void
+add_lifecycle(struct trace *t, struct conn *c)
+{
+	add(t, c, 0, SYN, 0);
+	add(t, c, 1, SYN | ACK, 0);
+	add(t, c, 0, ACK, 0);
+	add(t, c, 0, PSH | ACK, 100);
+	add(t, c, 1, PSH | ACK, 1000);
+	add(t, c, 0, ACK, 0);
+	add(t, c, 0, FIN | ACK, 0);
+	add(t, c, 1, FIN | ACK, 0);
+	add(t, c, 0, ACK, 0);
+}
+
+/* Frames [from, from + n) of @p t as bursts of @p burst packets at tick @p now. */
+static void
+run(struct ct_worker *w, const struct trace *t, unsigned int from, unsigned int n,
+    unsigned int burst, uint64_t now, uint8_t *verdicts)
+{
+	struct rte_mbuf *m[MAX_FR];
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct frame *f = &t->f[from + i];
+		char *d;
+
+		m[i] = rte_pktmbuf_alloc(pool);
+		cr_assert_not_null(m[i]);
+		d = rte_pktmbuf_append(m[i], f->len);
+		cr_assert_not_null(d);
+		memcpy(d, f->b, f->len);
+	}
+	for (unsigned int i = 0; i < n; i += burst) {
+		uint16_t k = (uint16_t)(n - i < burst ? n - i : burst);
+
+		ct_worker_process_burst(w, m + i, k, now, verdicts != NULL ? verdicts + i : NULL);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+}
+
+static void
+run_all(struct ct_worker *w, const struct trace *t, unsigned int burst, uint8_t *verdicts)
+{
+	run(w, t, 0, t->n, burst, 100, verdicts);
+}
+
+/* The flow of @p c in @p w (copied), either direction's key; false when there is none. */
+static bool
+flow_of(struct ct_worker *w, const struct conn *c, unsigned int from, struct ct_flow *out)
+{
+	struct ct_flow_key k;
+	const struct ct_flow_key *kp = &k;
+	uint32_t a = htonl(c->addr[from]), b = htonl(c->addr[!from]);
+	int32_t pos;
+
+	cr_assert_eq(ct_flow_key_make(&k, 4, &a, &b, htons(c->port[from]), htons(c->port[!from]), 0,
+	                              NULL),
+	             0);
+	cr_assert_geq(ct_table_lookup_bulk(w->table, &kp, 1, &pos), 0);
+	if (pos < 0)
+		return false;
+	memcpy(out, ct_table_flow(w->table, (uint32_t)pos), sizeof(*out));
+	return true;
+}
+
+/* Flow record without its timer links (their values depend on the wheel's history). */
+static void
+assert_same_flow(const struct ct_flow *a, const struct ct_flow *b)
+{
+	cr_assert_eq(memcmp(&a->tcp, &b->tcp, sizeof(a->tcp)), 0, "tracking state differs");
+	cr_assert_eq(a->last_seen, b->last_seen);
+	cr_assert_eq(a->pkts[0], b->pkts[0]);
+	cr_assert_eq(a->pkts[1], b->pkts[1]);
+	cr_assert_eq(ct_flow_bytes(a, 0), ct_flow_bytes(b, 0));
+	cr_assert_eq(ct_flow_bytes(a, 1), ct_flow_bytes(b, 1));
+	cr_assert_eq(a->invalid, b->invalid);
+	cr_assert_eq(a->flags, b->flags);
+}
+
+static uint64_t
+sum(const uint64_t *v, unsigned int n)
+{
+	uint64_t s = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		s += v[i];
+	return s;
+}
+
+/* ---- tests ---- */
+
+Test(worker, lifecycle_in_one_burst_equals_one_packet_per_burst)
+{
+	static struct trace t;
+	struct conn c1 = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
+	struct conn c2 = conn(ip(10, 0, 0, 9), 50000, ip(10, 0, 0, 2), 443, 7000, 3000);
+	struct ct_worker *one = worker_new("w_one"), *many = worker_new("w_many");
+	uint8_t v_one[MAX_FR], v_many[MAX_FR];
+	struct ct_flow f_one, f_many;
+
+	t.n = 0;
+	add_lifecycle(&t, &c1);
+	/* a second connection interleaved with a reopen of the first in the same burst */
+	add_lifecycle(&t, &c2);
+	c1.seq[0] += 100000;
+	add(&t, &c1, 0, SYN, 0);
+	add_raw(&t, &c2, 0, PSH | ACK, c2.seq[0] + 1000000000u, c2.seq[1], 10); /* INVALID */
+	run_all(one, &t, MAX_FR, v_one);
+	run_all(many, &t, 1, v_many);
+
+	cr_assert_eq(memcmp(v_one, v_many, t.n), 0, "verdicts differ");
+	cr_assert_eq(v_one[0], CT_WV_NEW);
+	cr_assert_eq(v_one[t.n - 2], CT_WV_NEW, "SYN in TIME_WAIT: want the flow re-created");
+	cr_assert_eq(v_one[t.n - 1], CT_WV_INVALID);
+	cr_assert_eq(ct_table_count(one->table), 2);
+	cr_assert_eq(ct_table_count(many->table), 2);
+	cr_assert(flow_of(one, &c1, 0, &f_one) && flow_of(many, &c1, 0, &f_many));
+	assert_same_flow(&f_one, &f_many);
+	cr_assert_eq(f_one.tcp.state, CT_S_SYN_SENT);
+	cr_assert(flow_of(one, &c2, 0, &f_one) && flow_of(many, &c2, 0, &f_many));
+	assert_same_flow(&f_one, &f_many);
+	cr_assert_eq(f_one.tcp.state, CT_S_TIME_WAIT);
+	cr_assert_eq(f_one.tcp.tcp_state[CT_DIR_ORIG], CT_TCP_TIME_WAIT);
+	cr_assert_eq(f_one.tcp.tcp_state[CT_DIR_REPLY], CT_TCP_CLOSED);
+	cr_assert_eq(f_one.invalid, 1);
+	cr_assert_eq(memcmp(&one->stats, &many->stats, sizeof(one->stats)), 0, "counters differ");
+	ct_worker_free(one);
+	ct_worker_free(many);
+}
+
+Test(worker, both_directions_hit_one_flow)
+{
+	static struct trace t;
+	/* c1: client is the smaller endpoint; c2: the larger one (swapped key) */
+	struct conn c1 = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
+	struct conn c2 = conn(ip(10, 0, 0, 9), 50000, ip(10, 0, 0, 2), 443, 7000, 3000);
+	struct ct_worker *w = worker_new("w_dirs");
+	struct ct_flow f, g;
+
+	t.n = 0;
+	add(&t, &c1, 0, SYN, 0);
+	add(&t, &c2, 0, SYN, 0);
+	add(&t, &c1, 1, SYN | ACK, 0);
+	add(&t, &c2, 1, SYN | ACK, 0);
+	add(&t, &c1, 0, ACK, 0);
+	add(&t, &c2, 0, ACK, 0);
+	add(&t, &c2, 1, PSH | ACK, 20);
+	run_all(w, &t, 32, NULL);
+
+	cr_assert_eq(ct_table_count(w->table), 2, "want one flow per connection");
+	cr_assert_eq(w->stats.flows_created, 2);
+	cr_assert_eq(w->stats.invalid, 0);
+	for (unsigned int i = 0; i < 2; i++) {
+		const struct conn *c = i == 0 ? &c1 : &c2;
+
+		cr_assert(flow_of(w, c, 0, &f), "client's key finds no flow");
+		cr_assert(flow_of(w, c, 1, &g), "server's key finds no flow");
+		cr_assert_eq(memcmp(&f, &g, sizeof(f)), 0, "the two keys find different flows");
+		cr_assert_eq(f.tcp.state, CT_S_ESTABLISHED);
+		cr_assert_eq(f.pkts[CT_DIR_ORIG], 2, "client packets");
+		cr_assert_eq(f.pkts[CT_DIR_REPLY], i == 0 ? 1u : 2u, "server packets");
+		cr_assert_eq(!!(f.flags & CT_FLOW_F_SWAPPED), i, "swapped bit: client is key[%u]",
+		             i);
+	}
+	cr_assert(flow_of(w, &c2, 0, &f));
+	cr_assert_eq(ct_flow_bytes(&f, CT_DIR_REPLY), 40 + 60, "server bytes (L3)");
+	ct_worker_free(w);
+}
+
+Test(worker, syn_in_time_wait_reopens_and_replaces_the_flow)
+{
+	static struct trace t;
+	struct conn c = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
+	struct ct_worker *w = worker_new("w_reopen");
+	uint8_t v[MAX_FR];
+	struct ct_flow f;
+	unsigned int n0;
+
+	t.n = 0;
+	add_lifecycle(&t, &c);
+	n0 = t.n;
+	run(w, &t, 0, n0, 32, 100, NULL);
+	cr_assert(flow_of(w, &c, 0, &f));
+	cr_assert_eq(f.tcp.state, CT_S_TIME_WAIT);
+	cr_assert_eq(w->stats.flows_closed, 1);
+
+	/* The server (CLOSED after LAST_ACK) opens again with a new ISN: it is the new client. */
+	c.seq[1] += 500000;
+	add(&t, &c, 1, SYN, 0);
+	add(&t, &c, 0, SYN | ACK, 0);
+	run(w, &t, n0, t.n - n0, 32, 200, v + n0);
+	cr_assert_eq(v[n0], CT_WV_NEW, "SYN in TIME_WAIT: want REOPEN (a new flow)");
+	cr_assert_eq(v[n0 + 1], CT_WV_ACCEPT);
+	cr_assert_eq(ct_table_count(w->table), 1, "the new flow replaces the old one");
+	cr_assert_eq(w->stats.flows_reopened, 1);
+	cr_assert_eq(w->stats.flows_created, 2);
+	cr_assert(flow_of(w, &c, 0, &f));
+	cr_assert_eq(f.tcp.state, CT_S_SYN_RECV);
+	cr_assert(f.flags & CT_FLOW_F_SWAPPED, "the old server is the new flow's client");
+	cr_assert_eq(f.tcp.tcp_state[CT_DIR_ORIG], CT_TCP_SYN_SENT);
+	cr_assert_eq(f.tcp.tcp_state[CT_DIR_REPLY], CT_TCP_SYN_RCVD);
+	cr_assert_eq(f.pkts[CT_DIR_ORIG], 1, "counters restart with the new flow");
+	cr_assert_eq(f.pkts[CT_DIR_REPLY], 1);
+	cr_assert_eq(f.last_seen, 200);
+	cr_assert_eq(f.invalid, 0);
+	cr_assert_eq(f.tcp.flags & CT_F_ASSURED, 0);
+	ct_worker_free(w);
+}
+
+Test(worker, counters_add_up)
+{
+	static struct trace t;
+	struct conn closed = conn(ip(10, 1, 0, 1), 40000, ip(10, 1, 0, 2), 80, 1000, 9000);
+	struct conn reset = conn(ip(10, 1, 0, 3), 40001, ip(10, 1, 0, 2), 80, 2000, 8000);
+	struct conn open = conn(ip(10, 1, 0, 4), 40002, ip(10, 1, 0, 2), 80, 3000, 7000);
+	struct ct_worker *w = worker_new("w_count");
+	const struct ct_lcore_stats *s = &w->stats;
+	struct frame *udp;
+	uint64_t expired = 0;
+
+	t.n = 0;
+	add_lifecycle(&t, &closed);
+	add(&t, &reset, 0, SYN, 0);
+	add(&t, &reset, 1, SYN | ACK, 0);
+	add(&t, &reset, 0, ACK, 0);
+	add(&t, &reset, 1, RST, 0);
+	add(&t, &open, 0, SYN, 0);
+	add(&t, &open, 1, SYN | ACK, 0);
+	add(&t, &open, 0, ACK, 0);
+	add_raw(&t, &open, 0, PSH | ACK, open.seq[0] + 1000000000u, open.seq[1], 1); /* INVALID */
+	add_raw(&t, &open, 1, RST, open.seq[1] + 1000000000u, 0, 0);                 /* INVALID */
+	add_raw(&t, &open, 0, SYN | FIN, open.seq[0], 0, 0); /* parse: flags_syn_fin */
+	add_raw(&t, &open, 0, ACK, open.seq[0] - 200000u, open.seq[1],
+	        0);                                  /* INVALID: seq_below_window */
+	add_raw(&t, &closed, 1, SYN | ACK, 1, 1, 0); /* INVALID on TIME_WAIT */
+	add_raw(&t, &reset, 0, FIN | ACK, 1, 1, 0);  /* whatever CLOSE says */
+	udp = &t.f[t.n];
+	add_raw(&t, &open, 0, ACK, 0, 0, 0);
+	udp->b[14 + 9] = 17; /* UDP: passed untracked */
+	run_all(w, &t, 7, NULL);
+
+	/* every packet has exactly one outcome */
+	cr_assert_eq(s->rx_pkts, t.n);
+	cr_assert_eq(s->tcp_pkts + s->not_tcp + s->parse_drop, s->rx_pkts);
+	cr_assert_eq(s->not_tcp, 1);
+	cr_assert_eq(s->parse_drop, 1);
+	cr_assert_eq(s->parse[CT_PARSE_FLAGS_SYN_FIN], 1);
+	cr_assert_eq(sum(s->parse, CT_PARSE_MAX), s->not_tcp + s->parse_drop);
+	cr_assert_eq(s->accepted + s->invalid + s->flows_refused, s->tcp_pkts);
+	cr_assert_eq(s->flows_refused, 0);
+	cr_assert_eq(sum(s->reason, CT_R_MAX), s->invalid, "per-reason counters != INVALID");
+	cr_assert_eq(s->reason[CT_R_OK], 0);
+	cr_assert_geq(s->invalid, 4);
+	cr_assert_eq(s->reason[CT_R_SEQ_ABOVE_WINDOW], 1);
+	cr_assert_eq(s->reason[CT_R_SEQ_BELOW_WINDOW], 1);
+	cr_assert_eq(s->reason[CT_R_RST_OUT_OF_WINDOW], 1);
+	/* flows: 3 created, 2 closed (TIME_WAIT, CLOSE), all 3 still in the table */
+	cr_assert_eq(s->flows_created, 3);
+	cr_assert_eq(s->flows_closed, 2);
+	cr_assert_eq(s->flows_reopened, 0);
+	cr_assert_eq(ct_table_count(w->table), 3);
+	/* the per-flow INVALID counts are the global one minus the no-flow cases (none here) */
+	{
+		struct ct_flow f;
+		uint64_t inv = 0;
+
+		cr_assert(flow_of(w, &closed, 0, &f));
+		inv += f.invalid;
+		cr_assert(flow_of(w, &reset, 0, &f));
+		inv += f.invalid;
+		cr_assert_eq(f.tcp.state, CT_S_CLOSE);
+		cr_assert(flow_of(w, &open, 0, &f));
+		inv += f.invalid;
+		cr_assert_eq(f.tcp.state, CT_S_ESTABLISHED);
+		cr_assert_eq(inv, s->invalid);
+	}
+	/* time passes beyond every timeout: everything created expires, nothing else */
+	for (uint64_t now = 1000; now <= 6ull * 24 * 3600 * TPS; now += 3600 * TPS)
+		expired += ct_worker_tick(w, now);
+	cr_assert_eq(expired, 3);
+	cr_assert_eq(s->flows_expired, 3);
+	cr_assert_eq(ct_table_count(w->table), 0);
+	cr_assert_eq(s->flows_created,
+	             s->flows_expired + s->flows_flushed + ct_table_count(w->table));
+	ct_worker_free(w);
+}
