@@ -7,7 +7,7 @@
  * LLVMFuzzerInitialize (--no-huge); each input gets a fresh small table (8 to 64 flows) so the
  * full / evict / refuse paths and expiry are hit, with short timeouts (1 to 10 s of 1 ms ticks).
  *
- * With lib/worker built (HAVE_WORKER) and bit 5 of the configuration byte set, the frames go
+ * With bit 5 of the configuration byte set, the frames go
  * instead through the real pipeline, ct_worker_process_burst(), as mbufs in bursts of up to 32
  * (a burst ends when the clock advances, when a record asks for it, or when 32 are queued), so the
  * same-burst paths (flows created, evicted, re-opened earlier in the burst) are fuzzed; the
@@ -48,9 +48,7 @@
 #include "ct_parse.h"
 #include "ct_table.h"
 #include "ct_tcp.h"
-#ifdef HAVE_WORKER
 #include "ct_worker.h"
-#endif
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -71,12 +69,10 @@ enum fv { FV_PASS, FV_MALFORMED, FV_NEW, FV_ACCEPT, FV_INVALID, FV_REFUSED, FV_M
 struct run {
 	struct ct_table *t;   /* table the harness drives itself (the reference in worker mode) */
 	struct ct_table *obs; /* table checked against t: the worker's, or t */
-#ifdef HAVE_WORKER
-	struct ct_worker *w; /* worker mode */
+	struct ct_worker *w;  /* worker mode */
 	struct rte_mbuf *burst[BURST];
 	uint8_t ref_verdict[BURST];
 	unsigned int nb;
-#endif
 	struct ct_tcp_conf conf;
 	struct ct_parse_conf pconf;
 	uint64_t now;
@@ -241,7 +237,6 @@ frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t le
 	return FV_MAX;
 }
 
-#ifdef HAVE_WORKER
 _Static_assert(FV_PASS == CT_WV_PASS && FV_MALFORMED == CT_WV_MALFORMED && FV_NEW == CT_WV_NEW &&
                        FV_ACCEPT == CT_WV_ACCEPT && FV_INVALID == CT_WV_INVALID &&
                        FV_REFUSED == CT_WV_REFUSED && FV_MAX == CT_WV_MAX,
@@ -340,12 +335,10 @@ burst_add(struct run *r, const uint8_t *frame, uint32_t len, uint32_t split)
 	if (r->nb == BURST)
 		burst_flush(r);
 }
-#endif
 
 static void
 clock_advance(struct run *r, uint64_t ticks)
 {
-#ifdef HAVE_WORKER
 	burst_flush(r); /* the queued frames arrived before the clock moved */
 	r->now += ticks;
 	if (r->w != NULL) {
@@ -356,9 +349,6 @@ clock_advance(struct run *r, uint64_t ticks)
 		check_table(r);
 		return;
 	}
-#else
-	r->now += ticks;
-#endif
 	ct_table_expire(r->t, r->now, 1024);
 }
 
@@ -481,14 +471,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_flows: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
-#ifdef HAVE_WORKER
 	pool = rte_pktmbuf_pool_create("fuzz", 4 * BURST, 0, 0, FRAME_MAX + RTE_PKTMBUF_HEADROOM,
 	                               SOCKET_ID_ANY);
 	if (pool == NULL) {
 		fprintf(stderr, "fuzz_flows: mempool: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
-#endif
 	return 0;
 }
 
@@ -517,7 +505,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.t = r.obs = ct_table_create(&tp);
 	CHECK(r.t != NULL);
 	CHECK(ct_table_capacity(r.t) >= tp.capacity);
-#ifdef HAVE_WORKER
 	if (data[0] & 0x20) {
 		struct ct_worker_params wp = {
 		        .name = "fuzzw",
@@ -534,7 +521,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.obs = r.w->table;
 		CHECK(ct_table_capacity(r.obs) == ct_table_capacity(r.t));
 	}
-#endif
 	data++;
 	size--;
 
@@ -566,31 +552,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			data += SEG_REC;
 			size -= SEG_REC;
 		}
-#ifdef HAVE_WORKER
 		if (r.w != NULL) {
 			burst_add(&r, frame, len, split);
 			if (end_burst)
 				burst_flush(&r);
 			continue;
 		}
-#endif
 		(void)split;
 		(void)end_burst;
 		frame_process(&r, frame, len, len);
 		check_table(&r);
 	}
-#ifdef HAVE_WORKER
 	burst_flush(&r);
-#endif
 
 	/* Every timeout is at most 10 s: 11 s later (lazy re-arm: twice) the table is empty. */
 	for (i = 0; i < 4 && ct_table_count(r.t) > 0; i++)
 		clock_advance(&r, 11 * TICKS_S);
 	check_table(&r);
 	CHECK(ct_table_count(r.t) == 0 && ct_table_count(r.obs) == 0);
-#ifdef HAVE_WORKER
 	ct_worker_free(r.w);
-#endif
 	ct_table_free(r.t);
 	return 0;
 }
