@@ -39,6 +39,7 @@
 #define MIN_BITS     4   /* 15 positions: rte_hash needs at least 8 entries */
 #define MAX_BITS     30  /* RTE_HASH_ENTRIES_MAX = 2^30 */
 #define RESERVE_DIV  256 /* capacity leaves 1/256 of the positions to grace periods */
+#define HWM_DIV      16  /* high-water mark H = P - 2^(k-4): embryonic flows stop there */
 #define DQ_DIV       64  /* the defer queue holds up to 1/64 of the positions */
 #define RESERVE_MIN  8u
 #define FIFO_DIV     8 /* embryonic FIFO: 1/8 of the positions, 4 B each */
@@ -74,9 +75,10 @@ struct ct_table {
 	uint32_t pos_mask;  /* 2^k - 1 = npos */
 	uint32_t npos;
 	uint32_t capacity;
-	uint32_t count;    /* written by the writer, read atomically by readers */
-	uint32_t dq_size;  /* Q >= R: most positions in the defer queue */
-	uint32_t deferred; /* positions in the defer queue: P = count + deferred + free */
+	uint32_t high_water; /* from here on, an add first evicts an embryonic flow */
+	uint32_t count;      /* written by the writer, read atomically by readers */
+	uint32_t dq_size;    /* Q >= R: most positions in the defer queue */
+	uint32_t deferred;   /* positions in the defer queue: P = count + deferred + free */
 	const struct ct_tcp_conf *tcp;
 	uint64_t ticks_per_s;
 	size_t mem_bytes;   /* DPDK heap: hash, records, bitmap, FIFO, QSBR, defer queue */
@@ -401,6 +403,7 @@ ct_table_create(const struct ct_table_params *p)
 	t->npos = npos;
 	t->pos_mask = npos;
 	t->capacity = npos - reserve_of(npos);
+	t->high_water = RTE_MIN(t->capacity, npos - (npos + 1) / HWM_DIV);
 	t->tcp = tcp;
 	t->ticks_per_s = p->ticks_per_s;
 
@@ -537,6 +540,14 @@ add_hashed(struct ct_table *t, const struct ct_flow_key *key, hash_sig_t sig, ui
 	int32_t pos;
 
 	RTE_ASSERT(sig == key_hash(key) && rte_hash_lookup_with_hash(t->h, key, sig) < 0);
+	/*
+	 * Above the high-water mark, make room among the embryonic flows first: rte_hash's cuckoo
+	 * search for a free slot gets long (thousands of cycles) and then fails from ~97 % of the
+	 * positions, so a SYN flood must not push the table there. Flows that completed their
+	 * handshake may still fill it to the capacity.
+	 */
+	if (unlikely(t->count >= t->high_water) && t->nemb != 0)
+		evict_one(t);
 	if (unlikely(t->count >= t->capacity) && !evict_one(t))
 		goto refused;
 	/*
@@ -675,6 +686,12 @@ uint32_t
 ct_table_capacity(const struct ct_table *t)
 {
 	return t->capacity;
+}
+
+uint32_t
+ct_table_high_water(const struct ct_table *t)
+{
+	return t->high_water;
 }
 
 uint32_t

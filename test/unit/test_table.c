@@ -306,29 +306,29 @@ Test(table, same_name_twice_gives_eexist)
  * flow must evict the SYN_RECV one (the oldest flow still embryonic) and nothing else; the next
  * new flow the SYN_SENT one after it.
  */
-Test(table, full_table_evicts_the_oldest_embryonic_flow)
+Test(table, table_at_high_water_evicts_the_oldest_embryonic_flow)
 {
 	static const uint8_t last[12] = {CT_S_SYN_SENT,    CT_S_SYN_SENT,    CT_S_SYN_RECV,
 	                                 CT_S_SYN_RECV,    CT_S_ESTABLISHED, CT_S_SYN_SENT,
 	                                 CT_S_ESTABLISHED, CT_S_SYN_SENT2,   CT_S_ESTABLISHED,
 	                                 CT_S_SYN_SENT,    CT_S_FIN_WAIT,    CT_S_SYN_RECV};
 	struct ct_table *t = mk("t_evict", 100, 0);
-	uint32_t cap = ct_table_capacity(t), base = cap - 12;
+	uint32_t hw = ct_table_high_water(t), base = hw - 12;
 
-	for (uint32_t i = 0; i < cap; i++) {
+	for (uint32_t i = 0; i < hw; i++) {
 		uint8_t st = i < base ? CT_S_ESTABLISHED : last[i - base];
 		int32_t pos = add_flow(t, i, st, 0);
 
-		cr_assert_geq(pos, 0, "flow %u of %u: %d", i, cap, pos);
+		cr_assert_geq(pos, 0, "flow %u of %u: %d", i, hw, pos);
 		if (i >= base && i < base + 3)
 			ct_table_flow(t, (uint32_t)pos)->tcp.state = CT_S_ESTABLISHED;
 	}
-	cr_assert_eq(ct_table_count(t), cap);
+	cr_assert_eq(ct_table_count(t), hw);
 	cr_assert_geq(add_flow(t, 1000000, CT_S_SYN_SENT, 1), 0);
 	cr_assert_eq(ct_table_stats(t)->evicted, 1);
-	cr_assert_eq(ct_table_count(t), cap);
+	cr_assert_eq(ct_table_count(t), hw);
 	cr_assert_eq(lookup(t, base + 3), -ENOENT);
-	for (uint32_t i = 0; i < cap; i++)
+	for (uint32_t i = 0; i < hw; i++)
 		if (i != base + 3)
 			cr_assert_geq(lookup(t, i), 0, "flow %u lost", i);
 
@@ -342,18 +342,20 @@ Test(table, full_table_evicts_the_oldest_embryonic_flow)
 }
 
 /* More embryonic flows than the FIFO holds: the newest are still evictable, oldest first. */
-Test(table, full_table_of_embryonic_flows_evicts_one_per_new_flow)
+Test(table, table_of_embryonic_flows_at_high_water_evicts_one_per_new_flow)
 {
 	struct ct_table *t = mk("t_synflood", 1000, 0);
-	uint32_t cap = ct_table_capacity(t);
+	uint32_t hw = ct_table_high_water(t);
 
-	for (uint32_t i = 0; i < cap; i++)
+	cr_assert_lt(hw, ct_table_capacity(t));
+
+	for (uint32_t i = 0; i < hw; i++)
 		cr_assert_geq(add_flow(t, i, CT_S_SYN_SENT, 0), 0);
 	for (uint32_t i = 0; i < 100; i++)
 		cr_assert_geq(add_flow(t, 100000 + i, CT_S_SYN_SENT, 1), 0, "new flow %u", i);
 	cr_assert_eq(ct_table_stats(t)->evicted, 100);
 	cr_assert_eq(ct_table_stats(t)->refused, 0);
-	cr_assert_eq(ct_table_count(t), cap);
+	cr_assert_eq(ct_table_count(t), hw);
 	for (uint32_t i = 0; i < 100; i++)
 		cr_assert_geq(lookup(t, 100000 + i), 0);
 	ct_table_free(t);
@@ -374,6 +376,7 @@ Test(table, full_table_of_established_flows_refuses_new_flows_and_keeps_all)
 	cr_assert_eq(ct_table_stats(t)->refused, 5);
 	cr_assert_eq(ct_table_stats(t)->evicted, 0);
 	cr_assert_eq(ct_table_count(t), cap);
+	cr_assert_gt(cap, ct_table_high_water(t)); /* established flows go past high water */
 	for (uint32_t i = 0; i < cap; i++)
 		cr_assert_geq(lookup(t, i), 0, "flow %u lost", i);
 	/* Room again after one delete. */
