@@ -39,18 +39,18 @@
  * below C always gets a position, and up to Q deletions wait out readers while the table has room.
  * Full means count == C or rte_hash answering -ENOSPC (cuckoo paths exhausted: measured first at
  * 97-99 % of P, so near C = 99.6 % of P that limit may come first). Then the oldest
- * embryonic flow (SYN_SENT/SYN_RECV/SYN_SENT2) is evicted and the add retried once; if there is
- * none the add is refused. Established flows are never disturbed. Embryonic flows stop earlier,
+ * embryonic flow (SYN_SENT/SYN_RECV/SYN_SENT2) is evicted and the add retried (after -ENOSPC,
+ * up to 32 evictions); if there is none the add is refused. Established flows are never disturbed. Embryonic flows stop earlier,
  * at the high-water mark H = min(C, P - 2^(k-4)) (93.75 % of P): an add with count >= H first
  * evicts the oldest embryonic flow if there is one, so a SYN flood keeps the table where rte_hash
  * still finds a slot at once (at C, every flood SYN paid a long cuckoo search that then often
- * failed: 7291 cycles per packet in synfin-bench's synflood run, 1175 with H). While no embryonic
- * flow is left, adds go on up to C. The oldest is taken from a
- * FIFO of the last 2^(k-3) flows created (4 B each: position + hash bits that tell a reused
- * position); when more flows than that are embryonic (a SYN flood), the older ones are not
- * evictable and leave by their timeout. After a cuckoo -ENOSPC the evicted flow's bucket slot
- * may not be reachable from the new key's buckets, so on a large table near 97 % the retry can
- * still fail (counted as refused).
+ * failed: 7291 cycles per packet in synfin-bench's synflood run, 1171 with H, bench/README.md).
+ * While no embryonic flow is left, adds go on up to C. The oldest is taken from a FIFO of the
+ * last 2^(k-3) flows created (4 B each: position + hash bits that tell a reused position); when
+ * it runs dry (more embryonic flows than it holds, as in a SYN flood), an embryonic flow is taken
+ * from the embryonic bitmap instead, scanning from a rotating cursor. After a cuckoo -ENOSPC
+ * the evicted flows' bucket slots may not be reachable from the new key's buckets, so near 97 %
+ * the retries can still fail (counted as refused).
  * Memory per flow of capacity (DPDK 22.11, x86): 60 B of rte_hash (48 B key slot, 8 B bucket
  * slot, 4 B free ring) + 64 B record (its 8-byte timer node included: the wheel keeps nothing per
  * flow, ~8.4 KB in all) + 0.125 B live bit + 0.5 B embryonic FIFO + 0.19 B defer queue, per
