@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Writes the seed corpus of one libFuzzer harness into a directory: mkcorpus.py <harness> <dir>
-# (harness: parse, fsm, flows). Seeds are a few hand-built frames / segment sequences (a TCP
-# handshake, data, FIN and RST closes, IPv6, VLAN, options) plus, for fsm and flows, one seed per
-# scenario of test/scenarios/*.scn when that folder has them (each step becomes a segment record
-# in the harness's input format; see fuzz_fsm.c / fuzz_flows.c). Existing files are kept, so the
+# (harness: parse, fsm, flows, cli, config). Seeds are a few hand-built frames / segment
+# sequences (a TCP handshake, data, FIN and RST closes, IPv6, VLAN, options) plus, for fsm and
+# flows, one seed per scenario of test/scenarios/*.scn (each step becomes a segment record in the
+# harness's input format; see fuzz_fsm.c / fuzz_flows.c); for cli, every command (valid and
+# not) as lines and as keys typed at the prompt; for config, config/synfin.conf and variants. Existing files are kept, so the
 # corpus a run grows stays; seeds are named by content hash.
 import glob
 import hashlib
@@ -219,12 +220,43 @@ def scenario_seeds(kind):
     return out
 
 
+CLI_LINES = [
+    "help", "show stats", "show port stats all", "show port stats 0", "show lcores",
+    "show flows", "show flows state established", "show flows limit 10",
+    "show flows state time_wait limit 5", "show flow 10.0.0.1 40000 10.0.0.2 80",
+    "show flow 2001:db8::1 40000 2001:db8::2 443 vlan 7", "show config",
+    "set timeout time_wait 60", "set timeout SYN-SENT 5", "set stats-period 1", "clear stats",
+    "flush flows", "start", "stop", "quit", "# comment", "show flows state nosuch",
+    "set timeout established 99999999999",
+]
+
+
+def cli_seeds():
+    # first byte: bit 0 set = lines through sf_cli_line_exec(), clear = keys at the prompt
+    lines = "\n".join(CLI_LINES).encode()
+    out = [b"\x01" + lines, b"\x03" + lines, b"\x00" + lines + b"\n",
+           b"\x00show fl\t\n", b"\x00set timeout \t?\n", b"\x00show\x1b[A\x1b[D\x7f\n"]
+    out += [b"\x01" + line.encode() for line in CLI_LINES]
+    return out
+
+
+def config_seeds():
+    with open(os.path.join(HERE, "..", "..", "config", "synfin.conf"), "rb") as f:
+        conf = f.read()
+    return [conf, b"[general]\nburst = 64\nmode = inline\n",
+            b"[timeouts]\ntime_wait = 2147482\nsyn_sent=1\n",
+            b"[tcp]\nloose = no\nliberal = yes\n[ports]\nrxq = 4\n",
+            b"[general]\ntable_size = 536870912\nstats_period = 86400\n"]
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("parse", "fsm", "flows"):
-        sys.exit("usage: mkcorpus.py parse|fsm|flows <dir>")
+    kinds = {"parse": parse_seeds, "fsm": fsm_seeds, "flows": flows_seeds, "cli": cli_seeds,
+             "config": config_seeds}
+    if len(sys.argv) != 3 or sys.argv[1] not in kinds:
+        sys.exit("usage: mkcorpus.py %s <dir>" % "|".join(kinds))
     kind, d = sys.argv[1], sys.argv[2]
-    seeds = {"parse": parse_seeds, "fsm": fsm_seeds, "flows": flows_seeds}[kind]()
-    if kind != "parse":
+    seeds = kinds[kind]()
+    if kind in ("fsm", "flows"):
         seeds += scenario_seeds(kind)
     os.makedirs(d, exist_ok=True)
     for s in seeds:

@@ -23,149 +23,9 @@
 #include "ct_parse.h"
 #include "ct_tcp.h"
 
+#include "cli_stubs.h"
 #include "cmdline_priv.h"
 #include "synfin.h"
-
-/* ---- stub control operations ---- */
-
-static struct {
-	char op[32];
-	int state;
-	uint32_t limit;
-	uint32_t seconds;
-	unsigned int port;
-	char state_name[64];
-	struct ct_flow_key key;
-	unsigned int calls;
-	int ret; /* what the next operation returns */
-} last;
-
-static void
-record(const char *op)
-{
-	snprintf(last.op, sizeof(last.op), "%s", op);
-	last.calls++;
-}
-
-int
-sf_show_stats(struct synfin *sf, FILE *f)
-{
-	(void)sf;
-	record("show_stats");
-	fprintf(f, "stats\n");
-	return last.ret;
-}
-
-int
-sf_show_port_stats(struct synfin *sf, FILE *f, uint16_t port)
-{
-	(void)sf;
-	record("show_port_stats");
-	last.port = port;
-	if (last.ret < 0)
-		fprintf(f, "port %u: stub says no\n", port); /* an operation's own error line */
-	else
-		fprintf(f, "port stats %u\n", port);
-	return last.ret;
-}
-
-int
-sf_show_lcores(struct synfin *sf, FILE *f)
-{
-	(void)sf;
-	record("show_lcores");
-	fprintf(f, "lcores\n");
-	return last.ret;
-}
-
-int
-sf_show_flows(struct synfin *sf, FILE *f, int state, uint32_t limit)
-{
-	(void)sf;
-	record("show_flows");
-	last.state = state;
-	last.limit = limit;
-	fprintf(f, "flows %d %u\n", state, limit);
-	return last.ret;
-}
-
-int
-sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key)
-{
-	(void)sf;
-	record("show_flow");
-	last.key = *key;
-	if (last.ret == 0)
-		fprintf(f, "flow\n");
-	return last.ret;
-}
-
-int
-sf_show_config(struct synfin *sf, FILE *f)
-{
-	(void)sf;
-	record("show_config");
-	fprintf(f, "config\n");
-	return last.ret;
-}
-
-int
-sf_set_timeout(struct synfin *sf, const char *state, uint32_t seconds)
-{
-	(void)sf;
-	record("set_timeout");
-	snprintf(last.state_name, sizeof(last.state_name), "%s", state);
-	last.seconds = seconds;
-	return last.ret;
-}
-
-int
-sf_set_stats_period(struct synfin *sf, uint32_t seconds)
-{
-	(void)sf;
-	record("set_stats_period");
-	last.seconds = seconds;
-	return last.ret;
-}
-
-int
-sf_clear_stats(struct synfin *sf)
-{
-	(void)sf;
-	record("clear_stats");
-	return last.ret;
-}
-
-int
-sf_flush_flows(struct synfin *sf)
-{
-	(void)sf;
-	record("flush_flows");
-	return last.ret;
-}
-
-int
-sf_start(struct synfin *sf)
-{
-	(void)sf;
-	record("start");
-	return last.ret;
-}
-
-int
-sf_stop(struct synfin *sf)
-{
-	(void)sf;
-	record("stop");
-	return last.ret;
-}
-
-void
-sf_quit(struct synfin *sf)
-{
-	(void)sf;
-	record("quit");
-}
 
 /* ---- fixture: a cmdline on the real context, output into a memory stream ---- */
 
@@ -176,7 +36,7 @@ static size_t outlen;
 static void
 setup(void)
 {
-	memset(&last, 0, sizeof(last));
+	memset(&cli_last, 0, sizeof(cli_last));
 	memset(&sf_cli, 0, sizeof(sf_cli));
 	sf_cli.out = open_memstream(&outbuf, &outlen);
 	cr_assert_not_null(sf_cli.out);
@@ -222,23 +82,23 @@ TestSuite(cli, .init = setup, .fini = teardown);
 Test(cli, show_stats_calls_the_stats_operation)
 {
 	cr_assert_str_eq(run("show stats"), "stats\n");
-	cr_assert_str_eq(last.op, "show_stats");
+	cr_assert_str_eq(cli_last.op, "show_stats");
 }
 
 Test(cli, show_port_stats_all_and_one_port)
 {
 	run("show port stats all");
-	cr_assert_str_eq(last.op, "show_port_stats");
-	cr_assert_eq(last.port, SF_PORT_ALL);
+	cr_assert_str_eq(cli_last.op, "show_port_stats");
+	cr_assert_eq(cli_last.port, SF_PORT_ALL);
 	run("show port stats 1");
-	cr_assert_eq(last.port, 1);
+	cr_assert_eq(cli_last.port, 1);
 }
 
 Test(cli, show_port_stats_port_out_of_range_is_one_error_line)
 {
 	const char *o = run("show port stats 70000");
 
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 	cr_assert_eq(count_lines(o), 1, "%s", o);
 	cr_assert(strstr(o, "show port stats:") == o, "%s", o);
 }
@@ -246,33 +106,33 @@ Test(cli, show_port_stats_port_out_of_range_is_one_error_line)
 Test(cli, show_lcores_and_config)
 {
 	run("show lcores");
-	cr_assert_str_eq(last.op, "show_lcores");
+	cr_assert_str_eq(cli_last.op, "show_lcores");
 	run("show config");
-	cr_assert_str_eq(last.op, "show_config");
+	cr_assert_str_eq(cli_last.op, "show_config");
 }
 
 Test(cli, show_flows_variants_pass_state_and_limit)
 {
 	run("show flows");
-	cr_assert_eq(last.state, -1);
-	cr_assert_eq(last.limit, 0);
+	cr_assert_eq(cli_last.state, -1);
+	cr_assert_eq(cli_last.limit, 0);
 	run("show flows state established");
-	cr_assert_eq(last.state, CT_S_ESTABLISHED);
-	cr_assert_eq(last.limit, 0);
+	cr_assert_eq(cli_last.state, CT_S_ESTABLISHED);
+	cr_assert_eq(cli_last.limit, 0);
 	run("show flows limit 5");
-	cr_assert_eq(last.state, -1);
-	cr_assert_eq(last.limit, 5);
+	cr_assert_eq(cli_last.state, -1);
+	cr_assert_eq(cli_last.limit, 5);
 	run("show flows state TIME-WAIT limit 7");
-	cr_assert_eq(last.state, CT_S_TIME_WAIT);
-	cr_assert_eq(last.limit, 7);
-	cr_assert_eq(last.calls, 4);
+	cr_assert_eq(cli_last.state, CT_S_TIME_WAIT);
+	cr_assert_eq(cli_last.limit, 7);
+	cr_assert_eq(cli_last.calls, 4);
 }
 
 Test(cli, show_flows_unknown_state_lists_the_valid_ones)
 {
 	const char *o = run("show flows state bogus");
 
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 	cr_assert_eq(count_lines(o), 1, "%s", o);
 	cr_assert(strstr(o, "show flows: unknown state 'bogus'") == o, "%s", o);
 	cr_assert_not_null(strstr(o, "established"), "%s", o);
@@ -283,7 +143,7 @@ Test(cli, show_flows_limit_zero_is_refused)
 {
 	const char *o = run("show flows limit 0");
 
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 	cr_assert_eq(count_lines(o), 1, "%s", o);
 	cr_assert(strstr(o, "show flows: limit 0 out of range") == o, "%s", o);
 }
@@ -295,11 +155,11 @@ Test(cli, show_flow_ipv4_builds_the_canonical_key_in_both_directions)
 
 	cr_assert_eq(ct_flow_key_make(&want, 4, &a, &b, htons(40000), htons(80), 0, NULL), 0);
 	run("show flow 192.0.2.1 40000 198.51.100.2 80");
-	cr_assert_str_eq(last.op, "show_flow");
-	cr_assert_eq(memcmp(&last.key, &want, sizeof(want)), 0);
-	memset(&last.key, 0, sizeof(last.key));
+	cr_assert_str_eq(cli_last.op, "show_flow");
+	cr_assert_eq(memcmp(&cli_last.key, &want, sizeof(want)), 0);
+	memset(&cli_last.key, 0, sizeof(cli_last.key));
 	run("show flow 198.51.100.2 80 192.0.2.1 40000");
-	cr_assert_eq(memcmp(&last.key, &want, sizeof(want)), 0);
+	cr_assert_eq(memcmp(&cli_last.key, &want, sizeof(want)), 0);
 }
 
 Test(cli, show_flow_ipv6_and_vlan)
@@ -311,8 +171,8 @@ Test(cli, show_flow_ipv6_and_vlan)
 	inet_pton(AF_INET6, "2001:db8::2", b);
 	cr_assert_eq(ct_flow_key_make(&want, 6, a, b, htons(1234), htons(443), 7, NULL), 0);
 	run("show flow 2001:db8::1 1234 2001:db8::2 443 vlan 7");
-	cr_assert_eq(memcmp(&last.key, &want, sizeof(want)), 0);
-	cr_assert_eq(last.key.family, 6);
+	cr_assert_eq(memcmp(&cli_last.key, &want, sizeof(want)), 0);
+	cr_assert_eq(cli_last.key.family, 6);
 }
 
 Test(cli, show_flow_mixed_families_and_bad_port_are_one_error_line)
@@ -326,14 +186,14 @@ Test(cli, show_flow_mixed_families_and_bad_port_are_one_error_line)
 	cr_assert_not_null(strstr(o, "65536"), "%s", o);
 	o = run("show flow 192.0.2.1 1 192.0.2.2 2 vlan 4096");
 	cr_assert_eq(count_lines(o), 1, "%s", o);
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 }
 
 Test(cli, show_flow_not_found_reports_the_command)
 {
 	const char *o;
 
-	last.ret = -ENOENT;
+	cli_last.ret = -ENOENT;
 	o = run("show flow 192.0.2.1 1 192.0.2.2 2");
 	cr_assert_str_eq(o, "show flow: not found\n");
 }
@@ -341,9 +201,9 @@ Test(cli, show_flow_not_found_reports_the_command)
 Test(cli, set_timeout_passes_name_and_seconds)
 {
 	cr_assert_str_eq(run("set timeout established 3600"), "");
-	cr_assert_str_eq(last.op, "set_timeout");
-	cr_assert_str_eq(last.state_name, "established");
-	cr_assert_eq(last.seconds, 3600);
+	cr_assert_str_eq(cli_last.op, "set_timeout");
+	cr_assert_str_eq(cli_last.state_name, "established");
+	cr_assert_eq(cli_last.seconds, 3600);
 }
 
 Test(cli, set_timeout_bad_state_or_seconds_calls_nothing)
@@ -358,19 +218,19 @@ Test(cli, set_timeout_bad_state_or_seconds_calls_nothing)
 	cr_assert_eq(count_lines(o), 1, "%s", o);
 	o = run("set timeout none 10");
 	cr_assert_eq(count_lines(o), 1, "%s", o);
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 }
 
 Test(cli, failing_operation_gives_one_error_line)
 {
-	last.ret = -ERANGE;
+	cli_last.ret = -ERANGE;
 	cr_assert_str_eq(run("set timeout close 5"), "set timeout: 5 seconds out of range\n");
 	cr_assert_eq(sf_cli.errors, 1);
 }
 
 Test(cli, operation_that_prints_its_own_error_is_not_doubled)
 {
-	last.ret = -ENODEV;
+	cli_last.ret = -ENODEV;
 	cr_assert_str_eq(run("show port stats 3"), "port 3: stub says no\n");
 	cr_assert_eq(sf_cli.errors, 1);
 }
@@ -378,17 +238,17 @@ Test(cli, operation_that_prints_its_own_error_is_not_doubled)
 Test(cli, failure_without_output_after_a_printing_command_is_reported)
 {
 	run("show stats");
-	last.ret = -EIO;
+	cli_last.ret = -EIO;
 	cr_assert_str_eq(run("set stats-period 5"), "set stats-period: Input/output error\n");
 }
 
 Test(cli, set_stats_period_range)
 {
 	run("set stats-period 0");
-	cr_assert_str_eq(last.op, "set_stats_period");
-	cr_assert_eq(last.seconds, 0);
+	cr_assert_str_eq(cli_last.op, "set_stats_period");
+	cr_assert_eq(cli_last.seconds, 0);
 	cr_assert_eq(count_lines(run("set stats-period 86401")), 1);
-	cr_assert_eq(last.calls, 1);
+	cr_assert_eq(cli_last.calls, 1);
 }
 
 Test(cli, clear_flush_start_stop_quit)
@@ -398,7 +258,7 @@ Test(cli, clear_flush_start_stop_quit)
 
 	for (unsigned int i = 0; i < 5; i++) {
 		cr_assert_str_eq(run(lines[i]), "", "%s", lines[i]);
-		cr_assert_str_eq(last.op, ops[i]);
+		cr_assert_str_eq(cli_last.op, ops[i]);
 	}
 	cr_assert(sf_cli.quit);
 }
@@ -422,7 +282,7 @@ Test(cli, unknown_command_and_bad_arguments_are_one_line)
 	cr_assert_str_eq(run("show flows limit x"),
 	                 "Bad arguments: show flows limit x (try 'help')\n");
 	cr_assert_str_eq(run("show stats extra"), "Bad arguments: show stats extra (try 'help')\n");
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 }
 
 Test(cli, blank_comment_and_trailing_comment)
@@ -430,7 +290,7 @@ Test(cli, blank_comment_and_trailing_comment)
 	cr_assert_str_eq(run(""), "");
 	cr_assert_str_eq(run("   \t "), "");
 	cr_assert_str_eq(run("# show stats"), "");
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 	cr_assert_str_eq(run("show stats   # counters"), "stats\n");
 }
 
@@ -444,13 +304,13 @@ Test(cli, oversized_line_is_refused_whole)
 	memcpy(line, "flush flows", 11);
 	line[sizeof(line) - 1] = '\0';
 	o = run(line);
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 	cr_assert_eq(count_lines(o), 1, "%s", o);
 	cr_assert_not_null(strstr(o, "line too long"), "%s", o);
 	/* At the limit it runs. */
 	line[SF_CLI_LINE_MAX] = '\0';
 	run(line);
-	cr_assert_str_eq(last.op, "flush_flows");
+	cr_assert_str_eq(cli_last.op, "flush_flows");
 }
 
 Test(cli, long_token_does_not_overflow)
@@ -461,7 +321,7 @@ Test(cli, long_token_does_not_overflow)
 	memset(line + 12, 'a', sizeof(line) - 13);
 	line[sizeof(line) - 1] = '\0';
 	cr_assert_eq(count_lines(run(line)), 1);
-	cr_assert_eq(last.calls, 0);
+	cr_assert_eq(cli_last.calls, 0);
 }
 
 Test(cli, interactive_oversized_line_then_next_command_runs)
@@ -472,7 +332,7 @@ Test(cli, interactive_oversized_line_then_next_command_runs)
 	cr_assert_geq(cmdline_in(cl, junk, sizeof(junk)), 0);
 	cr_assert_geq(cmdline_in(cl, "\n", 1), 0);
 	cr_assert_geq(cmdline_in(cl, "show lcores\n", 12), 0);
-	cr_assert_str_eq(last.op, "show_lcores");
+	cr_assert_str_eq(cli_last.op, "show_lcores");
 }
 
 Test(cli, random_bytes_through_the_line_editor_never_crash)
@@ -544,7 +404,7 @@ Test(cli, file_mode_echoes_commands_and_keeps_going_after_errors)
 	         path);
 	cr_assert_stdout_eq_str(want);
 	/* `quit` stops the file: show config never ran. */
-	cr_assert_str_eq(last.op, "quit");
+	cr_assert_str_eq(cli_last.op, "quit");
 }
 
 Test(cli, file_mode_missing_file_is_an_error)
