@@ -49,14 +49,7 @@
 #include "ct_table.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
-
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #c);  \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz_check.h"
 
 #define SEG_REC   14
 #define FRAME_MAX 2048
