@@ -30,7 +30,7 @@ session_new(void)
 {
 	if (cl != NULL)
 		cmdline_free(cl);
-	/* no input fd (fed by cmdline_in), output to /dev/null */
+	/* no fds: input comes through cmdline_in(), the editor's echo goes nowhere */
 	cl = cmdline_new(sf_cli_ctx, SF_CLI_PROMPT, -1, -1);
 	CHECK(cl != NULL);
 	sf_cli.cl = cl;
