@@ -504,9 +504,9 @@ main(int argc, char **argv)
 		        (uint64_t)(round_pkts / b.o.burst * (double)b.o.tick_ns / 1e9) + 1;
 
 		for (unsigned int s = 0; s < CT_S_MAX; s++)
-			if (s != CT_S_TIME_WAIT && b.tcp.timeouts.s[s] < 3 * round_s)
-				b.tcp.timeouts.s[s] = (uint32_t)(3 * round_s);
-		b.tcp.timeouts.s[CT_S_TIME_WAIT] = (uint32_t)b.tw_s;
+			if (s != CT_S_TIME_WAIT && b.tcp.timeouts.ms[s] < 3000 * round_s)
+				b.tcp.timeouts.ms[s] = (uint32_t)(3000 * round_s);
+		b.tcp.timeouts.ms[CT_S_TIME_WAIT] = (uint32_t)(b.tw_s * 1000);
 	}
 
 	nmbuf = (uint64_t)BATCH_BURSTS * b.o.burst;
@@ -521,7 +521,6 @@ main(int argc, char **argv)
 	        .capacity = (uint32_t)b.o.table_size,
 	        .socket_id = (int)rte_socket_id(),
 	        .tcp = &b.tcp,
-	        .ticks_per_s = 1000,
 	        .now = 0,
 	};
 	b.w = ct_worker_create(&wp);
@@ -552,7 +551,8 @@ main(int argc, char **argv)
 		printf("concurrent=%" PRIu64 " payload=%u clock=%.3f ms/burst (synthetic) "
 		       "time_wait=%" PRIu64 " s (%" PRIu64 " bursts) other timeouts>=%u s",
 		       b.o.concurrent, b.o.payload, (double)b.o.tick_ns / 1e6, b.tw_s,
-		       b.tw_s * SIM_NS_PER_S / b.o.tick_ns, b.tcp.timeouts.s[CT_S_SYN_SENT]);
+		       b.tw_s * SIM_NS_PER_S / b.o.tick_ns,
+		       b.tcp.timeouts.ms[CT_S_SYN_SENT] / 1000);
 		if (b.o.workload == BENCH_W_SYNFLOOD)
 			printf(" flood_ratio=%.3f", b.o.flood_ratio);
 		printf("\n");

@@ -15,10 +15,11 @@
 
 #include <rte_cfgfile.h>
 
+#include "ct_worker.h"
 #include "synfin.h"
 
-/* Largest timeout: deadlines must stay below 2^31 ticks of 1 ms (ct_table.h). */
-#define TIMEOUT_MAX 2147482u
+/* Largest timeout in whole seconds. */
+#define TIMEOUT_MAX (CT_WORKER_TIMEOUT_MS_MAX / 1000)
 
 static const char *const state_names[CT_S_MAX] = {
 #define X(e, s) [CT_S_##e] = s,
@@ -128,7 +129,7 @@ sf_config_timeout(struct sf_config *cfg, const char *what, const char *state, co
 		        what, state, value, TIMEOUT_MAX);
 		return -EINVAL;
 	}
-	cfg->tcp.timeouts.s[s] = v;
+	cfg->tcp.timeouts.ms[s] = v * 1000;
 	return 0;
 }
 
@@ -298,7 +299,7 @@ sf_config_print(const struct sf_config *cfg, FILE *f)
 			                         : state_names[s][i]);
 		name[i] = '\0';
 		fprintf(f, "%s = %u\n", name,
-		        __atomic_load_n(&cfg->tcp.timeouts.s[s], __ATOMIC_RELAXED));
+		        __atomic_load_n(&cfg->tcp.timeouts.ms[s], __ATOMIC_RELAXED) / 1000);
 	}
 	fprintf(f, "[ports]\n");
 	fprintf(f, "rxq = %u\n", cfg->rxq);

@@ -26,9 +26,6 @@
 /* Flows read between two quiescent reports. */
 #define QUIESCE_EVERY 64
 
-/* Largest timeout sf_set_timeout() accepts (deadlines < 2^31 ms, ct_table.h). */
-#define TIMEOUT_MAX 2147482u
-
 static __thread int tls_reader = -1;
 
 int
@@ -76,10 +73,10 @@ flow_info(struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_key
           const struct ct_flow *f, struct sf_flow_info *fi)
 {
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
-	uint32_t tmo =
-	        __atomic_load_n(&sf->cfg.tcp.timeouts.s[f->tcp.state % CT_S_MAX], __ATOMIC_RELAXED);
+	uint32_t tmo = (uint32_t)ct_worker_ticks_from_ms(__atomic_load_n(
+	        &sf->cfg.tcp.timeouts.ms[f->tcp.state % CT_S_MAX], __ATOMIC_RELAXED));
 	uint32_t now = (uint32_t)__atomic_load_n(&lc->now, __ATOMIC_RELAXED);
-	int64_t left = (int32_t)(f->last_seen + (uint32_t)(tmo * 1000u) - now);
+	int64_t left = (int32_t)(f->last_seen + tmo - now);
 
 	memset(fi, 0, sizeof(*fi));
 	ct_flow_key_addr_format(k, c, fi->src, sizeof(fi->src));
@@ -97,7 +94,7 @@ flow_info(struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_key
 		fi->bytes[d] = ct_flow_bytes(f, d);
 	}
 	fi->invalid = f->invalid;
-	fi->expires_in_s = left <= 0 ? 0 : (uint32_t)((left + 999) / 1000);
+	fi->expires_in_s = left <= 0 ? 0 : (uint32_t)((left + CT_WORKER_HZ - 1) / CT_WORKER_HZ);
 	fi->lcore = lc->lcore_id;
 }
 
@@ -391,10 +388,10 @@ sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
 
 	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
 		return -EINVAL;
-	if (s == 0 || s > TIMEOUT_MAX)
+	if (s == 0 || s > CT_WORKER_TIMEOUT_MS_MAX / 1000)
 		return -ERANGE;
 	/* Read by the workers' expiry (ct_table) and by flow listings. */
-	__atomic_store_n(&sf->cfg.tcp.timeouts.s[st], s, __ATOMIC_RELAXED);
+	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], s * 1000, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -5,8 +5,9 @@
  * (stats printing, idle exit) between bursts. Each worker polls its (port, queue) pairs, tracks
  * the packets, frees them (monitor) or forwards them to the paired port (inline, 0<->1, 2<->3,
  * dropping INVALID segments with --drop-invalid), advances its timers when its clock moves, and
- * serves requests (flush) posted by control threads. The clock is 1 tick = 1 ms: TSC-derived, or
- * the RX timestamps in ms since the first packet the application saw (monotonic per lcore).
+ * serves requests (flush) posted by control threads. The clock is the worker's (CT_WORKER_HZ ticks
+ * per second): TSC-derived, or the RX timestamps in ticks since the first packet the application
+ * saw (monotonic per lcore).
  */
 
 #include <errno.h>
@@ -24,14 +25,14 @@
 #include "ct_worker.h"
 #include "synfin.h"
 
-/* Packet clock origin: first timestamp (ms) seen by any lcore, + 1 (0 = not yet). */
+/* Packet clock origin: first timestamp (ticks) seen by any lcore, + 1 (0 = not yet). */
 static uint64_t clock_origin;
-static uint64_t tsc_per_ms;
+static uint64_t tsc_per_tick;
 
 static inline uint64_t
-tsc_ms(uint64_t tsc)
+tsc_ticks(uint64_t tsc)
 {
-	return tsc / tsc_per_ms;
+	return tsc / tsc_per_tick;
 }
 
 int
@@ -40,10 +41,10 @@ sf_lcores_init(struct synfin *sf)
 	unsigned int id, n = 0;
 	uint64_t now;
 
-	tsc_per_ms = rte_get_tsc_hz() / 1000;
-	if (tsc_per_ms == 0)
-		tsc_per_ms = 1;
-	now = sf->cfg.clock == SF_CLOCK_TSC ? tsc_ms(rte_get_tsc_cycles()) : 0;
+	tsc_per_tick = rte_get_tsc_hz() / CT_WORKER_HZ;
+	if (tsc_per_tick == 0)
+		tsc_per_tick = 1;
+	now = sf->cfg.clock == SF_CLOCK_TSC ? tsc_ticks(rte_get_tsc_cycles()) : 0;
 	RTE_LCORE_FOREACH_WORKER(id)
 	{
 		sf->lcores[n].lcore_id = id;
@@ -67,7 +68,6 @@ sf_lcores_init(struct synfin *sf)
 		        .socket_id = (int)rte_lcore_to_socket_id(lc->lcore_id),
 		        .tcp = &sf->cfg.tcp,
 		        .parse = {.key_vlan = sf->cfg.vlan_key},
-		        .ticks_per_s = 1000,
 		        .now = now,
 		};
 		lc->idx = i;
@@ -127,26 +127,26 @@ assign_queues(struct synfin *sf)
 	return 0;
 }
 
-/* Packet clock: the burst's newest timestamp in ms since the origin, never going back. */
+/* Packet clock: the burst's newest timestamp in ticks since the origin, never going back. */
 static inline uint64_t
 packet_clock(struct synfin *sf, struct sf_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint64_t ms = 0, now;
+	uint64_t ticks = 0, now;
 
 	for (uint16_t i = 0; i < n; i++) {
 		uint64_t t = *RTE_MBUF_DYNFIELD(pkts[i], sf->ts_dynfield, rte_mbuf_timestamp_t *);
 
-		if (t > ms)
-			ms = t;
+		if (t > ticks)
+			ticks = t;
 	}
-	ms /= sf->ts_div;
+	ticks /= sf->ts_div;
 	if (unlikely(__atomic_load_n(&clock_origin, __ATOMIC_RELAXED) == 0)) {
 		uint64_t zero = 0;
 
-		__atomic_compare_exchange_n(&clock_origin, &zero, ms + 1, false, __ATOMIC_RELAXED,
-		                            __ATOMIC_RELAXED);
+		__atomic_compare_exchange_n(&clock_origin, &zero, ticks + 1, false,
+		                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	}
-	now = ms + 1 >= clock_origin ? ms + 1 - clock_origin + 1 : lc->now;
+	now = ticks + 1 >= clock_origin ? ticks + 1 - clock_origin + 1 : lc->now;
 	return now > lc->now ? now : lc->now;
 }
 
@@ -221,14 +221,14 @@ worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
 				if (n == 0)
 					continue;
 				__atomic_store_n(&lc->last_rx_tsc, tsc, __ATOMIC_RELAXED);
-				now = pclock ? packet_clock(sf, lc, pkts, n) : tsc_ms(tsc);
+				now = pclock ? packet_clock(sf, lc, pkts, n) : tsc_ticks(tsc);
 				__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
 				ct_worker_process_burst(lc->w, pkts, n, now, verdicts);
 				output(sf, lc, port, pkts, n, verdicts);
 			}
 		}
 		if (!pclock) {
-			now = tsc_ms(tsc);
+			now = tsc_ticks(tsc);
 			__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
 		}
 		if (now != last_tick) {
@@ -262,7 +262,7 @@ sf_idle_for(struct synfin *sf, uint64_t ms)
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		uint64_t last = __atomic_load_n(&sf->lcores[i].last_rx_tsc, __ATOMIC_RELAXED);
 
-		if (last == 0 || tsc - last < ms * tsc_per_ms)
+		if (last == 0 || tsc - last < ms * (rte_get_tsc_hz() / 1000))
 			return false;
 	}
 	return true;
@@ -276,9 +276,9 @@ sf_control_poll(struct synfin *sf, uint64_t tsc)
 
 	if (tsc < next)
 		return;
-	next = tsc + tsc_per_ms;
+	next = tsc + tsc_per_tick;
 	period = __atomic_load_n(&sf->cfg.stats_period, __ATOMIC_RELAXED);
-	if (period != 0 && tsc - sf->stats_tsc >= period * 1000 * tsc_per_ms) {
+	if (period != 0 && tsc - sf->stats_tsc >= period * rte_get_tsc_hz()) {
 		sf->stats_tsc = tsc;
 		sf_print_all_stats(sf, stdout);
 		fflush(stdout);

@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "ct_worker.h"
 #include "synfin.h"
 
 #define NB_RXD       1024
@@ -181,7 +182,7 @@ sf_ports_init(struct synfin *sf)
 		}
 		/* Units: net_pcap gives microseconds since the epoch; hardware PMDs give device
 		 * clock ticks, also taken as microseconds here (not calibrated). */
-		sf->ts_div = 1000;
+		sf->ts_div = 1000000 / CT_WORKER_HZ;
 	}
 	for (uint16_t p = 0; p < n; p++) {
 		if (!rte_eth_dev_is_valid_port(p)) {

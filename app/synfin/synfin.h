@@ -121,7 +121,7 @@ struct synfin {
 	bool rss[RTE_MAX_ETHPORTS];                   /**< symmetric RSS enabled on the port */
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES]; /**< mbuf pool per socket */
 	int ts_dynfield;                              /**< RX timestamp dynfield offset, or -1 */
-	uint64_t ts_div;                              /**< timestamp units per ms */
+	uint64_t ts_div;                              /**< RX timestamp units per clock tick */
 	unsigned int nb_lcores;                       /**< worker contexts in lcores[] */
 	struct sf_lcore lcores[RTE_MAX_LCORE];
 	unsigned int single;      /**< 1: the main lcore is the only worker */
@@ -163,7 +163,7 @@ int sf_show_config(struct synfin *sf, FILE *f);
 /**
  * Set a conntrack state's timeout.
  * @param state  state name (as ct_state_parse() takes it)
- * @param s      seconds (1 .. 2^31 / 1000 - 1)
+ * @param s      seconds (1 .. CT_WORKER_TIMEOUT_MS_MAX / 1000)
  * @return 0, -EINVAL for an unknown state, -ERANGE for a bad value.
  */
 int sf_set_timeout(struct synfin *sf, const char *state, uint32_t s);

@@ -121,7 +121,7 @@ tel_config(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++) {
 		snprintf(name, sizeof(name), "timeout_%s", ct_state_name(st));
 		rte_tel_data_add_dict_u64(
-		        d, name, __atomic_load_n(&c->tcp.timeouts.s[st], __ATOMIC_RELAXED));
+		        d, name, __atomic_load_n(&c->tcp.timeouts.ms[st], __ATOMIC_RELAXED) / 1000);
 	}
 	return 0;
 }

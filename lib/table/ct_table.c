@@ -158,8 +158,8 @@ embryonic(const struct ct_flow *f)
 static uint64_t
 timeout_ticks(const struct ct_table *t, const struct ct_flow *f)
 {
-	uint32_t s = f->tcp.state < CT_S_MAX ? ct_tcp_timeout(&f->tcp, t->tcp) : 0;
-	uint64_t d = (uint64_t)s * t->ticks_per_s;
+	uint32_t ms = f->tcp.state < CT_S_MAX ? ct_tcp_timeout(&f->tcp, t->tcp) : 0;
+	uint64_t d = (uint64_t)ms * t->ticks_per_s / 1000;
 
 	return d < TIMEOUT_MAX ? d : TIMEOUT_MAX;
 }
@@ -376,7 +376,7 @@ ct_table_create(const struct ct_table_params *p)
 	}
 	tcp = p->tcp;
 	for (unsigned int s = 0; s < CT_S_MAX; s++) {
-		if ((uint64_t)tcp->timeouts.s[s] * p->ticks_per_s >= TIMEOUT_MAX) {
+		if ((uint64_t)tcp->timeouts.ms[s] * p->ticks_per_s / 1000 >= TIMEOUT_MAX) {
 			rte_errno = EINVAL;
 			return NULL;
 		}

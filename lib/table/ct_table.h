@@ -137,7 +137,7 @@ struct ct_table_params {
 	uint32_t capacity; /**< minimum number of flows (rounded up, see ct_table_capacity()) */
 	int socket_id;     /**< NUMA socket for the memory, or SOCKET_ID_ANY */
 	const struct ct_tcp_conf *tcp; /**< timeouts used by expiry (read at each expiry) */
-	uint64_t ticks_per_s;          /**< clock ticks per second (timeouts are seconds) */
+	uint64_t ticks_per_s;          /**< clock ticks per second (timeouts are milliseconds) */
 	uint64_t now;                  /**< current tick */
 };
 

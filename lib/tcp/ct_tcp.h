@@ -194,9 +194,9 @@ struct ct_tcp {
 _Static_assert(sizeof(struct ct_tcp) == 32, "struct ct_tcp is embedded in a 64-byte flow record");
 #endif
 
-/** Per-conntrack-state timeouts in seconds, indexed by enum ct_state. */
+/** Per-conntrack-state timeouts in milliseconds, indexed by enum ct_state. */
 struct ct_tcp_timeouts {
-	uint32_t s[CT_S_MAX];
+	uint32_t ms[CT_S_MAX];
 };
 
 /** Tracker configuration, shared read-only by all flows of an lcore. */
@@ -255,7 +255,7 @@ enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, e
 enum ct_state ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server);
 
 /**
- * Timeout in seconds for the flow's current conntrack state.
+ * Timeout in milliseconds for the flow's current conntrack state.
  *
  * The timeouts may be changed while workers run (synfin's `set timeout`, from a control
  * thread): each value is read with a relaxed atomic load, and writers store it with
@@ -265,7 +265,7 @@ enum ct_state ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state serv
 static inline uint32_t
 ct_tcp_timeout(const struct ct_tcp *t, const struct ct_tcp_conf *conf)
 {
-	return __atomic_load_n(&conf->timeouts.s[t->state], __ATOMIC_RELAXED);
+	return __atomic_load_n(&conf->timeouts.ms[t->state], __ATOMIC_RELAXED);
 }
 
 /**

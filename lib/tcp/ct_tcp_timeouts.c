@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Default per-state timeouts (a designated-initializer array indexed by enum ct_state, each value
- * with its source), the default tracker configuration, and the name/parse helpers of the enums
+ * Default per-state timeouts in milliseconds (a designated-initializer array indexed by enum
+ * ct_state, each value with its source), the default tracker configuration, and the name/parse helpers of the enums
  * declared in ct_tcp.h (generated from its X-macros, so names and enums cannot disagree).
  */
 #include <errno.h>
@@ -15,19 +15,20 @@
  * MSL = 2 min and TIME-WAIT = 2 * MSL, so a 5-tuple is not reused by a new flow before the old
  * connection's duplicates have died (RFC 9293 3.6.1, RFC 1337).
  */
+#define S(x) ((x)*1000u) /* seconds in ms */
 #define CT_TCP_TIMEOUTS_INIT                                                                       \
 	{                                                                                          \
-		.s = {                                                                             \
-		        [CT_S_NONE] = 30,            /* no Linux timer; short, like CLOSE (10) */  \
-		        [CT_S_SYN_SENT] = 120,       /* Linux: 2 MINS */                           \
-		        [CT_S_SYN_RECV] = 60,        /* Linux: 60 SECS */                          \
-		        [CT_S_ESTABLISHED] = 432000, /* Linux: 5 DAYS */                           \
-		        [CT_S_FIN_WAIT] = 120,       /* Linux: 2 MINS */                           \
-		        [CT_S_CLOSE_WAIT] = 60,      /* Linux: 60 SECS */                          \
-		        [CT_S_LAST_ACK] = 30,        /* Linux: 30 SECS */                          \
-		        [CT_S_TIME_WAIT] = 2 * 120,  /* RFC 9293: 2 * MSL, MSL = 120 s */          \
-		        [CT_S_CLOSE] = 10,           /* Linux: 10 SECS */                          \
-		        [CT_S_SYN_SENT2] = 120,      /* Linux: 2 MINS */                           \
+		.ms = {                                                                            \
+		        [CT_S_NONE] = S(30),            /* no Linux timer; short, like CLOSE */    \
+		        [CT_S_SYN_SENT] = S(120),       /* Linux: 2 MINS */                        \
+		        [CT_S_SYN_RECV] = S(60),        /* Linux: 60 SECS */                       \
+		        [CT_S_ESTABLISHED] = S(432000), /* Linux: 5 DAYS */                        \
+		        [CT_S_FIN_WAIT] = S(120),       /* Linux: 2 MINS */                        \
+		        [CT_S_CLOSE_WAIT] = S(60),      /* Linux: 60 SECS */                       \
+		        [CT_S_LAST_ACK] = S(30),        /* Linux: 30 SECS */                       \
+		        [CT_S_TIME_WAIT] = S(2 * 120),  /* RFC 9293: 2 * MSL, MSL = 120 s */       \
+		        [CT_S_CLOSE] = S(10),           /* Linux: 10 SECS */                       \
+		        [CT_S_SYN_SENT2] = S(120),      /* Linux: 2 MINS */                        \
 		},                                                                                 \
 	}
 

@@ -52,7 +52,7 @@ ct_worker_create(const struct ct_worker_params *p)
 	struct ct_table_params tp;
 	struct ct_worker *w;
 
-	if (p == NULL || p->ticks_per_s == 0) {
+	if (p == NULL) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -64,13 +64,12 @@ ct_worker_create(const struct ct_worker_params *p)
 	w->tcp = p->tcp != NULL ? p->tcp : &ct_tcp_conf_default;
 	w->parse = p->parse;
 	w->now = p->now;
-	w->ticks_per_s = p->ticks_per_s;
 	tp = (struct ct_table_params){
 	        .name = p->name,
 	        .capacity = p->capacity,
 	        .socket_id = p->socket_id,
 	        .tcp = w->tcp,
-	        .ticks_per_s = p->ticks_per_s,
+	        .ticks_per_s = CT_WORKER_HZ,
 	        .now = p->now,
 	};
 	w->table = ct_table_create(&tp);

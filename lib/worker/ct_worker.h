@@ -22,8 +22,8 @@
  * position) so a later packet of the same flow in that burst finds them although the bulk
  * lookup ran before they existed. No allocation, system call or log per packet.
  *
- * Clock: @p now is in ticks of ct_worker_params::ticks_per_s (the application uses 1 ms) and
- * must not go backwards.
+ * Clock: @p now is in ticks of CT_WORKER_HZ per second (1 tick = 1 ms) and must not go
+ * backwards.
  */
 
 #include <stdint.h>
@@ -38,6 +38,22 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Ticks per second of the worker clock (every `now` and deadline): 1 tick = 1 ms. */
+#define CT_WORKER_HZ 1000
+
+/**
+ * Largest timeout in milliseconds: a deadline must stay below 2^31 ticks ahead of the flow's
+ * last packet (the table compares its 32-bit last_seen modulo 2^32).
+ */
+#define CT_WORKER_TIMEOUT_MS_MAX ((uint32_t)(INT32_MAX / CT_WORKER_HZ * 1000))
+
+/** Ticks of the worker clock in @p ms milliseconds. */
+static inline uint64_t
+ct_worker_ticks_from_ms(uint64_t ms)
+{
+	return ms * CT_WORKER_HZ / 1000;
+}
 
 /** Most packets looked up at once (ct_table_lookup_bulk() bound); bursts may be longer. */
 #define CT_WORKER_BULK 64
@@ -61,7 +77,6 @@ struct ct_worker_params {
 	const struct ct_tcp_conf *tcp; /**< shared FSM configuration (must outlive the worker);
 	                                    NULL: ct_tcp_conf_default */
 	struct ct_parse_conf parse;    /**< parser options */
-	uint64_t ticks_per_s;          /**< clock ticks per second */
 	uint64_t now;                  /**< current tick */
 };
 
@@ -72,7 +87,6 @@ struct ct_worker {
 	const struct ct_tcp_conf *tcp; /**< FSM configuration */
 	struct ct_parse_conf parse;    /**< parser options */
 	uint64_t now;                  /**< last tick seen by process_burst or tick */
-	uint64_t ticks_per_s;          /**< clock unit */
 } __attribute__((aligned(64)));
 
 /**

@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(cfg.stats_period <= 86400);
 	/* the tracker keeps timeouts in 1 ms ticks below 2^31 */
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
-		CHECK((uint64_t)cfg.tcp.timeouts.s[s] * 1000 < INT32_MAX);
+		CHECK(cfg.tcp.timeouts.ms[s] <= CT_WORKER_TIMEOUT_MS_MAX);
 
 	/* what it accepted, printed and loaded again, is the same configuration */
 	mem = open_memstream(&text, &len);
@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(again.stats_period == cfg.stats_period && again.drop_invalid == cfg.drop_invalid);
 	CHECK(again.vlan_key == cfg.vlan_key && again.tcp.loose == cfg.tcp.loose &&
 	      again.tcp.liberal == cfg.tcp.liberal);
-	CHECK(memcmp(again.tcp.timeouts.s, cfg.tcp.timeouts.s, sizeof(cfg.tcp.timeouts.s)) == 0);
+	CHECK(memcmp(again.tcp.timeouts.ms, cfg.tcp.timeouts.ms, sizeof(cfg.tcp.timeouts.ms)) == 0);
 	free(text);
 	return 0;
 }

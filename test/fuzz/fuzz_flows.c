@@ -488,7 +488,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.conf.liberal = (data[0] >> 1) & 1;
 	r.pconf.key_vlan = (data[0] >> 2) & 1;
 	for (i = 0; i < CT_S_MAX; i++)
-		r.conf.timeouts.s[i] = 1 + i % 10;
+		r.conf.timeouts.ms[i] = (1 + i % 10) * 1000;
 	tp.name = "fuzz";
 	tp.capacity = 8u << ((data[0] >> 3) & 3);
 	tp.socket_id = SOCKET_ID_ANY;
@@ -505,7 +505,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		        .socket_id = SOCKET_ID_ANY,
 		        .tcp = &r.conf,
 		        .parse = r.pconf,
-		        .ticks_per_s = TICKS_S,
 		        .now = r.now,
 		};
 

@@ -82,7 +82,6 @@ worker_up(uint32_t capacity)
 	        .capacity = capacity,
 	        .socket_id = SOCKET_ID_ANY,
 	        .tcp = &conf,
-	        .ticks_per_s = TPS,
 	        .now = now,
 	};
 
@@ -747,8 +746,8 @@ Test(hostile, soak_of_complete_connections_leaves_no_flow_and_balanced_counters)
 	};
 
 	for (s = 0; s < CT_S_MAX; s++)
-		conf.timeouts.s[s] = 2;
-	conf.timeouts.s[CT_S_TIME_WAIT] = 1;
+		conf.timeouts.ms[s] = 2000;
+	conf.timeouts.ms[CT_S_TIME_WAIT] = 1000;
 	cr_assert_eq(rte_malloc_get_socket_stats(0, &h0), 0);
 	worker_up(1u << 14);
 	for (i = 0; i < 32; i++) {

@@ -78,16 +78,16 @@ TestSuite(table_big, .init = eal_up_big, .fini = eal_down);
 
 /* Timeouts: distinct per state so a wrong state lookup shows. */
 static struct ct_tcp_conf conf = {
-        .timeouts = {.s = {[CT_S_NONE] = 5,
-                           [CT_S_SYN_SENT] = 120,
-                           [CT_S_SYN_RECV] = 60,
-                           [CT_S_ESTABLISHED] = 300,
-                           [CT_S_FIN_WAIT] = 120,
-                           [CT_S_CLOSE_WAIT] = 60,
-                           [CT_S_LAST_ACK] = 30,
-                           [CT_S_TIME_WAIT] = 240,
-                           [CT_S_CLOSE] = 10,
-                           [CT_S_SYN_SENT2] = 120}},
+        .timeouts = {.ms = {[CT_S_NONE] = 5000,
+                            [CT_S_SYN_SENT] = 120000,
+                            [CT_S_SYN_RECV] = 60000,
+                            [CT_S_ESTABLISHED] = 300000,
+                            [CT_S_FIN_WAIT] = 120000,
+                            [CT_S_CLOSE_WAIT] = 60000,
+                            [CT_S_LAST_ACK] = 30000,
+                            [CT_S_TIME_WAIT] = 240000,
+                            [CT_S_CLOSE] = 10000,
+                            [CT_S_SYN_SENT2] = 120000}},
 };
 
 static struct ct_table *

@@ -207,7 +207,7 @@ static void
 readers_never_see_freed_or_reused_records(void)
 {
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
-		conf.timeouts.s[s] = 10;
+		conf.timeouts.ms[s] = 10000;
 	struct ct_table_params p = {.name = "t_conc",
 	                            .capacity = CAPACITY,
 	                            .socket_id = SOCKET_ID_ANY,

@@ -494,25 +494,25 @@ Test(fsm_names, state_parse_accepts_case_and_dash)
 
 Test(fsm_timeouts, defaults_follow_linux_and_rfc9293)
 {
-	const uint32_t *s = ct_tcp_timeouts_default.s;
+	const uint32_t *s = ct_tcp_timeouts_default.ms; /* milliseconds */
 
-	cr_expect_eq(s[CT_S_SYN_SENT], 120);
-	cr_expect_eq(s[CT_S_SYN_RECV], 60);
-	cr_expect_eq(s[CT_S_ESTABLISHED], 432000);
-	cr_expect_eq(s[CT_S_FIN_WAIT], 120);
-	cr_expect_eq(s[CT_S_CLOSE_WAIT], 60);
-	cr_expect_eq(s[CT_S_LAST_ACK], 30);
-	cr_expect_eq(s[CT_S_TIME_WAIT], 240);
-	cr_expect_eq(s[CT_S_CLOSE], 10);
-	cr_expect_eq(s[CT_S_SYN_SENT2], 120);
-	cr_expect_eq(s[CT_S_NONE], 30);
+	cr_expect_eq(s[CT_S_SYN_SENT], 120 * 1000);
+	cr_expect_eq(s[CT_S_SYN_RECV], 60 * 1000);
+	cr_expect_eq(s[CT_S_ESTABLISHED], 432000 * 1000);
+	cr_expect_eq(s[CT_S_FIN_WAIT], 120 * 1000);
+	cr_expect_eq(s[CT_S_CLOSE_WAIT], 60 * 1000);
+	cr_expect_eq(s[CT_S_LAST_ACK], 30 * 1000);
+	cr_expect_eq(s[CT_S_TIME_WAIT], 240 * 1000);
+	cr_expect_eq(s[CT_S_CLOSE], 10 * 1000);
+	cr_expect_eq(s[CT_S_SYN_SENT2], 120 * 1000);
+	cr_expect_eq(s[CT_S_NONE], 30 * 1000);
 	cr_expect_eq(memcmp(&ct_tcp_conf_default.timeouts, &ct_tcp_timeouts_default,
 	                    sizeof(ct_tcp_timeouts_default)),
 	             0);
 	cr_expect(ct_tcp_conf_default.loose);
 	cr_expect(!ct_tcp_conf_default.liberal);
 	cr_assert_eq(handshake(&t, conf), 0);
-	cr_expect_eq(ct_tcp_timeout(&t, conf), 432000);
+	cr_expect_eq(ct_tcp_timeout(&t, conf), 432000 * 1000);
 }
 
 Test(fsm_dot, dot_is_drawn_from_the_table)

@@ -72,7 +72,6 @@ worker_new(const char *name)
 	        .capacity = 1024,
 	        .socket_id = SOCKET_ID_ANY,
 	        .tcp = NULL,
-	        .ticks_per_s = TPS,
 	        .now = 1,
 	};
 	struct ct_worker *w = ct_worker_create(&p);
