@@ -5,8 +5,8 @@
  * key and the segment fields the TCP tracker needs, or exactly one reason why the frame is not a
  * trackable TCP segment. Per-packet hot path: no allocation, no syscalls, unaligned-safe loads
  * (memcpy), one bounds check per header on the fast path; the cold path decides between a real
- * truncation and headers that span mbuf segments. Flag sanity is one lookup in a table computed
- * at compile time from the rules in flag_rule().
+ * truncation and headers that span mbuf segments. Flag sanity is one lookup in lib/tcp's flag
+ * rule table (ct_tcp_flag_rule()), the one the FSM uses too.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -67,27 +67,6 @@ ct_parse_reason_help(unsigned int r)
 {
 	return r < CT_PARSE_MAX ? reason_helps[r] : "?";
 }
-
-/*
- * Flag sanity, by the six classic flag bits (ECE/CWR never matter). Priority: no flags, Xmas
- * (FIN+PSH+URG, which includes "all flags"), SYN+FIN, SYN+RST, FIN without ACK.
- */
-#define F_FIN CT_TCPF_FIN
-#define F_SYN CT_TCPF_SYN
-#define F_RST CT_TCPF_RST
-#define F_PSH CT_TCPF_PSH
-#define F_ACK CT_TCPF_ACK
-#define F_URG CT_TCPF_URG
-#define flag_rule(f)                                                                               \
-	(((f)&0x3f) == 0                                              ? CT_PARSE_FLAGS_NONE        \
-	 : ((f) & (F_FIN | F_PSH | F_URG)) == (F_FIN | F_PSH | F_URG) ? CT_PARSE_FLAGS_XMAS        \
-	 : ((f) & (F_SYN | F_FIN)) == (F_SYN | F_FIN)                 ? CT_PARSE_FLAGS_SYN_FIN     \
-	 : ((f) & (F_SYN | F_RST)) == (F_SYN | F_RST)                 ? CT_PARSE_FLAGS_SYN_RST     \
-	 : ((f) & (F_FIN | F_ACK)) == F_FIN                           ? CT_PARSE_FLAGS_FIN_NO_ACK  \
-	                                                              : CT_PARSE_OK)
-#define FR4(b)  flag_rule(b), flag_rule((b) + 1), flag_rule((b) + 2), flag_rule((b) + 3)
-#define FR16(b) FR4(b), FR4((b) + 4), FR4((b) + 8), FR4((b) + 12)
-static const uint8_t flag_reason[64] = {FR16(0), FR16(16), FR16(32), FR16(48)};
 
 static inline uint16_t
 rd16(const uint8_t *p)
@@ -409,9 +388,8 @@ tcp:
 		return CT_PARSE_BAD_DOFF;
 	if (unlikely(doff > avail - l4))
 		return CT_PARSE_TRUNC_SEG;
-	r = (enum ct_parse_reason)flag_reason[th[13] & 0x3f];
-	if (unlikely(r != CT_PARSE_OK))
-		return r;
+	if (unlikely(ct_tcp_flag_rule(th[13]) != CT_TCPFR_OK))
+		return CT_PARSE_FLAGS_OF(ct_tcp_flag_rule(th[13]));
 
 	out->seg.seq = rd32(th + 4);
 	out->seg.ack = rd32(th + 8);

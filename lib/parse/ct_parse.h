@@ -36,7 +36,9 @@ extern "C" {
 
 /**
  * Parse outcomes. X-macro: (suffix, name, help). CT_PARSE_OK means a trackable TCP segment.
- * Reasons are counted per lcore; the FSM-level reasons are in ct_tcp.h.
+ * Reasons are counted per lcore; the FSM-level reasons are in ct_tcp.h. The flag reasons are
+ * lib/tcp's flag rules (CT_TCP_FLAG_RULES), in their order: one table decides for the parser
+ * and the FSM.
  */
 #define CT_PARSE_REASONS(X)                                                                        \
 	X(OK, "ok", "TCP segment parsed")                                                          \
@@ -55,11 +57,7 @@ extern "C" {
 	X(TRUNC_TCP, "trunc_tcp", "frame ends inside the TCP header")                              \
 	X(BAD_DOFF, "bad_doff", "TCP data offset below 5 or beyond the packet")                    \
 	X(BAD_TCP_OPT, "bad_tcp_opt", "TCP option length malformed or past the header")            \
-	X(FLAGS_NONE, "flags_none", "TCP segment with no flags")                                   \
-	X(FLAGS_SYN_FIN, "flags_syn_fin", "SYN and FIN together")                                  \
-	X(FLAGS_SYN_RST, "flags_syn_rst", "SYN and RST together")                                  \
-	X(FLAGS_XMAS, "flags_xmas", "FIN+PSH+URG (Xmas scan) or all flags")                        \
-	X(FLAGS_FIN_NO_ACK, "flags_fin_no_ack", "FIN without ACK")                                 \
+	CT_TCP_FLAG_RULES(X, FLAGS_)                                                               \
 	X(TRUNC_SEG, "trunc_seg", "headers span mbuf segments (not tracked)")
 
 enum ct_parse_reason {
@@ -68,6 +66,15 @@ enum ct_parse_reason {
 #undef X
 	        CT_PARSE_MAX
 };
+
+/** Parse reason of a broken flag rule (@p rule != CT_TCPFR_OK). */
+#define CT_PARSE_FLAGS_OF(rule)                                                                    \
+	((enum ct_parse_reason)(CT_PARSE_FLAGS_NONE - CT_TCPFR_NONE + (rule)))
+
+#ifndef __cplusplus
+_Static_assert(CT_PARSE_FLAGS_OF(CT_TCPFR_URG) == CT_PARSE_FLAGS_URG,
+               "the parser's flag reasons follow lib/tcp's flag rules");
+#endif
 
 /** Name of a parse reason ("?" if out of range). */
 const char *ct_parse_reason_name(unsigned int r);

@@ -100,17 +100,27 @@ enum ct_verdict {
 	X(NO_FLOW_SYNACK, "no_flow_synack", "SYN+ACK/other non-SYN without a flow (strict mode)")  \
 	X(NO_FLOW_NOT_SYN, "no_flow_not_syn", "first packet is not a SYN and loose mode is off")   \
 	X(NO_FLOW_RST, "no_flow_rst", "RST or FIN without a flow never creates one")               \
-	X(BAD_FLAGS, "bad_flags", "impossible flag combination")                                   \
+	X(BAD_FLAGS, "bad_flags",                                                                  \
+	  "flag combination of ct_tcp_flag_rule() (parsed: parse_flags_*)")                        \
 	X(SEQ_ABOVE_WINDOW, "seq_above_window", "segment end beyond receiver's window (bound I)")  \
 	X(SEQ_BELOW_WINDOW, "seq_below_window", "segment start before window (bound II)")          \
 	X(ACK_UNSENT, "ack_unsent", "ACK for data never sent (bound III)")                         \
 	X(ACK_TOO_OLD, "ack_too_old", "ACK below the acceptable range (bound IV)")                 \
 	X(RST_OUT_OF_WINDOW, "rst_out_of_window", "RST sequence outside the window")               \
 	X(SYN_IN_WINDOW, "syn_in_window", "SYN on a synchronized connection (RFC 5961 4.2)")       \
+	X(SYN_AFTER_SYNACK, "syn_after_synack", "bare SYN from an endpoint that sent its SYN+ACK") \
+	X(SYNACK_UNSOLICITED, "synack_unsolicited", "SYN+ACK to an endpoint that sent no SYN")     \
+	X(SYNACK_LATE, "synack_late", "SYN+ACK after a FIN")                                       \
 	X(SYNACK_BAD_ACK, "synack_bad_ack", "SYN+ACK does not acknowledge the SYN")                \
+	X(FIN_EARLY, "fin_early", "FIN before the handshake completed")                            \
+	X(ACK_IN_LISTEN, "ack_in_listen", "ACK from the listener before its SYN+ACK")              \
+	X(ACK_BEFORE_SYNACK, "ack_before_synack", "ACK to the listener before its SYN+ACK")        \
+	X(ACK_SYN_UNANSWERED, "ack_syn_unanswered",                                                \
+	  "bare ACK to an endpoint whose SYN is unanswered")                                       \
+	X(ACKFIN_EARLY, "ackfin_early", "ACK of a FIN before the handshake completed")             \
 	X(TW_REOPEN_OLD_ISN, "tw_reopen_old_isn",                                                  \
 	  "SYN in TIME_WAIT with an ISN not beyond the old connection")                            \
-	X(UNEXPECTED, "unexpected", "segment not expected in this state (table says invalid)")
+	X(UNEXPECTED, "unexpected", "flow record holds an endpoint state out of range")
 
 enum ct_tcp_reason {
 #define X(e, n, h) CT_R_##e,
@@ -128,6 +138,42 @@ enum ct_tcp_reason {
 #define CT_TCPF_URG 0x20
 #define CT_TCPF_ECE 0x40
 #define CT_TCPF_CWR 0x80
+
+/**
+ * Which flag combinations a segment may carry, decided on FIN, SYN, RST, ACK and URG (PSH, ECE
+ * and CWR never matter): exactly the nine that Linux nf_conntrack accepts (tcp_valid_flags[] in
+ * net/netfilter/nf_conntrack_proto_tcp.c), SYN, SYN+URG, SYN+ACK, RST, RST+ACK, FIN+ACK,
+ * FIN+ACK+URG, ACK, ACK+URG. Any other combination breaks the first rule below that applies;
+ * the parser counts it under that rule's name (parse_flags_*) and the FSM refuses it
+ * (CT_R_BAD_FLAGS). X-macro: (P##suffix, name, help), in priority order; P is a prefix for the
+ * enum names of the user (empty here, FLAGS_ in the parser's reasons).
+ */
+#define CT_TCP_FLAG_RULES(X, P)                                                                    \
+	X(P##NONE, "flags_none", "none of SYN, ACK, RST, FIN")                                     \
+	X(P##SYN_FIN, "flags_syn_fin", "SYN and FIN together")                                     \
+	X(P##SYN_RST, "flags_syn_rst", "SYN and RST together")                                     \
+	X(P##RST_FIN, "flags_rst_fin", "RST and FIN together")                                     \
+	X(P##FIN_NO_ACK, "flags_fin_no_ack", "FIN without ACK")                                    \
+	X(P##URG, "flags_urg", "URG on a SYN+ACK or an RST")
+
+/** Flag rules: CT_TCPFR_OK, or the rule a combination breaks. */
+enum ct_tcp_flag_rule {
+	CT_TCPFR_OK = 0,
+#define X(e, n, h) CT_TCPFR_##e,
+	CT_TCP_FLAG_RULES(X, )
+#undef X
+	        CT_TCPFR_MAX
+};
+
+/** The rules, one entry per combination of the flag bits 0x37 (FIN SYN RST ACK URG). */
+extern const uint8_t ct_tcp_flag_rules[64];
+
+/** Rule a flag byte breaks, or CT_TCPFR_OK (one table lookup). */
+static inline enum ct_tcp_flag_rule
+ct_tcp_flag_rule(uint8_t flags)
+{
+	return (enum ct_tcp_flag_rule)ct_tcp_flag_rules[flags & 0x37];
+}
 
 /** Option presence bits in struct ct_tcp_seg::opts. */
 #define CT_TCPO_WSCALE    0x01

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * TCP state machine of a middlebox that sees both directions: the constant transition table
- * fsm[role][event][endpoint state] (netfilter's shape, RFC 9293 states per endpoint as in pf),
- * the classification of a segment into at most two events, the mapping of the two endpoint
- * states onto Linux nf_conntrack's state names, ct_tcp_new()/ct_tcp_track(), and the Graphviz
- * rendering of the table. Sequence/window tracking is in ct_tcp_window.c, timeouts and names in
- * ct_tcp_timeouts.c. Pure C: no DPDK, no allocation, no global written.
+ * TCP state machine of a middlebox that sees both directions: the flag rules, the constant
+ * transition table fsm[event][role][endpoint state] (netfilter's shape, RFC 9293 states per
+ * endpoint as in pf, a reason in every INVALID cell), the classification of a segment into at
+ * most two events, the mapping of the two endpoint states onto Linux nf_conntrack's state names,
+ * and ct_tcp_new()/ct_tcp_track(). Sequence/window tracking is in ct_tcp_window.c, timeouts and
+ * names in ct_tcp_timeouts.c, the Graphviz drawing of the table in ct_tcp_dot.c. Pure C: no libc
+ * call, no allocation, no global written.
  *
  * Per-endpoint state graph (RFC 9293 Figure 5), annotated with the evidence a middlebox uses.
  * "X sends e" = a segment of event class e from endpoint X was seen; "X gets e" = the peer sent it.
@@ -53,16 +54,36 @@
  * Retransmissions (SYN in SYN_SENT, SYN+ACK in SYN_RCVD/ESTAB, FIN in any state after the FIN,
  * ACK of the FIN in TIME_WAIT/CLOSED) are accepted without a state change.
  */
-#include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "ct_tcp.h"
 #include "ct_tcp_priv.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Flag rules (ct_tcp.h), by the bits FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10, URG 0x20, computed
+ * at compile time from the priority list of CT_TCP_FLAG_RULES.
+ */
+#define F_FIN     CT_TCPF_FIN
+#define F_SYN     CT_TCPF_SYN
+#define F_RST     CT_TCPF_RST
+#define F_ACK     CT_TCPF_ACK
+#define F_URG     CT_TCPF_URG
+#define HAS(f, m) (((f) & (m)) == (m))
+#define FLAG_RULE(f)                                                                               \
+	(!((f) & (F_SYN | F_RST | F_ACK | F_FIN)) ? CT_TCPFR_NONE                                  \
+	 : HAS(f, F_SYN | F_FIN)                  ? CT_TCPFR_SYN_FIN                               \
+	 : HAS(f, F_SYN | F_RST)                  ? CT_TCPFR_SYN_RST                               \
+	 : HAS(f, F_RST | F_FIN)                  ? CT_TCPFR_RST_FIN                               \
+	 : ((f) & (F_FIN | F_ACK)) == F_FIN       ? CT_TCPFR_FIN_NO_ACK                            \
+	 : HAS(f, F_URG) && HAS(f, F_SYN | F_ACK) ? CT_TCPFR_URG                                   \
+	 : HAS(f, F_URG) && ((f)&F_RST)           ? CT_TCPFR_URG                                   \
+	                                          : CT_TCPFR_OK)
+#define FR4(b)  FLAG_RULE(b), FLAG_RULE((b) + 1), FLAG_RULE((b) + 2), FLAG_RULE((b) + 3)
+#define FR16(b) FR4(b), FR4((b) + 4), FR4((b) + 8), FR4((b) + 12)
+const uint8_t ct_tcp_flag_rules[64] = {FR16(0), FR16(16), FR16(32), FR16(48)};
 
 #define sCL CT_TCP_CLOSED
 #define sLI CT_TCP_LISTEN
@@ -75,146 +96,125 @@
 #define sCG CT_TCP_CLOSING
 #define sLA CT_TCP_LAST_ACK
 #define sTW CT_TCP_TIME_WAIT
-#define sIV CT_CELL_INVALID
 #define sIG CT_CELL_IGNORE
 #define sRE CT_CELL_REOPEN
+/* INVALID cells, each with the reason it counts under. */
+#define iSW CT_CELL_INVALID_R(CT_R_SYN_IN_WINDOW)
+#define iSA CT_CELL_INVALID_R(CT_R_SYN_AFTER_SYNACK)
+#define iSU CT_CELL_INVALID_R(CT_R_SYNACK_UNSOLICITED)
+#define iSL CT_CELL_INVALID_R(CT_R_SYNACK_LATE)
+#define iFE CT_CELL_INVALID_R(CT_R_FIN_EARLY)
+#define iAL CT_CELL_INVALID_R(CT_R_ACK_IN_LISTEN)
+#define iAB CT_CELL_INVALID_R(CT_R_ACK_BEFORE_SYNACK)
+#define iAU CT_CELL_INVALID_R(CT_R_ACK_SYN_UNANSWERED)
+#define iAF CT_CELL_INVALID_R(CT_R_ACKFIN_EARLY)
 
 /*
- * The transition table: new state of one endpoint, given whether it sent (SND) or receives (RCV)
- * the segment, the event class and its current state. sIV = INVALID, sIG = valid, no change,
- * sRE = SYN that may reopen (decided by the TIME_WAIT rules in ct_tcp_track()).
+ * The transition table: new state of one endpoint, given the event class, whether the endpoint
+ * sent (SND) or receives (RCV) the segment, and its current state. The two rows of an event sit
+ * together, so one segment's effect on both endpoints reads as one block. i?? = INVALID with the
+ * reason the alias names (above), sIG = valid, no change, sRE = SYN that may reopen (decided by
+ * the TIME_WAIT rules in ct_tcp_track()).
  * Event classes (classify()): SYN = SYN without ACK; SYNACK; FIN = FIN+ACK while the peer sent no
  * FIN; FIN2 = FIN+ACK that does not ack the peer's already seen FIN (the FINs crossed);
  * ACK = ACK (with or without data) that does not cover the peer's FIN; ACKFIN = ACK whose ack
- * number covers the peer's FIN; RST; NONE = none of SYN/FIN/RST/ACK.
+ * number covers the peer's FIN; RST. Flag combinations outside ct_tcp_flag_rules[] never get here.
  */
 /* clang-format off */
-static const uint8_t fsm[CT_ROLE_MAX][CT_EV_MAX][CT_TCP_STATE_MAX] = {
-[CT_ROLE_SND] = {
-/* sender              sCL  sLI  sSS  sSR  sES  sF1  sF2  sCW  sCG  sLA  sTW */
-[CT_EV_SYN]    =     { sRE, sSS, sIG, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sRE },
+static const uint8_t fsm[CT_EV_MAX][CT_ROLE_MAX][CT_TCP_STATE_MAX] = {
+/*                         sCL  sLI  sSS  sSR  sES  sF1  sF2  sCW  sCG  sLA  sTW */
+[CT_EV_SYN] = {
+	[CT_ROLE_SND] =  { sRE, sSS, sIG, iSA, iSW, iSW, iSW, iSW, iSW, iSW, sRE },
+	[CT_ROLE_RCV] =  { sIG, sIG, sIG, sIG, iSW, iSW, iSW, iSW, iSW, iSW, sIG },
 	/*
-	 * sCL: SYN after RST or from the closed side of TIME_WAIT: reopen candidate
-	 * sLI: the server sends its own SYN: simultaneous open (RFC 9293 Figure 8)
-	 * sSS: retransmitted SYN
-	 * sSR: a bare SYN after having sent SYN+ACK: no such step in RFC 9293
-	 * sES..sLA: SYN on a synchronized connection (RFC 5961 4.2: challenge ACK)
-	 * sTW: SYN from the TIME_WAIT side: reopen candidate (RFC 9293 3.10.7.4, RFC 6191)
+	 * snd sCL: SYN after RST or from the closed side of TIME_WAIT: reopen candidate
+	 * snd sLI: the server sends its own SYN: simultaneous open (RFC 9293 Figure 8)
+	 * snd sSS: retransmitted SYN
+	 * snd sSR: a bare SYN after having sent SYN+ACK: no such step in RFC 9293
+	 * snd/rcv sES..sLA: SYN on a synchronized connection (RFC 5961 4.2: challenge ACK)
+	 * snd sTW: SYN from the TIME_WAIT side: reopen candidate (RFC 9293 3.10.7.4, RFC 6191)
+	 * rcv sCL, sTW: a reopen is decided on the sender's cell
+	 * rcv sLI: retransmitted SYN; rcv sSS: simultaneous open, it moves when its SYN+ACK shows
+	 * it got the SYN; rcv sSR: retransmitted SYN (its SYN+ACK may be lost)
 	 */
-[CT_EV_SYNACK] =     { sIV, sSR, sSR, sIG, sIG, sIV, sIV, sIV, sIV, sIV, sIV },
-	/*
-	 * sCL: no SYN+ACK without a live connection
-	 * sLI: the server answers the SYN (passive open)
-	 * sSS: simultaneous open: answering the peer's SYN proves it got it
-	 * sSR: retransmitted SYN+ACK
-	 * sES: retransmitted SYN+ACK (the handshake ACK was lost)
-	 * sF1..sTW: too late for a SYN+ACK
-	 */
-[CT_EV_FIN]    =     { sIG, sIV, sIV, sF1, sF1, sIG, sIG, sLA, sIG, sIG, sIG },
-	/*
-	 * sCL: FIN in flight when the RST or the last ACK was seen: accept, stay closed
-	 * sLI, sSS: no FIN before the handshake
-	 * sSR: close from SYN_RCVD (RFC 9293 3.10.4: to FIN_WAIT_1)
-	 * sES: active close
-	 * sF1, sF2, sCG, sLA, sTW: retransmitted FIN
-	 * sCW: passive close: the second FIN
-	 */
-[CT_EV_FIN2]   =     { sIG, sIV, sIV, sCG, sCG, sCG, sIG, sLA, sIG, sIG, sIG },
-	/*
-	 * sCL: stale FIN: accept, stay closed
-	 * sLI, sSS: no FIN before the handshake
-	 * sSR, sES: its FIN crosses the peer's, which reaches it in FIN_WAIT_1: CLOSING
-	 * sF1: its (retransmitted) FIN, the peer's FIN seen since: CLOSING
-	 * sF2: retransmitted FIN (its FIN was acked already)
-	 * sCW: the second FIN of a passive close, carrying an old ack
-	 * sCG, sLA, sTW: retransmitted FIN
-	 */
-[CT_EV_ACK]    =     { sIG, sIV, sES, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
-	/*
-	 * sCL: in-flight segment after RST: accept, stay closed
-	 * sLI: a listener sends no ACK
-	 * sSS: the handshake ACK (the receiver's cell requires SYN_RCVD)
-	 * sSR: simultaneous open: its ACK after both SYN+ACKs
-	 * sES..sTW: data, window updates, duplicate ACKs
-	 */
-[CT_EV_ACKFIN] =     { sIG, sIV, sIV, sIV, sCW, sCG, sTW, sIG, sIG, sIG, sIG },
-	/*
-	 * sCL: retransmitted last ACK from the side that closed after LAST_ACK
-	 * sLI, sSS, sSR: cannot ack a FIN before the handshake completed
-	 * sES: acks the peer's FIN: passive close, CLOSE_WAIT
-	 * sF1: acks the peer's FIN while its own is unacked: CLOSING
-	 * sF2: acks the peer's FIN after its own was acked: TIME_WAIT
-	 * sCW, sCG, sLA, sTW: duplicate ACK of the FIN
-	 */
-[CT_EV_RST]    =     { sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
-	/* every state: an in-window RST aborts the connection (RFC 9293 3.10.7) */
-[CT_EV_NONE]   =     { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
-	/* every state: a segment without SYN, ACK or RST is never valid (RFC 9293 3.10.7.4) */
 },
-[CT_ROLE_RCV] = {
-/* receiver            sCL  sLI  sSS  sSR  sES  sF1  sF2  sCW  sCG  sLA  sTW */
-[CT_EV_SYN]    =     { sIG, sIG, sIG, sIG, sIV, sIV, sIV, sIV, sIV, sIV, sIG },
+[CT_EV_SYNACK] = {
+	[CT_ROLE_SND] =  { iSU, sSR, sSR, sIG, sIG, iSL, iSL, iSL, iSL, iSL, iSL },
+	[CT_ROLE_RCV] =  { iSU, iSU, sIG, sIG, sIG, iSL, iSL, iSL, iSL, iSL, iSL },
 	/*
-	 * sCL, sTW: a reopen is decided on the sender's cell
-	 * sLI: retransmitted SYN
-	 * sSS: simultaneous open: it moves when its SYN+ACK shows it got the SYN
-	 * sSR: retransmitted SYN (its SYN+ACK may be lost)
-	 * sES..sLA: SYN on a synchronized connection (RFC 5961 4.2)
+	 * snd/rcv sCL: no SYN+ACK without a live connection
+	 * snd sLI: the server answers the SYN (passive open)
+	 * snd sSS: simultaneous open: answering the peer's SYN proves it got it
+	 * snd sSR, sES: retransmitted SYN+ACK (the handshake ACK may be lost)
+	 * snd/rcv sF1..sTW: too late for a SYN+ACK
+	 * rcv sLI: a listener sent no SYN that a SYN+ACK could answer
+	 * rcv sSS: it moves when it sends the handshake ACK; rcv sSR: simultaneous open, both stay
+	 * in SYN_RCVD until an ACK; rcv sES: retransmitted SYN+ACK
 	 */
-[CT_EV_SYNACK] =     { sIV, sIV, sIG, sIG, sIG, sIV, sIV, sIV, sIV, sIV, sIV },
+},
+[CT_EV_FIN] = {
+	[CT_ROLE_SND] =  { sIG, iFE, iFE, sF1, sF1, sIG, sIG, sLA, sIG, sIG, sIG },
+	[CT_ROLE_RCV] =  { sIG, iFE, iFE, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
 	/*
-	 * sCL: no SYN+ACK without a live connection
-	 * sLI: a listener sent nothing a SYN+ACK could answer
-	 * sSS: it moves when it sends the handshake ACK
-	 * sSR: simultaneous open: both stay in SYN_RCVD until an ACK
-	 * sES: retransmitted SYN+ACK
-	 * sF1..sTW: too late for a SYN+ACK
+	 * snd/rcv sCL: FIN in flight when the RST or the last ACK was seen: accept, stay closed
+	 * snd/rcv sLI, sSS: no FIN before the handshake
+	 * snd sSR: close from SYN_RCVD (RFC 9293 3.10.4: to FIN_WAIT_1); snd sES: active close
+	 * snd sF1, sF2, sCG, sLA, sTW: retransmitted FIN; snd sCW: passive close, the second FIN
+	 * rcv sSR..sTW: the receiver moves when it acks the FIN (ACKFIN), not before
 	 */
-[CT_EV_FIN]    =     { sIG, sIV, sIV, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+},
+[CT_EV_FIN2] = {
+	[CT_ROLE_SND] =  { sIG, iFE, iFE, sCG, sCG, sCG, sIG, sLA, sIG, sIG, sIG },
+	[CT_ROLE_RCV] =  { sIG, iFE, iFE, sIG, sIG, sCG, sIG, sIG, sIG, sIG, sIG },
 	/*
-	 * sCL: stale FIN: stay closed
-	 * sLI, sSS: no FIN before the handshake
-	 * sSR..sTW: the receiver moves when it acks the FIN (ACKFIN), not before
+	 * snd/rcv sCL: stale FIN: accept, stay closed
+	 * snd/rcv sLI, sSS: no FIN before the handshake
+	 * snd sSR, sES: its FIN crosses the peer's, which reaches it in FIN_WAIT_1: CLOSING
+	 * snd sF1: its (retransmitted) FIN, the peer's FIN seen since: CLOSING
+	 * snd sF2: retransmitted FIN (its FIN was acked already)
+	 * snd sCW: the second FIN of a passive close, carrying an old ack
+	 * snd sCG, sLA, sTW: retransmitted FIN
+	 * rcv sF1: gets the peer's FIN while its own is unacked: CLOSING (simultaneous close)
+	 * rcv others: retransmitted or stale FINs, no change
 	 */
-[CT_EV_FIN2]   =     { sIG, sIV, sIV, sIG, sIG, sCG, sIG, sIG, sIG, sIG, sIG },
+},
+[CT_EV_ACK] = {
+	[CT_ROLE_SND] =  { sIG, iAL, sES, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+	[CT_ROLE_RCV] =  { sIG, iAB, iAU, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
 	/*
-	 * sLI, sSS: no FIN before the handshake
-	 * sF1: gets the peer's FIN while its own is unacked: CLOSING (simultaneous close)
-	 * others: retransmitted or stale FINs, no change
+	 * snd/rcv sCL: in-flight segment after RST: accept, stay closed
+	 * snd sLI: a listener sends no ACK before its SYN+ACK
+	 * snd sSS: the handshake ACK (the receiver's cell requires SYN_RCVD)
+	 * snd sSR: simultaneous open: its ACK after both SYN+ACKs
+	 * snd/rcv sES..sTW: data, window updates, duplicate ACKs
+	 * rcv sLI: nothing to ack for a listener that has not answered
+	 * rcv sSS: a bare ACK acks no SYN of a SYN_SENT endpoint (that needs a SYN+ACK)
+	 * rcv sSR: the handshake ACK: ESTABLISHED
 	 */
-[CT_EV_ACK]    =     { sIG, sIV, sIV, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+},
+[CT_EV_ACKFIN] = {
+	[CT_ROLE_SND] =  { sIG, iAF, iAF, iAF, sCW, sCG, sTW, sIG, sIG, sIG, sIG },
+	[CT_ROLE_RCV] =  { sIG, iAF, iAF, iAF, sIG, sF2, sIG, sIG, sTW, sCL, sIG },
 	/*
-	 * sCL: in-flight segment after RST
-	 * sLI: nothing to ack for a listener
-	 * sSS: a bare ACK acks no SYN of a SYN_SENT endpoint (that needs a SYN+ACK)
-	 * sSR: the handshake ACK: ESTABLISHED
-	 * sES..sTW: data and ACKs
+	 * snd sCL: retransmitted last ACK from the side that closed after LAST_ACK
+	 * snd/rcv sLI, sSS, sSR: cannot ack a FIN before the handshake completed
+	 * snd sES: acks the peer's FIN: passive close, CLOSE_WAIT
+	 * snd sF1: acks the peer's FIN while its own is unacked: CLOSING
+	 * snd sF2: acks the peer's FIN after its own was acked: TIME_WAIT
+	 * snd sCW, sCG, sLA, sTW: duplicate ACK of the FIN
+	 * rcv sCL: duplicate last ACK; rcv sES, sCW: no FIN of its own (unreachable: classify()
+	 * needs that FIN); rcv sF1: its FIN acked: FIN_WAIT_2; rcv sF2, sTW: duplicate ACK of its
+	 * FIN; rcv sCG: its FIN acked after the FINs crossed: TIME_WAIT; rcv sLA: its FIN acked:
+	 * CLOSED
 	 */
-[CT_EV_ACKFIN] =     { sIG, sIV, sIV, sIV, sIG, sF2, sIG, sIG, sTW, sCL, sIG },
-	/*
-	 * sCL: duplicate last ACK
-	 * sLI, sSS, sSR: no FIN can have been sent yet
-	 * sES, sCW: no FIN of its own (unreachable: classify() needs that FIN)
-	 * sF1: its FIN acked: FIN_WAIT_2
-	 * sF2, sTW: duplicate ACK of its FIN
-	 * sCG: its FIN acked after the FINs crossed: TIME_WAIT
-	 * sLA: its FIN acked: CLOSED
-	 */
-[CT_EV_RST]    =     { sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
-	/* every state: an in-window RST aborts the connection for both endpoints */
-[CT_EV_NONE]   =     { sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV, sIV },
-	/* every state: never valid */
+},
+[CT_EV_RST] = {
+	[CT_ROLE_SND] =  { sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+	[CT_ROLE_RCV] =  { sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL },
+	/* every state: an in-window RST aborts the connection for both endpoints (RFC 9293 3.10.7) */
 },
 };
 /* clang-format on */
-
-/* Reason of an INVALID that the table (not the sequence checks) decided, per event class. */
-static const uint8_t table_reason[CT_EV_MAX] = {
-        [CT_EV_SYN] = CT_R_SYN_IN_WINDOW, [CT_EV_SYNACK] = CT_R_UNEXPECTED,
-        [CT_EV_FIN] = CT_R_UNEXPECTED,    [CT_EV_FIN2] = CT_R_UNEXPECTED,
-        [CT_EV_ACK] = CT_R_UNEXPECTED,    [CT_EV_ACKFIN] = CT_R_UNEXPECTED,
-        [CT_EV_RST] = CT_R_UNEXPECTED,    [CT_EV_NONE] = CT_R_UNEXPECTED,
-};
 
 static const char *const event_names[CT_EV_MAX] = {
 #define X(e, s) [CT_EV_##e] = s,
@@ -225,9 +225,23 @@ static const char *const event_names[CT_EV_MAX] = {
 int
 ct_tcp_fsm_cell(unsigned int role, unsigned int ev, unsigned int state)
 {
+	unsigned int c;
+
 	if (role >= CT_ROLE_MAX || ev >= CT_EV_MAX || state >= CT_TCP_STATE_MAX)
 		return -1;
-	return fsm[role][ev][state];
+	c = fsm[ev][role][state];
+	return c >= CT_CELL_INVALID ? CT_CELL_INVALID : (int)c;
+}
+
+int
+ct_tcp_fsm_cell_reason(unsigned int role, unsigned int ev, unsigned int state)
+{
+	unsigned int c;
+
+	if (role >= CT_ROLE_MAX || ev >= CT_EV_MAX || state >= CT_TCP_STATE_MAX)
+		return -1;
+	c = fsm[ev][role][state];
+	return c >= CT_CELL_INVALID ? (int)(c - CT_CELL_INVALID) : CT_R_OK;
 }
 
 const char *
@@ -295,8 +309,8 @@ ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server)
 
 /*
  * Event classes of a segment, in a fixed priority (netfilter's get_conntrack_index()):
- * RST, SYN, SYN+ACK, FIN, ACK, NONE; impossible combinations (RST with SYN or FIN, SYN with FIN,
- * FIN without ACK) are EV_BAD. With a flow (@p t), ACK and FIN are refined by what the ack
+ * RST, SYN, SYN+ACK, FIN, ACK; a combination that breaks a flag rule (ct_tcp_flag_rules[], the
+ * table the parser uses too) is EV_BAD. With a flow (@p t), ACK and FIN are refined by what the ack
  * number covers: an ACK whose ack equals the end of the peer's FIN is ACKFIN (evidence that the
  * sender got the FIN), and a FIN+ACK that acks the peer's FIN is two events, ACKFIN then FIN
  * (it got the peer's FIN, then closed its side: RFC 9293 processes the ACK field before the FIN
@@ -306,21 +320,22 @@ ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server)
 static unsigned int
 classify(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, uint8_t ev[2])
 {
-	unsigned int f = seg->flags & (CT_TCPF_FIN | CT_TCPF_SYN | CT_TCPF_RST | CT_TCPF_ACK);
+	unsigned int f = seg->flags;
 	unsigned int peer_fin, acks_fin;
 
+	if (unlikely(ct_tcp_flag_rule(seg->flags) != CT_TCPFR_OK)) {
+		ev[0] = EV_BAD;
+		return 1;
+	}
 	if (f & CT_TCPF_RST) {
-		ev[0] = (f & (CT_TCPF_SYN | CT_TCPF_FIN)) ? EV_BAD : CT_EV_RST;
+		ev[0] = CT_EV_RST;
 		return 1;
 	}
 	if (f & CT_TCPF_SYN) {
-		ev[0] = (f & CT_TCPF_FIN) ? EV_BAD : (f & CT_TCPF_ACK) ? CT_EV_SYNACK : CT_EV_SYN;
+		ev[0] = (f & CT_TCPF_ACK) ? CT_EV_SYNACK : CT_EV_SYN;
 		return 1;
 	}
-	if (!(f & CT_TCPF_ACK)) {
-		ev[0] = (f & CT_TCPF_FIN) ? EV_BAD : CT_EV_NONE;
-		return 1;
-	}
+	/* Valid and neither RST nor SYN: ACK, with or without FIN. */
 	peer_fin = t != NULL && (t->peer_flags[!dir] & CT_PEER_F_FIN_SEEN);
 	acks_fin = peer_fin && seg->ack == t->peer[!dir].end;
 	if (f & CT_TCPF_FIN) {
@@ -371,8 +386,6 @@ ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf, const struct ct_tcp
 	case CT_EV_RST:
 	case CT_EV_FIN:
 		return invalid(reason, CT_R_NO_FLOW_RST);
-	case CT_EV_NONE:
-		return invalid(reason, CT_R_NO_FLOW_NOT_SYN);
 	default:
 		return invalid(reason, CT_R_BAD_FLAGS);
 	}
@@ -423,12 +436,15 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 
 	/* The table for both endpoints, events in classify()'s order. */
 	for (i = 0; i < n; i++) {
-		a = fsm[CT_ROLE_SND][ev[i]][snd];
-		b = fsm[CT_ROLE_RCV][ev[i]][rcv];
+		a = fsm[ev[i]][CT_ROLE_SND][snd];
+		b = fsm[ev[i]][CT_ROLE_RCV][rcv];
 		if (unlikely(a == sRE))
 			return reopen(t, d, seg, reason);
-		if (unlikely(a == sIV || b == sIV))
-			return invalid(reason, (enum ct_tcp_reason)table_reason[ev[i]]);
+		/* The sender's cell names the reason first, then the receiver's. */
+		if (unlikely(a >= CT_CELL_INVALID))
+			return invalid(reason, (enum ct_tcp_reason)(a - CT_CELL_INVALID));
+		if (unlikely(b >= CT_CELL_INVALID))
+			return invalid(reason, (enum ct_tcp_reason)(b - CT_CELL_INVALID));
 		snd = a == sIG ? snd : a;
 		rcv = b == sIG ? rcv : b;
 	}
@@ -457,81 +473,4 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 	*t = nt;
 	*reason = CT_R_OK;
 	return CT_VERDICT_ACCEPT;
-}
-
-/* ---- Graphviz rendering of the table ---- */
-
-struct out {
-	char *buf;
-	unsigned long size;
-	unsigned long len;
-};
-
-static void __attribute__((format(printf, 2, 3))) out_printf(struct out *o, const char *fmt, ...)
-{
-	char *p = o->len < o->size ? o->buf + o->len : NULL;
-	unsigned long room = o->len < o->size ? o->size - o->len : 0;
-	va_list ap;
-	int k;
-
-	va_start(ap, fmt);
-	k = vsnprintf(p, room, fmt, ap);
-	va_end(ap);
-	if (k > 0)
-		o->len += (unsigned long)k;
-}
-
-int
-ct_tcp_fsm_dot(char *buf, unsigned long size)
-{
-	static const char *const role_tag[CT_ROLE_MAX] = {"snd", "rcv"};
-	struct out o = {buf, size, 0};
-	unsigned int from, to, role, ev;
-
-	if (buf == NULL && size != 0)
-		return -EINVAL;
-	if (size != 0)
-		buf[0] = '\0';
-	out_printf(&o,
-	           "// Generated by ct_tcp_fsm_dot() from lib/tcp/ct_tcp_fsm.c: do not edit.\n"
-	           "digraph ct_tcp_fsm {\n"
-	           "\tlabel=\"synfin: RFC 9293 endpoint states, edges from fsm[role][event][state]"
-	           " (snd = the endpoint sent the segment, rcv = it receives it)\";\n"
-	           "\tlabelloc=t;\n\tnewrank=true;\n"
-	           "\tnode [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
-	           "\tedge [fontname=\"Helvetica\", fontsize=10];\n");
-	for (from = 0; from < CT_TCP_STATE_MAX; from++)
-		out_printf(&o, "\t%s;\n", ct_tcp_state_name(from));
-	out_printf(&o, "\tREOPEN [shape=ellipse, style=dashed, label=\"REOPEN\\n(new flow)\"];\n");
-	for (from = 0; from < CT_TCP_STATE_MAX; from++) {
-		for (to = 0; to <= CT_CELL_REOPEN; to++) {
-			unsigned int k = 0, only_rst = 1;
-
-			if (to == from || to == CT_CELL_INVALID || to == CT_CELL_IGNORE)
-				continue;
-			for (role = 0; role < CT_ROLE_MAX; role++) {
-				for (ev = 0; ev < CT_EV_MAX; ev++) {
-					if (fsm[role][ev][from] != to)
-						continue;
-					if (k++ == 0)
-						out_printf(&o, "\t%s -> %s [label=\"",
-						           ct_tcp_state_name(from),
-						           to == CT_CELL_REOPEN
-						                   ? "REOPEN"
-						                   : ct_tcp_state_name(to));
-					else
-						out_printf(&o, "\\n");
-					out_printf(&o, "%s %s", role_tag[role], event_names[ev]);
-					only_rst &= ev == CT_EV_RST;
-				}
-			}
-			if (k != 0)
-				out_printf(&o, "\"%s];\n",
-				           to == CT_CELL_REOPEN
-				                   ? ", style=dashed"
-				                   : (only_rst ? ", color=gray50" : ""));
-		}
-	}
-	out_printf(&o, "}\n");
-	return o.len > 0x7fffffffUL ? -EINVAL : (int)o.len;
 }

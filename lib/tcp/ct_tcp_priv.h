@@ -32,8 +32,7 @@ enum ct_tcp_role { CT_ROLE_SND = 0, CT_ROLE_RCV, CT_ROLE_MAX };
 	X(FIN2, "FIN2")                                                                            \
 	X(ACK, "ACK")                                                                              \
 	X(ACKFIN, "ACKFIN")                                                                        \
-	X(RST, "RST")                                                                              \
-	X(NONE, "NONE")
+	X(RST, "RST")
 
 enum ct_tcp_event {
 #define X(e, s) CT_EV_##e,
@@ -43,15 +42,27 @@ enum ct_tcp_event {
 };
 
 /** Special cell values (above every enum ct_tcp_state). */
-#define CT_CELL_INVALID CT_TCP_STATE_MAX       /**< sIV: the segment is INVALID here */
-#define CT_CELL_IGNORE  (CT_TCP_STATE_MAX + 1) /**< sIG: valid, this endpoint does not change */
-#define CT_CELL_REOPEN  (CT_TCP_STATE_MAX + 2) /**< sRE: SYN that may reopen a closed flow */
+#define CT_CELL_IGNORE  CT_TCP_STATE_MAX       /**< sIG: valid, this endpoint does not change */
+#define CT_CELL_REOPEN  (CT_TCP_STATE_MAX + 1) /**< sRE: SYN that may reopen a closed flow */
+#define CT_CELL_INVALID 64                     /**< INVALID cells: 64 + enum ct_tcp_reason */
+/** The INVALID cell counted under reason @p r. */
+#define CT_CELL_INVALID_R(r) (CT_CELL_INVALID + (r))
+
+_Static_assert(CT_CELL_REOPEN < CT_CELL_INVALID && CT_CELL_INVALID + CT_R_MAX <= 256,
+               "cell values fit in uint8_t");
 
 /**
  * One cell of the transition table.
- * @return the new endpoint state, CT_CELL_*, or -1 if an index is out of range.
+ * @return the new endpoint state, CT_CELL_IGNORE, CT_CELL_REOPEN, CT_CELL_INVALID (whatever its
+ *         reason), or -1 if an index is out of range.
  */
 int ct_tcp_fsm_cell(unsigned int role, unsigned int ev, unsigned int state);
+
+/**
+ * Reason of one cell: the enum ct_tcp_reason an INVALID cell counts under, CT_R_OK for every
+ * other cell, or -1 if an index is out of range.
+ */
+int ct_tcp_fsm_cell_reason(unsigned int role, unsigned int ev, unsigned int state);
 
 /** Short name of an event class ("?" if out of range). */
 const char *ct_tcp_event_name(unsigned int ev);

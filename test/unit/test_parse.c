@@ -716,23 +716,37 @@ Test(parse, malformed_option_lengths_are_rejected)
 
 /* ---- flags ---- */
 
+/*
+ * The flag combinations Linux nf_conntrack accepts (tcp_valid_flags[] of
+ * net/netfilter/nf_conntrack_proto_tcp.c, PSH, ECE and CWR masked), and for the others the
+ * first rule they break, in the documented priority (lib/tcp/ct_tcp.h).
+ */
 static enum ct_parse_reason
 golden_flags(uint8_t f)
 {
-	bool fin = f & 0x01, syn = f & 0x02, rst = f & 0x04, psh = f & 0x08, ack = f & 0x10,
-	     urg = f & 0x20;
+	static const uint8_t linux_valid[] = {
+	        0x02, 0x22, 0x12, /* SYN, SYN+URG, SYN+ACK */
+	        0x04, 0x14,       /* RST, RST+ACK */
+	        0x11, 0x31,       /* FIN+ACK, FIN+ACK+URG */
+	        0x10, 0x30,       /* ACK, ACK+URG */
+	};
+	bool fin = f & 0x01, syn = f & 0x02, rst = f & 0x04, ack = f & 0x10;
+	uint8_t m = f & 0x37;
 
-	if (!(fin || syn || rst || psh || ack || urg))
+	for (unsigned int i = 0; i < sizeof(linux_valid); i++)
+		if (m == linux_valid[i])
+			return CT_PARSE_OK;
+	if (!(fin || syn || rst || ack))
 		return CT_PARSE_FLAGS_NONE;
-	if (fin && psh && urg)
-		return CT_PARSE_FLAGS_XMAS;
 	if (syn && fin)
 		return CT_PARSE_FLAGS_SYN_FIN;
 	if (syn && rst)
 		return CT_PARSE_FLAGS_SYN_RST;
+	if (rst && fin)
+		return CT_PARSE_FLAGS_RST_FIN;
 	if (fin && !ack)
 		return CT_PARSE_FLAGS_FIN_NO_ACK;
-	return CT_PARSE_OK;
+	return CT_PARSE_FLAGS_URG; /* SYN+ACK+URG, RST+URG, RST+ACK+URG */
 }
 
 Test(parse, every_flag_byte_gets_its_reason)
@@ -759,16 +773,22 @@ Test(parse, flag_spot_checks)
 	} t[] = {
 	        {0x00, CT_PARSE_FLAGS_NONE},
 	        {0xc0, CT_PARSE_FLAGS_NONE},
-	        {0x29, CT_PARSE_FLAGS_XMAS},
-	        {0x3f, CT_PARSE_FLAGS_XMAS},
-	        {0xff, CT_PARSE_FLAGS_XMAS},
+	        {0x08, CT_PARSE_FLAGS_NONE},       /* PSH alone */
+	        {0x20, CT_PARSE_FLAGS_NONE},       /* URG alone */
+	        {0x29, CT_PARSE_FLAGS_FIN_NO_ACK}, /* FIN+PSH+URG (Xmas scan) */
+	        {0x39, CT_PARSE_OK},               /* FIN+PSH+URG with ACK: Linux accepts it */
+	        {0x3f, CT_PARSE_FLAGS_SYN_FIN},
+	        {0xff, CT_PARSE_FLAGS_SYN_FIN},
+	        {0x32, CT_PARSE_FLAGS_URG}, /* SYN+ACK+URG */
+	        {0x24, CT_PARSE_FLAGS_URG}, /* RST+URG */
+	        {0x15, CT_PARSE_FLAGS_RST_FIN},
 	        {0x03, CT_PARSE_FLAGS_SYN_FIN},
 	        {0x13, CT_PARSE_FLAGS_SYN_FIN},
 	        {0x06, CT_PARSE_FLAGS_SYN_RST},
 	        {0x16, CT_PARSE_FLAGS_SYN_RST},
 	        {0x01, CT_PARSE_FLAGS_FIN_NO_ACK},
 	        {0x09, CT_PARSE_FLAGS_FIN_NO_ACK},
-	        {0x05, CT_PARSE_FLAGS_FIN_NO_ACK},
+	        {0x05, CT_PARSE_FLAGS_RST_FIN},
 	        {0x02, CT_PARSE_OK},
 	        {0x12, CT_PARSE_OK},
 	        {0xc2, CT_PARSE_OK},
@@ -1054,10 +1074,17 @@ mk_flags_syn_rst(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_flags_xmas(struct frame *f, uint32_t *seg_len)
+mk_flags_rst_fin(struct frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
-	mk_flags(f, CT_TCPF_FIN | CT_TCPF_PSH | CT_TCPF_URG);
+	mk_flags(f, CT_TCPF_RST | CT_TCPF_FIN | CT_TCPF_ACK);
+}
+
+static void
+mk_flags_urg(struct frame *f, uint32_t *seg_len)
+{
+	(void)seg_len;
+	mk_flags(f, CT_TCPF_SYN | CT_TCPF_ACK | CT_TCPF_URG);
 }
 
 static void
@@ -1117,7 +1144,8 @@ static const struct rcase rcases[] = {
         {"no flags", CT_PARSE_FLAGS_NONE, mk_flags_none},
         {"SYN+FIN", CT_PARSE_FLAGS_SYN_FIN, mk_flags_syn_fin},
         {"SYN+RST", CT_PARSE_FLAGS_SYN_RST, mk_flags_syn_rst},
-        {"FIN+PSH+URG", CT_PARSE_FLAGS_XMAS, mk_flags_xmas},
+        {"RST+FIN+ACK", CT_PARSE_FLAGS_RST_FIN, mk_flags_rst_fin},
+        {"SYN+ACK+URG", CT_PARSE_FLAGS_URG, mk_flags_urg},
         {"FIN alone", CT_PARSE_FLAGS_FIN_NO_ACK, mk_flags_fin_no_ack},
         {"TCP header in second segment", CT_PARSE_TRUNC_SEG, mk_trunc_seg},
         {"extension header in second segment", CT_PARSE_TRUNC_SEG, mk_trunc_seg_ext},

@@ -75,62 +75,85 @@ static const struct move moves[] = {
 };
 
 struct cellref {
-	unsigned char role, ev, state;
+	unsigned char role, ev, state, reason;
 };
 
-/* Segments that cannot occur in a state (RFC 9293 3.10.7 and RFC 5961 4.2). */
+/*
+ * Segments that cannot occur in a state (RFC 9293 3.10.7 and RFC 5961 4.2), each with the rule
+ * it breaks, as a counter should name it.
+ */
+#define SW CT_R_SYN_IN_WINDOW
+#define SA CT_R_SYN_AFTER_SYNACK
+#define SU CT_R_SYNACK_UNSOLICITED
+#define SL CT_R_SYNACK_LATE
+#define FE CT_R_FIN_EARLY
+#define AL CT_R_ACK_IN_LISTEN
+#define AB CT_R_ACK_BEFORE_SYNACK
+#define AU CT_R_ACK_SYN_UNANSWERED
+#define AF CT_R_ACKFIN_EARLY
 static const struct cellref invalids[] = {
-        /* SYN on a synchronized connection, by either endpoint; a bare SYN after SYN,ACK */
-        {G_SND, CT_EV_SYN, SR},
-        {G_SND, CT_EV_SYN, ES},
-        {G_SND, CT_EV_SYN, F1},
-        {G_SND, CT_EV_SYN, F2},
-        {G_SND, CT_EV_SYN, CW},
-        {G_SND, CT_EV_SYN, CG},
-        {G_SND, CT_EV_SYN, LA},
-        {G_RCV, CT_EV_SYN, ES},
-        {G_RCV, CT_EV_SYN, F1},
-        {G_RCV, CT_EV_SYN, F2},
-        {G_RCV, CT_EV_SYN, CW},
-        {G_RCV, CT_EV_SYN, CG},
-        {G_RCV, CT_EV_SYN, LA},
-        /* SYN,ACK: never without a connection or after a FIN; never to a listener */
-        {G_SND, CT_EV_SYNACK, CL},
-        {G_SND, CT_EV_SYNACK, F1},
-        {G_SND, CT_EV_SYNACK, F2},
-        {G_SND, CT_EV_SYNACK, CW},
-        {G_SND, CT_EV_SYNACK, CG},
-        {G_SND, CT_EV_SYNACK, LA},
-        {G_SND, CT_EV_SYNACK, TW},
-        {G_RCV, CT_EV_SYNACK, CL},
-        {G_RCV, CT_EV_SYNACK, LI},
-        {G_RCV, CT_EV_SYNACK, F1},
-        {G_RCV, CT_EV_SYNACK, F2},
-        {G_RCV, CT_EV_SYNACK, CW},
-        {G_RCV, CT_EV_SYNACK, CG},
-        {G_RCV, CT_EV_SYNACK, LA},
-        {G_RCV, CT_EV_SYNACK, TW},
+        /* SYN on a synchronized connection, by either endpoint (RFC 5961 4.2) */
+        {G_SND, CT_EV_SYN, ES, SW},
+        {G_SND, CT_EV_SYN, F1, SW},
+        {G_SND, CT_EV_SYN, F2, SW},
+        {G_SND, CT_EV_SYN, CW, SW},
+        {G_SND, CT_EV_SYN, CG, SW},
+        {G_SND, CT_EV_SYN, LA, SW},
+        {G_RCV, CT_EV_SYN, ES, SW},
+        {G_RCV, CT_EV_SYN, F1, SW},
+        {G_RCV, CT_EV_SYN, F2, SW},
+        {G_RCV, CT_EV_SYN, CW, SW},
+        {G_RCV, CT_EV_SYN, CG, SW},
+        {G_RCV, CT_EV_SYN, LA, SW},
+        /* a bare SYN from an endpoint that already answered with SYN,ACK */
+        {G_SND, CT_EV_SYN, SR, SA},
+        /* SYN,ACK: never without a connection, never to a listener, never after a FIN */
+        {G_SND, CT_EV_SYNACK, CL, SU},
+        {G_RCV, CT_EV_SYNACK, CL, SU},
+        {G_RCV, CT_EV_SYNACK, LI, SU},
+        {G_SND, CT_EV_SYNACK, F1, SL},
+        {G_SND, CT_EV_SYNACK, F2, SL},
+        {G_SND, CT_EV_SYNACK, CW, SL},
+        {G_SND, CT_EV_SYNACK, CG, SL},
+        {G_SND, CT_EV_SYNACK, LA, SL},
+        {G_SND, CT_EV_SYNACK, TW, SL},
+        {G_RCV, CT_EV_SYNACK, F1, SL},
+        {G_RCV, CT_EV_SYNACK, F2, SL},
+        {G_RCV, CT_EV_SYNACK, CW, SL},
+        {G_RCV, CT_EV_SYNACK, CG, SL},
+        {G_RCV, CT_EV_SYNACK, LA, SL},
+        {G_RCV, CT_EV_SYNACK, TW, SL},
         /* FIN before the handshake, from or to the unsynchronized side */
-        {G_SND, CT_EV_FIN, LI},
-        {G_SND, CT_EV_FIN, SS},
-        {G_RCV, CT_EV_FIN, LI},
-        {G_RCV, CT_EV_FIN, SS},
-        {G_SND, CT_EV_FIN2, LI},
-        {G_SND, CT_EV_FIN2, SS},
-        {G_RCV, CT_EV_FIN2, LI},
-        {G_RCV, CT_EV_FIN2, SS},
+        {G_SND, CT_EV_FIN, LI, FE},
+        {G_SND, CT_EV_FIN, SS, FE},
+        {G_RCV, CT_EV_FIN, LI, FE},
+        {G_RCV, CT_EV_FIN, SS, FE},
+        {G_SND, CT_EV_FIN2, LI, FE},
+        {G_SND, CT_EV_FIN2, SS, FE},
+        {G_RCV, CT_EV_FIN2, LI, FE},
+        {G_RCV, CT_EV_FIN2, SS, FE},
         /* ACK: a listener sends none and gets none; SYN-SENT needs a SYN,ACK */
-        {G_SND, CT_EV_ACK, LI},
-        {G_RCV, CT_EV_ACK, LI},
-        {G_RCV, CT_EV_ACK, SS},
+        {G_SND, CT_EV_ACK, LI, AL},
+        {G_RCV, CT_EV_ACK, LI, AB},
+        {G_RCV, CT_EV_ACK, SS, AU},
         /* an ACK of a FIN cannot exist before the handshake completed */
-        {G_SND, CT_EV_ACKFIN, LI},
-        {G_SND, CT_EV_ACKFIN, SS},
-        {G_SND, CT_EV_ACKFIN, SR},
-        {G_RCV, CT_EV_ACKFIN, LI},
-        {G_RCV, CT_EV_ACKFIN, SS},
-        {G_RCV, CT_EV_ACKFIN, SR},
+        {G_SND, CT_EV_ACKFIN, LI, AF},
+        {G_SND, CT_EV_ACKFIN, SS, AF},
+        {G_SND, CT_EV_ACKFIN, SR, AF},
+        {G_RCV, CT_EV_ACKFIN, LI, AF},
+        {G_RCV, CT_EV_ACKFIN, SS, AF},
+        {G_RCV, CT_EV_ACKFIN, SR, AF},
 };
+
+/* The reason the golden gives a cell: that of its entry in invalids[], CT_R_OK otherwise. */
+static int
+golden_reason(unsigned int role, unsigned int ev, unsigned int st)
+{
+	for (unsigned int i = 0; i < sizeof(invalids) / sizeof(invalids[0]); i++)
+		if (invalids[i].role == role && invalids[i].ev == ev && invalids[i].state == st)
+			return invalids[i].reason;
+	return CT_R_OK;
+}
 
 static int
 golden(unsigned int role, unsigned int ev, unsigned int st)
@@ -140,18 +163,14 @@ golden(unsigned int role, unsigned int ev, unsigned int st)
 	/* 3.10.7: an acceptable RST closes the connection in every state, for both ends */
 	if (ev == CT_EV_RST)
 		return CL;
-	/* 3.10.7.4: a segment without ACK, SYN or RST is dropped in every state */
-	if (ev == CT_EV_NONE)
-		return CT_CELL_INVALID;
 	/* 3.10.7.4 / RFC 6191: a new SYN from a closed or TIME-WAIT end may start a new incarnation */
 	if (role == G_SND && ev == CT_EV_SYN && (st == CL || st == TW))
 		return CT_CELL_REOPEN;
 	for (i = 0; i < sizeof(moves) / sizeof(moves[0]); i++)
 		if (moves[i].role == role && moves[i].ev == ev && moves[i].from == st)
 			return moves[i].to;
-	for (i = 0; i < sizeof(invalids) / sizeof(invalids[0]); i++)
-		if (invalids[i].role == role && invalids[i].ev == ev && invalids[i].state == st)
-			return CT_CELL_INVALID;
+	if (golden_reason(role, ev, st) != CT_R_OK)
+		return CT_CELL_INVALID;
 	/* everything else: retransmissions, duplicate ACKs, data: valid, no change */
 	return CT_CELL_IGNORE;
 }
@@ -177,8 +196,18 @@ Test(fsm_table, every_cell_matches_the_rfc9293_golden)
 			for (st = 0; st < CT_TCP_STATE_MAX; st++) {
 				int got = ct_tcp_fsm_cell(role, ev, st),
 				    want = golden(role, ev, st);
+				int got_r = ct_tcp_fsm_cell_reason(role, ev, st),
+				    want_r = golden_reason(role, ev, st);
 
 				n++;
+				if (got_r != want_r) {
+					bad++;
+					cr_log_error("%s %s in %s: table reason %s, golden %s",
+					             role == G_SND ? "snd" : "rcv",
+					             ct_tcp_event_name(ev), ct_tcp_state_name(st),
+					             ct_tcp_reason_name((unsigned int)got_r),
+					             ct_tcp_reason_name((unsigned int)want_r));
+				}
 				if (got != want) {
 					bad++;
 					cr_log_error("%s %s in %s: table %s, golden %s",
@@ -381,7 +410,7 @@ Test(fsm, new_flow_refusals_leave_the_struct_untouched)
 	        {CT_TCPF_RST, true, CT_R_NO_FLOW_RST},
 	        {CT_TCPF_FIN | CT_TCPF_ACK, true, CT_R_NO_FLOW_RST},
 	        {CT_TCPF_ACK, false, CT_R_NO_FLOW_NOT_SYN},
-	        {0, true, CT_R_NO_FLOW_NOT_SYN},
+	        {0, true, CT_R_BAD_FLAGS}, /* no SYN, ACK or RST: breaks a flag rule */
 	        {CT_TCPF_SYN | CT_TCPF_RST, true, CT_R_BAD_FLAGS},
 	        {CT_TCPF_FIN, true, CT_R_BAD_FLAGS},
 	};
