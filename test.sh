@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Builds synfin and runs every test suite: a normal build (unit, e2e, style, bench smoke), an
-# ASan+UBSan build of the same, a short libFuzzer run (clang) and a TSan build of the concurrency
-# tests. Installs missing Debian packages first (setup.sh). Ends with one line: "N passed, N
-# failed, N skipped".
+# Builds synfin and runs every test suite: a normal build (all its suites: unit, e2e, real,
+# style, bench-smoke), an ASan+UBSan build of unit and e2e, a short libFuzzer run (clang) and a
+# TSan build of the concurrency tests. Installs missing Debian packages first (setup.sh). Ends
+# with one line: "N passed, N failed, N skipped".
 set -eu
 cd "$(dirname "$0")"
 ./setup.sh
@@ -17,7 +17,7 @@ build() { # dir, meson args...
 
 status=0
 build build
-meson test -C build --num-processes "$J" --print-errorlogs --no-suite bench || status=1
+meson test -C build --num-processes "$J" --print-errorlogs || status=1
 build build-asan -Db_sanitize=address,undefined -Db_lundef=false
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --num-processes "$J" --print-errorlogs --suite unit --suite e2e || status=1

@@ -14,84 +14,57 @@
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pcaplib as P  # noqa: E402
+import e2elib as E  # noqa: E402
 
-EAL = ["--no-pci", "--no-huge", "-m", "512", "--no-shconf", "--log-level=error"]
-failed = 0
-
-
-def check(cond, msg, detail=None):
-    global failed
-    if not cond:
-        failed += 1
-        print("FAIL:", msg)
-        if detail is not None:
-            print("   ", detail)
-
-
-def run(argv, timeout=60, **kw):
-    print("running:", " ".join(argv))
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          errors="replace", timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+CK = E.Checker()
+check, run = CK.check, E.run
 
 
 def frames():
     c, s = "10.0.0.1", "10.0.0.2"
     fr = []
     # A: full lifecycle, client 10.0.0.1:40000 -> 10.0.0.2:80 (client is the smaller endpoint)
-    fr += [P.tcp4(c, s, 40000, 80, 1000, 0, P.SYN),
-           P.tcp4(s, c, 80, 40000, 5000, 1001, P.SYN | P.ACK),
-           P.tcp4(c, s, 40000, 80, 1001, 5001, P.ACK),
-           P.tcp4(c, s, 40000, 80, 1001, 5001, P.PSH | P.ACK, b"GET / HTTP/1.0\r\n\r\n"),
-           P.tcp4(s, c, 80, 40000, 5001, 1019, P.PSH | P.ACK, b"HTTP/1.0 200 OK\r\n\r\n"),
-           P.tcp4(c, s, 40000, 80, 1019, 5020, P.FIN | P.ACK),
-           P.tcp4(s, c, 80, 40000, 5020, 1020, P.FIN | P.ACK),
-           P.tcp4(c, s, 40000, 80, 1020, 5021, P.ACK)]
+    fr += E.handshake(c, s, 40000, 80, 1000, 5000, data=b"GET / HTTP/1.0\r\n\r\n")
+    fr += [E.tcp4(s, c, 80, 40000, 5001, 1019, E.PSH | E.ACK, b"HTTP/1.0 200 OK\r\n\r\n"),
+           E.tcp4(c, s, 40000, 80, 1019, 5020, E.FIN | E.ACK),
+           E.tcp4(s, c, 80, 40000, 5020, 1020, E.FIN | E.ACK),
+           E.tcp4(c, s, 40000, 80, 1020, 5021, E.ACK)]
     # B: client 10.0.0.9:50000 -> 10.0.0.2:443 (client is the larger endpoint: swapped key),
     # established with data both ways, then one segment far beyond the window (INVALID)
     b = "10.0.0.9"
-    fr += [P.tcp4(b, s, 50000, 443, 7000, 0, P.SYN),
-           P.tcp4(s, b, 443, 50000, 9000, 7001, P.SYN | P.ACK),
-           P.tcp4(b, s, 50000, 443, 7001, 9001, P.ACK),
-           P.tcp4(b, s, 50000, 443, 7001, 9001, P.PSH | P.ACK, b"hello"),
-           P.tcp4(s, b, 443, 50000, 9001, 7006, P.PSH | P.ACK, b"world"),
-           P.tcp4(b, s, 50000, 443, 7006 + 1000000000, 9006, P.PSH | P.ACK, b"late")]
+    fr += E.handshake(b, s, 50000, 443, 7000, 9000, data=b"hello")
+    fr += [E.tcp4(s, b, 443, 50000, 9001, 7006, E.PSH | E.ACK, b"world"),
+           E.tcp4(b, s, 50000, 443, 7006 + 1000000000, 9006, E.PSH | E.ACK, b"late")]
     # C: IPv6 SYN nobody answers
-    fr += [P.tcp6("2001:db8::1", "2001:db8::2", 50001, 443, 100, 0, P.SYN)]
+    fr += [E.tcp6("2001:db8::1", "2001:db8::2", 50001, 443, 100, 0, E.SYN)]
     # D: mid-stream ACK (picked up in loose mode)
-    fr += [P.tcp4("10.0.0.5", "10.0.0.6", 1234, 22, 424242, 777, P.ACK)]
+    fr += [E.tcp4("10.0.0.5", "10.0.0.6", 1234, 22, 424242, 777, E.ACK)]
     # not tracked: UDP, ARP
-    fr += [P.udp4(c, s, 53, 53), P.arp()]
+    fr += [E.udp4(c, s, 53, 53), E.arp()]
     return fr
 
 
 def case_pcap(exe, tmp):
     pcap = os.path.join(tmp, "flows.pcap")
-    P.write(pcap, frames())
+    E.write(pcap, frames())
     results = []
     for burst in ("32", "1"):
         out = os.path.join(tmp, f"flows-{burst}.json")
-        p = run([exe, "-l", "0", *EAL, f"--file-prefix=sf_e2e_pcap{burst}",
-                 f"--vdev=net_pcap0,rx_pcap={pcap}", "--", "--clock=packet",
-                 "--idle-exit", "300", "--burst", burst, "--flows-json", out])
+        p = run(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                              ["--clock=packet", "--idle-exit", "300", "--burst", burst,
+                               "--flows-json", out], prefix=f"sf_e2e_pcap{burst}"))
         print(p.stdout[-3000:], p.stderr[-2000:])
         check(p.returncode == 0, f"burst {burst}: exit status {p.returncode}, want 0")
         check("synfin statistics" in p.stdout, f"burst {burst}: no final statistics")
         check("not-TCP: 2" in p.stdout, f"burst {burst}: want 2 untracked packets counted")
         check("invalid_seq_above_window=1" in p.stdout,
               f"burst {burst}: want one seq_above_window reason counted")
-        try:
-            with open(out) as f:
-                flows = json.load(f)
-        except (OSError, ValueError) as e:
-            check(False, f"burst {burst}: flows JSON unreadable: {e}")
+        flows, err = E.read_json(out)
+        if not check(err is None, f"burst {burst}: flows JSON unreadable: {err}"):
             return
         results.append(sorted(flows, key=lambda x: (x["orig"]["src"], x["orig"]["sport"])))
     flows = results[0]
@@ -145,19 +118,12 @@ def case_workers(exe, tmp):
     cpus = sorted(os.sched_getaffinity(0))
     c0, c1 = cpus[0], cpus[1] if len(cpus) > 1 else cpus[0]
     # three lcores on (at most) two CPUs: the main lcore mostly sleeps
-    argv = [exe, f"--lcores=0@{c0},1@{c0},2@{c1}", *EAL, "--file-prefix=sf_e2e_workers", "--vdev=net_null0",
-            "--", "--rxq", "2", "--flows-json", out]
-    print("running:", " ".join(argv))
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         errors="replace", stdin=subprocess.DEVNULL)
+    p = E.start(E.synfin_argv(exe, ["net_null0"], ["--rxq", "2", "--flows-json", out],
+                              lcores=[f"--lcores=0@{c0},1@{c0},2@{c1}"],
+                              prefix="sf_e2e_workers"))
     time.sleep(2)
-    p.send_signal(signal.SIGTERM)
-    try:
-        so, se = p.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        so, se = p.communicate()
-        check(False, "synfin did not exit within 30 s of SIGTERM")
+    so, se, in_time = E.stop(p)
+    check(in_time, "synfin did not exit within 30 s of SIGTERM")
     print(so[-3000:], se[-2000:])
     check(p.returncode == 0, f"exit status {p.returncode} after SIGTERM, want 0")
     polls = [l for l in so.splitlines() if l.startswith("synfin: lcore") and "polls" in l]
@@ -169,18 +135,15 @@ def case_workers(exe, tmp):
     check("synfin statistics" in so, "no final statistics after SIGTERM")
     rx = [l for l in so.splitlines() if l.strip().startswith("RX-packets:")]
     check(rx and int(rx[-1].split()[1]) > 0, "no packets counted by the tracker", rx)
-    try:
-        with open(out) as f:
-            check(json.load(f) == [], "net_null frames are not TCP: want no flows")
-    except (OSError, ValueError) as e:
-        check(False, f"flows JSON unreadable: {e}")
+    flows, err = E.read_json(out)
+    if check(err is None, f"flows JSON unreadable: {err}"):
+        check(flows == [], "net_null frames are not TCP: want no flows")
 
 
 def case_config(exe, tmp):
     pcap = os.path.join(tmp, "one.pcap")
-    P.write(pcap, [P.arp()])
-    base = [exe, "-l", "0", *EAL, "--file-prefix=sf_e2e_cfg", f"--vdev=net_pcap0,rx_pcap={pcap}",
-            "--"]
+    E.write(pcap, [E.arp()])
+    base = E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"], prefix="sf_e2e_cfg")
     cases = [
         ("[general]\nburst = 1000\n", "burst"),
         ("[general]\nbogus_key = 1\n", "bogus_key"),
@@ -216,16 +179,6 @@ def case_config(exe, tmp):
     check(p.returncode == 0 and "--flows-json" in p.stdout, "--help", p.stdout)
 
 
-def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in ("pcap", "workers", "config"):
-        print(__doc__)
-        return 2
-    exe, case = sys.argv[1], sys.argv[2]
-    with tempfile.TemporaryDirectory(prefix="synfin_e2e_") as tmp:
-        globals()["case_" + case](exe, tmp)
-    print(f"e2e {case}:", "FAILED" if failed else "ok", f"({failed} failures)")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(E.main_cases(__doc__, {"pcap": case_pcap, "workers": case_workers,
+                                    "config": case_config}, CK))

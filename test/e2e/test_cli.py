@@ -11,88 +11,40 @@ Usage: test_cli.py SYNFIN_EXE SOURCE_ROOT
 """
 
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2elib as E  # noqa: E402
+from e2elib import ACK, FIN, PSH, SYN, tcp4  # noqa: E402
 
 PROMPT = "synfin> "
 
 # ---- a small pcap: one closed connection, one open, one IPv6 half-open ----
 
-MAC_A = bytes.fromhex("020000000001")
-MAC_B = bytes.fromhex("020000000002")
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def tcp_hdr(src, dst, sport, dport, seq, ack, flags, payload, pseudo):
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0)
-    c = csum(pseudo + hdr + payload)
-    return hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
-
-
-def frame4(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    s, d = bytes(map(int, src.split("."))), bytes(map(int, dst.split(".")))
-    tlen = 20 + 20 + len(payload)
-    pseudo = s + d + struct.pack("!BBH", 0, 6, 20 + len(payload))
-    tcp = tcp_hdr(s, d, sport, dport, seq, ack, flags, payload, pseudo)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tlen, 1, 0x4000, 64, 6, 0, s, d)
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return MAC_B + MAC_A + b"\x08\x00" + ip + tcp
-
-
-def frame6(src, dst, sport, dport, seq, ack, flags, payload=b""):
-    import ipaddress
-
-    s, d = ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed
-    plen = 20 + len(payload)
-    pseudo = s + d + struct.pack("!I3xB", plen, 6)
-    tcp = tcp_hdr(s, d, sport, dport, seq, ack, flags, payload, pseudo)
-    ip = struct.pack("!IHBB16s16s", 6 << 28, plen, 6, 64, s, d)
-    return MAC_B + MAC_A + b"\x86\xdd" + ip + tcp
-
-
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
-
 
 def packets():
     c, s = ("10.0.0.1", 40000), ("10.0.0.2", 80)
     o = ("10.0.0.3", 40001)
-    pk = []
     # closed connection: handshake, request, response, FIN both ways
-    pk.append(frame4(c[0], s[0], c[1], s[1], 1000, 0, SYN))
-    pk.append(frame4(s[0], c[0], s[1], c[1], 5000, 1001, SYN | ACK))
-    pk.append(frame4(c[0], s[0], c[1], s[1], 1001, 5001, ACK))
-    pk.append(frame4(c[0], s[0], c[1], s[1], 1001, 5001, PSH | ACK, b"GET / HTTP/1.0\r\n\r\n"))
-    pk.append(frame4(s[0], c[0], s[1], c[1], 5001, 1019, PSH | ACK, b"HTTP/1.0 200 OK\r\n\r\n"))
-    pk.append(frame4(c[0], s[0], c[1], s[1], 1019, 5020, FIN | ACK))
-    pk.append(frame4(s[0], c[0], s[1], c[1], 5020, 1020, FIN | ACK))
-    pk.append(frame4(c[0], s[0], c[1], s[1], 1020, 5021, ACK))
+    pk = E.handshake(c[0], s[0], c[1], s[1], 1000, 5000, data=b"GET / HTTP/1.0\r\n\r\n")
+    pk.append(tcp4(s[0], c[0], s[1], c[1], 5001, 1019, PSH | ACK, b"HTTP/1.0 200 OK\r\n\r\n"))
+    pk.append(tcp4(c[0], s[0], c[1], s[1], 1019, 5020, FIN | ACK))
+    pk.append(tcp4(s[0], c[0], s[1], c[1], 5020, 1020, FIN | ACK))
+    pk.append(tcp4(c[0], s[0], c[1], s[1], 1020, 5021, ACK))
     # open connection: handshake and data, no close
-    pk.append(frame4(o[0], s[0], o[1], s[1], 7000, 0, SYN))
-    pk.append(frame4(s[0], o[0], s[1], o[1], 9000, 7001, SYN | ACK))
-    pk.append(frame4(o[0], s[0], o[1], s[1], 7001, 9001, ACK))
-    pk.append(frame4(o[0], s[0], o[1], s[1], 7001, 9001, PSH | ACK, b"hello"))
-    pk.append(frame4(s[0], o[0], s[1], o[1], 9001, 7006, ACK))
+    pk += E.handshake(o[0], s[0], o[1], s[1], 7000, 9000, data=b"hello")
+    pk.append(tcp4(s[0], o[0], s[1], o[1], 9001, 7006, ACK))
     # IPv6: a SYN nobody answers
-    pk.append(frame6("2001:db8::1", "2001:db8::2", 50000, 443, 100, 0, SYN))
+    pk.append(E.tcp6("2001:db8::1", "2001:db8::2", 50000, 443, 100, 0, SYN))
     return pk
 
 
 def write_pcap(path):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, p in enumerate(packets()):
-            f.write(struct.pack("<IIII", 1700000000 + i // 4, (i % 4) * 1000, len(p), len(p)))
-            f.write(p)
+    """The packets four to a second, 1 ms apart within the second."""
+    pk = packets()
+    E.write(path, pk, [(E.T0 + i // 4) * 1000000 + (i % 4) * 1000 for i in range(len(pk))])
 
 
 # ---- the command file and what each command must print ----
@@ -146,10 +98,10 @@ def transcript(out):
     return parts
 
 
-class Checker:
+class Checker(E.Checker):
     def __init__(self, parts):
+        super().__init__()
         self.parts = parts
-        self.failed = 0
 
     def out(self, cmd, nth=0):
         hits = [o for c, o in self.parts if c == cmd]
@@ -157,10 +109,6 @@ class Checker:
             self.fail(f"command not echoed: {cmd!r}")
             return []
         return hits[nth]
-
-    def fail(self, msg):
-        print("FAIL:", msg)
-        self.failed += 1
 
     def expect(self, cond, msg, lines=None):
         if not cond:
@@ -190,14 +138,10 @@ def main():
         cmds = os.path.join(tmp, "cmds.txt")
         with open(cmds, "w") as f:
             f.write("\n".join(COMMANDS) + "\n")
-        argv = [exe, "-l", "0", "--no-pci", "--no-huge", "-m", "512", "--no-shconf",
-                "--log-level=error", f"--vdev=net_pcap0,rx_pcap={pcap}",
-                "--", "--clock=packet", "--cmdline-file", cmds]
-        print("running:", " ".join(argv))
+        argv = E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                             ["--clock=packet", "--cmdline-file", cmds])
         try:
-            p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, timeout=120, text=True,
-                               errors="replace")
+            p = E.run(argv, timeout=120)
         except subprocess.TimeoutExpired as e:
             print("FAIL: synfin did not exit after quit within 120 s")
             print(e.stdout)

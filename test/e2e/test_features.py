@@ -21,44 +21,17 @@
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pcaplib as P  # noqa: E402
+import e2elib as E  # noqa: E402
+from e2elib import handshake  # noqa: E402
 
-EAL = ["--no-pci", "--no-huge", "-m", "512", "--log-level=error"]
-failed = 0
-
-
-def check(cond, msg, detail=None):
-    global failed
-    if not cond:
-        failed += 1
-        print("FAIL:", msg)
-        if detail is not None:
-            print("   ", detail)
-    return cond
-
-
-def run(argv, timeout=60):
-    print("running:", " ".join(argv))
-    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
-
-
-def handshake(c, s, cp, sp, isn_c, isn_s, vlan=None, data=b""):
-    """SYN, SYN+ACK, ACK (and one data segment when given) of one connection."""
-    fr = [P.tcp4(c, s, cp, sp, isn_c, 0, P.SYN, vlan=vlan),
-          P.tcp4(s, c, sp, cp, isn_s, isn_c + 1, P.SYN | P.ACK, vlan=vlan),
-          P.tcp4(c, s, cp, sp, isn_c + 1, isn_s + 1, P.ACK, vlan=vlan)]
-    if data:
-        fr.append(P.tcp4(c, s, cp, sp, isn_c + 1, isn_s + 1, P.PSH | P.ACK, data, vlan=vlan))
-    return fr
+CK = E.Checker()
+check, run = CK.check, E.run
 
 
 def tracker_line(out, key):
@@ -89,15 +62,12 @@ def case_telemetry(exe, tmp):
     frames = []
     for i in range(8):
         frames += handshake("10.1.0.1", "10.1.0.2", 40000 + i, 80, 1000 * i, 500000 + i)
-    P.write(pcap, frames)
+    E.write(pcap, frames)
     prefix = f"sf-tel-{os.getpid()}"
     rdir = runtime_dir(prefix)
     path = os.path.join(rdir, "dpdk_telemetry.v2")
-    argv = [exe, "-l", "0", *EAL, f"--file-prefix={prefix}",
-            f"--vdev=net_pcap0,rx_pcap={pcap}", "--", "--clock=packet"]
-    print("running:", " ".join(argv))
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         errors="replace", stdin=subprocess.DEVNULL)
+    p = E.start(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"], ["--clock=packet"],
+                              prefix=prefix, shconf=True))
     try:
         t0 = time.time()
         while not os.path.exists(path) and time.time() - t0 < 20 and p.poll() is None:
@@ -159,13 +129,7 @@ def case_telemetry(exe, tmp):
                   and '"clock": "packet"' in r.stdout,
                   "dpdk-telemetry.py -f PREFIX: /synfin/config", r.stdout + r.stderr)
     finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-        try:
-            so, se = p.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            so, se = p.communicate()
+        so, se, _ = E.stop(p)
         print(so[-1500:], se[-1000:])
         check(p.returncode == 0, f"exit status {p.returncode} after SIGTERM, want 0")
         shutil.rmtree(rdir, ignore_errors=True)
@@ -173,39 +137,29 @@ def case_telemetry(exe, tmp):
 
 # ---- inline ----
 
-def pcap_count(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    off, n = 24, 0
-    while off + 16 <= len(data):
-        incl = int.from_bytes(data[off + 8:off + 12], "little")
-        off += 16 + incl
-        n += 1
-    return n
-
-
 def case_inline(exe, tmp):
     c, s = "10.2.0.1", "10.2.0.2"
     fr = handshake(c, s, 40000, 80, 1000, 9000, data=b"hello")
-    fr.append(P.tcp4(s, c, 80, 40000, 9001, 1006, P.ACK))
+    fr.append(E.tcp4(s, c, 80, 40000, 9001, 1006, E.ACK))
     # far beyond the server's window: INVALID (seq_above_window)
-    fr.append(P.tcp4(c, s, 40000, 80, 1006 + 1000000000, 9001, P.PSH | P.ACK, b"late"))
-    fr.append(P.tcp4(c, s, 40000, 80, 1006, 9001, P.PSH | P.ACK, b"again"))
+    fr.append(E.tcp4(c, s, 40000, 80, 1006 + 1000000000, 9001, E.PSH | E.ACK, b"late"))
+    fr.append(E.tcp4(c, s, 40000, 80, 1006, 9001, E.PSH | E.ACK, b"again"))
     in0, in1 = os.path.join(tmp, "in0.pcap"), os.path.join(tmp, "in1.pcap")
-    P.write(in0, fr)
-    P.write(in1, [P.udp4(s, c, 53, 53)])  # one untracked packet the other way
+    E.write(in0, fr)
+    E.write(in1, [E.udp4(s, c, 53, 53)])  # one untracked packet the other way
     for drop in (False, True):
         tx0 = os.path.join(tmp, f"tx0-{drop}.pcap")
         tx1 = os.path.join(tmp, f"tx1-{drop}.pcap")
-        p = run([exe, "-l", "0", *EAL, "--no-shconf", f"--file-prefix=sf_inl{os.getpid()}",
-                 f"--vdev=net_pcap0,rx_pcap={in0},tx_pcap={tx0}",
-                 f"--vdev=net_pcap1,rx_pcap={in1},tx_pcap={tx1}", "--", "--mode", "inline",
-                 "--clock=packet", "--idle-exit", "300"] + (["--drop-invalid"] if drop else []))
+        p = run(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={in0},tx_pcap={tx0}",
+                                    f"net_pcap1,rx_pcap={in1},tx_pcap={tx1}"],
+                              ["--mode", "inline", "--clock=packet", "--idle-exit", "300"]
+                              + (["--drop-invalid"] if drop else []),
+                              prefix=f"sf_inl{os.getpid()}"))
         print(p.stdout[-2500:], p.stderr[-1000:])
         tag = "--drop-invalid" if drop else "inline"
         check(p.returncode == 0, f"{tag}: exit status {p.returncode}")
-        n1 = pcap_count(tx1) if os.path.exists(tx1) else -1
-        n0 = pcap_count(tx0) if os.path.exists(tx0) else -1
+        n1 = len(E.read_records(tx1)) if os.path.exists(tx1) else -1
+        n0 = len(E.read_records(tx0)) if os.path.exists(tx0) else -1
         want1 = len(fr) - 1 if drop else len(fr)
         check(n1 == want1, f"{tag}: port 1 sent {n1} packets, want {want1} (from port 0)")
         check(n0 == 1, f"{tag}: port 0 sent {n0} packets, want 1 (from port 1)")
@@ -222,20 +176,18 @@ def case_inline(exe, tmp):
 def case_vlan(exe, tmp):
     c, s = "10.3.0.1", "10.3.0.2"
     pcap = os.path.join(tmp, "vlan.pcap")
-    P.write(pcap, handshake(c, s, 40000, 80, 1000, 9000, vlan=10)
+    E.write(pcap, handshake(c, s, 40000, 80, 1000, 9000, vlan=10)
             + handshake(c, s, 40000, 80, 1000, 9000, vlan=20))
     for key in (True, False):
         out = os.path.join(tmp, f"vlan-{key}.json")
-        p = run([exe, "-l", "0", *EAL, "--no-shconf", f"--file-prefix=sf_vlan{os.getpid()}",
-                 f"--vdev=net_pcap0,rx_pcap={pcap}", "--", "--clock=packet", "--idle-exit",
-                 "300", "--flows-json", out] + (["--vlan-key"] if key else []))
+        p = run(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                              ["--clock=packet", "--idle-exit", "300", "--flows-json", out]
+                              + (["--vlan-key"] if key else []),
+                              prefix=f"sf_vlan{os.getpid()}"))
         tag = "--vlan-key" if key else "no --vlan-key"
         check(p.returncode == 0, f"{tag}: exit status {p.returncode}", p.stderr)
-        try:
-            with open(out) as f:
-                flows = json.load(f)
-        except (OSError, ValueError) as e:
-            check(False, f"{tag}: flows JSON unreadable: {e}")
+        flows, err = E.read_json(out)
+        if not check(err is None, f"{tag}: flows JSON unreadable: {err}"):
             continue
         check(tracker_line(p.stdout, "TCP:") == 6, f"{tag}: want 6 tagged TCP segments parsed",
               p.stdout[-800:])
@@ -254,18 +206,18 @@ def case_vlan(exe, tmp):
 def case_show_flows(exe, tmp):
     pcap = os.path.join(tmp, "sf.pcap")
     fr = handshake("10.4.0.1", "10.4.0.2", 40000, 80, 1000, 9000)
-    fr += [P.tcp4("10.4.0.1", "10.4.0.2", 40000, 80, 1001, 9001, P.FIN | P.ACK),
-           P.tcp4("10.4.0.2", "10.4.0.1", 80, 40000, 9001, 1002, P.FIN | P.ACK),
-           P.tcp4("10.4.0.1", "10.4.0.2", 40000, 80, 1002, 9002, P.ACK)]
-    fr += [P.tcp4("10.4.0.3", "10.4.0.2", 40001, 80, 5, 0, P.SYN)]
+    fr += [E.tcp4("10.4.0.1", "10.4.0.2", 40000, 80, 1001, 9001, E.FIN | E.ACK),
+           E.tcp4("10.4.0.2", "10.4.0.1", 80, 40000, 9001, 1002, E.FIN | E.ACK),
+           E.tcp4("10.4.0.1", "10.4.0.2", 40000, 80, 1002, 9002, E.ACK)]
+    fr += [E.tcp4("10.4.0.3", "10.4.0.2", 40001, 80, 5, 0, E.SYN)]
     fr += handshake("10.4.0.9", "10.4.0.2", 50000, 443, 7, 70)
-    P.write(pcap, fr)
+    E.write(pcap, fr)
     cmds = os.path.join(tmp, "cmds")
     with open(cmds, "w") as f:
         f.write("show flows\nquit\n")
-    p = run([exe, "-l", "0", *EAL, "--no-shconf", f"--file-prefix=sf_shf{os.getpid()}",
-             f"--vdev=net_pcap0,rx_pcap={pcap}", "--", "--clock=packet", "--cmdline-file", cmds,
-             "--show-flows"])
+    p = run(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                          ["--clock=packet", "--cmdline-file", cmds, "--show-flows"],
+                          prefix=f"sf_shf{os.getpid()}"))
     print(p.stdout[-3000:], p.stderr[-1000:])
     check(p.returncode == 0, f"exit status {p.returncode}", p.stderr)
     out = p.stdout
@@ -290,17 +242,6 @@ def case_show_flows(exe, tmp):
     check("--show-flows" in h.stdout, "--help lists --show-flows", h.stdout)
 
 
-def main():
-    cases = ("telemetry", "inline", "vlan", "show_flows")
-    if len(sys.argv) != 3 or sys.argv[2] not in cases:
-        print(__doc__)
-        return 2
-    exe, case = sys.argv[1], sys.argv[2]
-    with tempfile.TemporaryDirectory(prefix="synfin_e2e_") as tmp:
-        globals()["case_" + case](exe, tmp)
-    print(f"e2e {case}:", "FAILED" if failed else "ok", f"({failed} failures)")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(E.main_cases(__doc__, {"telemetry": case_telemetry, "inline": case_inline,
+                                    "vlan": case_vlan, "show_flows": case_show_flows}, CK))

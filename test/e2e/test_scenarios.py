@@ -18,15 +18,14 @@ equals the flows the scenarios create (NEW + REOPEN).
 """
 
 import glob
-import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
 
-EAL = ["--no-pci", "--no-huge", "-m", "512", "--no-shconf", "--log-level=error"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2elib as E  # noqa: E402
 
 
 def read_expect(path):
@@ -38,38 +37,14 @@ def read_expect(path):
     return e
 
 
-def pcap_records(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    off, recs = 24, []
-    while off + 16 <= len(data):
-        _, _, incl, orig = struct.unpack_from("<IIII", data, off)
-        recs.append((data[off + 16:off + 16 + incl], orig))
-        off += 16 + incl
-    return recs
-
-
-def write_pcap(path, recs, t0=1700000000, step_us=1000):
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-        for i, (frame, orig) in enumerate(recs):
-            us = i * step_us
-            f.write(struct.pack("<IIII", t0 + us // 1000000, us % 1000000, len(frame), orig))
-            f.write(frame)
-
-
 def run_synfin(exe, pcap, opts, out, prefix):
-    argv = [exe, "-l", "0", *EAL, f"--file-prefix={prefix}", f"--vdev=net_pcap0,rx_pcap={pcap}",
-            "--", "--clock=packet", "--idle-exit", "300", *opts, "--flows-json", out]
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       errors="replace", timeout=120, stdin=subprocess.DEVNULL)
+    argv = E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                         ["--clock=packet", "--idle-exit", "300", *opts, "--flows-json", out],
+                         prefix=prefix)
+    p = E.run(argv, timeout=120, quiet=True)
     flows = None
     if p.returncode == 0:
-        try:
-            with open(out) as f:
-                flows = json.load(f)
-        except (OSError, ValueError):
-            flows = None
+        flows, _ = E.read_json(out)
     if p.returncode != 0 or flows is None:
         print("running:", " ".join(argv))
         print(p.stdout[-3000:], p.stderr[-2000:])
@@ -148,9 +123,9 @@ def main():
         for gi, (key, (opts, names)) in enumerate(sorted(groups.items())):
             recs = []
             for name in names:
-                recs += pcap_records(os.path.join(tmp, name + ".pcap"))
+                recs += E.read_records(os.path.join(tmp, name + ".pcap"))
             pcap = os.path.join(tmp, f"group{gi}.pcap")
-            write_pcap(pcap, recs)
+            E.write(pcap, recs, snaplen=262144)
             out = os.path.join(tmp, f"group{gi}.json")
             rc, flows, created = run_synfin(exe, pcap, opts, out, f"sf_scn{os.getpid()}_{gi}")
             print(f"run {gi + 1}/{len(groups)}: {len(names)} scenario(s), {len(recs)} packets, "

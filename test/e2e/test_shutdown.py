@@ -10,32 +10,21 @@ write a complete --flows-json: valid JSON, an array of one object per connection
 Usage: test_shutdown.py SYNFIN_EXE
 """
 
-import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pcaplib as P  # noqa: E402
+import e2elib as E  # noqa: E402
+from e2elib import ACK, FIN, SYN  # noqa: E402
 
-EAL = ["-l", "0", "--no-pci", "--no-huge", "-m", "512", "--no-shconf", "--log-level=error"]
-FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 FIELDS = {"proto", "orig", "vlan", "state", "client_state", "server_state", "packets", "bytes",
           "invalid", "picked_up", "assured", "expires_in_s", "lcore"}
 NCONN = 40
-failed = 0
-
-
-def check(cond, msg, detail=None):
-    global failed
-    if not cond:
-        failed += 1
-        print("FAIL:", msg)
-        if detail is not None:
-            print("   ", detail)
+CK = E.Checker()
+check = CK.check
 
 
 def frames():
@@ -43,18 +32,15 @@ def frames():
     for i in range(NCONN):
         c, s = f"10.0.{i // 200}.{i % 200 + 1}", "192.0.2.80"
         cp, sp, cs, ss = 30000 + i, 80, 1000 + i * 1000, 900000 + i * 1000
-        out += [P.tcp4(c, s, cp, sp, cs, 0, SYN),
-                P.tcp4(s, c, sp, cp, ss, cs + 1, SYN | ACK),
-                P.tcp4(c, s, cp, sp, cs + 1, ss + 1, ACK),
-                P.tcp4(c, s, cp, sp, cs + 1, ss + 1, PSH | ACK, b"x" * 100),
-                P.tcp4(s, c, sp, cp, ss + 1, cs + 101, ACK)]
+        out += E.handshake(c, s, cp, sp, cs, ss, data=b"x" * 100)
+        out.append(E.tcp4(s, c, sp, cp, ss + 1, cs + 101, ACK))
         if i % 2:
-            out += [P.tcp4(c, s, cp, sp, cs + 101, ss + 1, FIN | ACK),
-                    P.tcp4(s, c, sp, cp, ss + 1, cs + 102, FIN | ACK),
-                    P.tcp4(c, s, cp, sp, cs + 102, ss + 2, ACK)]
+            out += [E.tcp4(c, s, cp, sp, cs + 101, ss + 1, FIN | ACK),
+                    E.tcp4(s, c, sp, cp, ss + 1, cs + 102, FIN | ACK),
+                    E.tcp4(c, s, cp, sp, cs + 102, ss + 2, ACK)]
         want.add((c, cp, s, sp))
-    out += [P.tcp6("2001:db8::1", "2001:db8::2", 40000, 443, 7, 0, SYN), P.arp(),
-            P.udp4("10.9.9.9", "10.9.9.10", 53, 53)]
+    out += [E.tcp6("2001:db8::1", "2001:db8::2", 40000, 443, 7, 0, SYN), E.arp(),
+            E.udp4("10.9.9.9", "10.9.9.10", 53, 53)]
     want.add(("2001:db8::1", 40000, "2001:db8::2", 443))
     return out, want
 
@@ -62,30 +48,19 @@ def frames():
 def one(exe, tmp, sig, pcap, want):
     name = signal.Signals(sig).name
     out = os.path.join(tmp, f"flows-{name}.json")
-    argv = [exe, *EAL, f"--file-prefix=sf_e2e_shut_{name}",
-            f"--vdev=net_pcap0,rx_pcap={pcap},infinite_rx=1", "--", "--flows-json", out]
-    print("running:", " ".join(argv))
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         errors="replace", stdin=subprocess.DEVNULL)
+    p = E.start(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap},infinite_rx=1"],
+                              ["--flows-json", out], prefix=f"sf_e2e_shut_{name}"))
     time.sleep(1.5)
     check(p.poll() is None, f"{name}: synfin exited before the signal (status {p.returncode})")
-    p.send_signal(sig)
-    try:
-        so, se = p.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        so, se = p.communicate()
-        check(False, f"{name}: synfin did not exit within 30 s of the signal")
+    so, se, in_time = E.stop(p, sig)
+    check(in_time, f"{name}: synfin did not exit within 30 s of the signal")
     print(so[-2500:], se[-1500:])
     check(p.returncode == 0, f"{name}: exit status {p.returncode}, want 0", se[-500:])
     check("synfin statistics" in so, f"{name}: no final statistics")
     rx = [l for l in so.splitlines() if l.strip().startswith("RX-packets:")]
     check(rx and int(rx[-1].split()[1]) > len(want), f"{name}: RX count not above one pass", rx)
-    try:
-        with open(out) as f:
-            flows = json.load(f)
-    except (OSError, ValueError) as e:
-        check(False, f"{name}: flows JSON unreadable or invalid: {e}")
+    flows, err = E.read_json(out)
+    if not check(err is None, f"{name}: flows JSON unreadable or invalid: {err}"):
         return
     check(isinstance(flows, list), f"{name}: flows JSON is not an array")
     if not isinstance(flows, list):
@@ -107,11 +82,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "loop.pcap")
         fr, want = frames()
-        P.write(pcap, fr)
+        E.write(pcap, fr)
         for sig in (signal.SIGINT, signal.SIGTERM):
             one(exe, tmp, sig, pcap, want)
-    print("FAILED" if failed else "OK", f"({failed} failures)")
-    sys.exit(1 if failed else 0)
+    print("FAILED" if CK.failed else "OK", f"({CK.failed} failures)")
+    sys.exit(1 if CK.failed else 0)
 
 
 if __name__ == "__main__":

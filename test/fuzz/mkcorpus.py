@@ -5,8 +5,9 @@
 # sequences (a TCP handshake, data, FIN and RST closes, IPv6, VLAN, options) plus, for fsm and
 # flows, one seed per scenario of test/scenarios/*.scn (each step becomes a segment record in the
 # harness's input format; see fuzz_fsm.c / fuzz_flows.c); for cli, every command (valid and
-# not) as lines and as keys typed at the prompt; for config, config/synfin.conf and variants. Existing files are kept, so the
-# corpus a run grows stays; seeds are named by content hash.
+# not) as lines and as keys typed at the prompt; for config, config/synfin.conf and variants.
+# The frames are built with test/e2e/e2elib.py (TCP checksum left 0). Existing files are kept,
+# so the corpus a run grows stays; seeds are named by content hash.
 import glob
 import hashlib
 import os
@@ -15,45 +16,11 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCN_DIR = os.path.join(HERE, "..", "scenarios")
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+from e2elib import ACK, FIN, PSH, RST, SYN, URG, eth, ipv4, ipv6, tcp_segment  # noqa: E402
 
-FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 FLAG_NAMES = {"F": FIN, "S": SYN, "R": RST, "P": PSH, "A": ACK, "U": URG,
               "FIN": FIN, "SYN": SYN, "RST": RST, "PSH": PSH, "ACK": ACK, "URG": URG}
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
-
-
-def tcp_hdr(sport, dport, seq, ack, flags, win=65535, opts=b"", payload=b""):
-    opts += b"\0" * (-len(opts) % 4)
-    doff = (20 + len(opts)) // 4
-    return struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                       doff << 4, flags, win, 0, 0) + opts + payload
-
-
-def ipv4(src, dst, l4, proto=6, frag=0):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 1, frag, 64, proto, 0,
-                    bytes(src), bytes(dst))
-    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
-    return h + l4
-
-
-def ipv6(src, dst, l4, nh=6, ext=b""):
-    return struct.pack("!IHBB16s16s", 0x60000000, len(ext) + len(l4), nh, 64,
-                       bytes(src), bytes(dst)) + ext + l4
-
-
-def eth(l3, etype, vlans=()):
-    h = b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01"
-    for tpid, vid in vlans:
-        h += struct.pack("!HH", tpid, vid)
-    return h + struct.pack("!H", etype) + l3
 
 
 SYN_OPTS = (b"\x02\x04\x05\xb4" + b"\x04\x02" + b"\x08\x0a" + struct.pack("!II", 1, 0) +
@@ -66,31 +33,32 @@ S6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [2]
 def frames_v4():
     out = []
     c, s = 1000, 5000
-    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c, 0, SYN, opts=SYN_OPTS)), 0x0800))
-    out.append(eth(ipv4(S4, C4, tcp_hdr(80, 40000, s, c + 1, SYN | ACK, opts=SYN_OPTS)), 0x0800))
-    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c + 1, s + 1, ACK)), 0x0800))
-    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c + 1, s + 1, PSH | ACK, payload=b"GET /\r\n")),
-                   0x0800, vlans=[(0x8100, 7)]))
-    out.append(eth(ipv4(S4, C4, tcp_hdr(80, 40000, s + 1, c + 8, FIN | ACK)), 0x0800,
+    out.append(eth(ipv4(C4, S4, tcp_segment(40000, 80, c, 0, SYN, opts=SYN_OPTS)), 0x0800))
+    out.append(eth(ipv4(S4, C4, tcp_segment(80, 40000, s, c + 1, SYN | ACK, opts=SYN_OPTS)),
+                   0x0800))
+    out.append(eth(ipv4(C4, S4, tcp_segment(40000, 80, c + 1, s + 1, ACK)), 0x0800))
+    out.append(eth(ipv4(C4, S4, tcp_segment(40000, 80, c + 1, s + 1, PSH | ACK,
+                                            payload=b"GET /\r\n")), 0x0800, vlans=[(0x8100, 7)]))
+    out.append(eth(ipv4(S4, C4, tcp_segment(80, 40000, s + 1, c + 8, FIN | ACK)), 0x0800,
                    vlans=[(0x88A8, 1), (0x8100, 2)]))
-    out.append(eth(ipv4(C4, S4, tcp_hdr(40000, 80, c + 8, s + 2, RST | ACK)), 0x0800))
+    out.append(eth(ipv4(C4, S4, tcp_segment(40000, 80, c + 8, s + 2, RST | ACK)), 0x0800))
     return out
 
 
 def frames_v6():
     out = []
-    out.append(eth(ipv6(C6, S6, tcp_hdr(40001, 443, 7, 0, SYN, opts=SYN_OPTS)), 0x86DD))
+    out.append(eth(ipv6(C6, S6, tcp_segment(40001, 443, 7, 0, SYN, opts=SYN_OPTS)), 0x86DD))
     hop = bytes([6, 0, 1, 4, 0, 0, 0, 0])  # hop-by-hop, PadN
-    out.append(eth(ipv6(S6, C6, tcp_hdr(443, 40001, 9, 8, SYN | ACK), nh=0, ext=hop), 0x86DD))
+    out.append(eth(ipv6(S6, C6, tcp_segment(443, 40001, 9, 8, SYN | ACK), nh=0, ext=hop), 0x86DD))
     frag = bytes([6, 0, 0, 0, 0, 0, 0, 1])  # atomic fragment
-    out.append(eth(ipv6(C6, S6, tcp_hdr(40001, 443, 8, 10, ACK), nh=44, ext=frag), 0x86DD))
+    out.append(eth(ipv6(C6, S6, tcp_segment(40001, 443, 8, 10, ACK), nh=44, ext=frag), 0x86DD))
     return out
 
 
 def parse_seeds():
     seeds = frames_v4() + frames_v6()
     seeds.append(eth(ipv4(C4, S4, b"\x08\0\0\0\0\0\0\0", proto=1), 0x0800))
-    seeds.append(eth(ipv4(C4, S4, tcp_hdr(1, 2, 3, 4, ACK), frag=0x2000), 0x0800))
+    seeds.append(eth(ipv4(C4, S4, tcp_segment(1, 2, 3, 4, ACK), frag=0x2000), 0x0800))
     seeds.append(eth(b"\0" * 28, 0x0806))
     # first byte of a parse input: where the harness splits the frame (0xff: no split)
     return [bytes([0xFF]) + f for f in seeds] + [bytes([0x40]) + f for f in seeds[:3]]

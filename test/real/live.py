@@ -18,6 +18,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import e2elib as E  # noqa: E402
+
 TCPAPP = os.path.join(HERE, "tcpapp.py")
 NET = "198.19.200"  # RFC 2544 benchmarking range, only inside these namespaces
 CLI, SRV = NET + ".1", NET + ".2"
@@ -89,16 +92,15 @@ def wait_line(proc, pattern, timeout, seen):
 
 def run_pmd(synfin, pmd, net, out):
     """One live run. Returns a list of failures ([] = pass) or None when the PMD is unusable."""
-    vdevs = ["--vdev=" + PMDS[pmd].format(i=i, ifc=ifc) for i, ifc in enumerate(("m0", "m1"))]
+    vdevs = [PMDS[pmd].format(i=i, ifc=ifc) for i, ifc in enumerate(("m0", "m1"))]
     flows_json = os.path.join(out, "live-%s.flows.json" % pmd)
     log = os.path.join(out, "live-%s.synfin.log" % pmd)
     if os.path.exists(flows_json):
         os.unlink(flows_json)
     sf_out = []
-    sf = subprocess.Popen(["ip", "netns", "exec", net.m, synfin, "-l", "0,1", "--no-pci",
-                           "--no-huge", "-m", "512", "--no-shconf", "--log-level=error"] +
-                          vdevs + ["--", "--mode", "inline", "--drop-invalid", "--flows-json",
-                                   flows_json],
+    argv = E.synfin_argv(synfin, vdevs, ["--mode", "inline", "--drop-invalid", "--flows-json",
+                                         flows_json], lcores=("-l", "0,1"))
+    sf = subprocess.Popen(["ip", "netns", "exec", net.m] + argv,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     srv = cli = None
     try:
