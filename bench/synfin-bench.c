@@ -376,7 +376,8 @@ run_synthetic(struct bench *b, uint64_t tsc_hz)
 	}
 	ct_worker_tick(b->w, b->now);
 	memset(&b->c, 0, sizeof(b->c));
-	b->base = b->w->stats; /* counters are reported relative to the end of the warm-up */
+	b->base = *ct_worker_stats(
+	        b->w); /* counters are reported relative to the end of the warm-up */
 	while (more(b, tsc_hz)) {
 		uint64_t left = b->o.seconds > 0 ? UINT64_MAX : b->o.packets - b->c.pkts;
 
@@ -540,8 +541,8 @@ main(int argc, char **argv)
 	       " (capacity %u, positions %u)"
 	       " seed=%u lcore=%u tsc_hz=%" PRIu64 "\n",
 	       workload_names[b.o.workload], b.o.burst, b.o.table_size,
-	       ct_table_capacity(b.w->table), ct_table_positions(b.w->table), b.o.seed,
-	       rte_lcore_id(), tsc_hz);
+	       ct_table_capacity(ct_worker_table(b.w)), ct_table_positions(ct_worker_table(b.w)),
+	       b.o.seed, rte_lcore_id(), tsc_hz);
 	if (b.o.workload == BENCH_W_PCAP) {
 		printf("pcap=%s frames=%u span=%.3f s loops=%" PRIu64
 		       " (table flushed between loops, untimed; clock = pcap timestamps)\n",
@@ -562,13 +563,13 @@ main(int argc, char **argv)
 	secs = (double)b.c.cycles / (double)tsc_hz;
 	mpps = secs > 0 ? (double)b.c.pkts / secs / 1e6 : 0;
 	cpp = b.c.pkts ? (double)b.c.cycles / (double)b.c.pkts : 0;
-	st = b.w->stats;
+	st = *ct_worker_stats(b.w);
 	ct_stats_sub(&st, &b.base);
 	/* pcap: no lifecycle bookkeeping; connections that reached CLOSE or TIME_WAIT count */
 	if (b.o.workload == BENCH_W_PCAP)
 		b.c.completed = st.flows_closed;
 	cps = secs > 0 ? (double)b.c.completed / secs : 0;
-	bpf = ct_table_mem_per_flow(b.w->table);
+	bpf = ct_table_mem_per_flow(ct_worker_table(b.w));
 	printf("timed: %" PRIu64 " packets in %" PRIu64 " bursts, %.4f s (%" PRIu64 " cycles)\n",
 	       b.c.pkts, b.c.bursts, secs, b.c.cycles);
 	printf("verdicts:");
@@ -577,8 +578,8 @@ main(int argc, char **argv)
 	printf("\n");
 	printf("flows (timed part): now=%u created=%" PRIu64 " expired=%" PRIu64 " evicted=%" PRIu64
 	       " refused=%" PRIu64 " closed=%" PRIu64 "\n",
-	       ct_table_count(b.w->table), st.flows_created, st.flows_expired, st.flows_evicted,
-	       st.flows_refused, st.flows_closed);
+	       ct_table_count(ct_worker_table(b.w)), st.flows_created, st.flows_expired,
+	       st.flows_evicted, st.flows_refused, st.flows_closed);
 	if (b.o.workload == BENCH_W_LIFECYCLE || b.o.workload == BENCH_W_SYNFLOOD)
 		printf("lifecycles: completed=%" PRIu64 " broken=%" PRIu64 " flood_syns=%" PRIu64
 		       "\n",

@@ -5,7 +5,8 @@
  * API: the calling thread registers once on each table's QSBR variable with an id of its own,
  * stays offline while idle, goes online for one operation and reports quiescent every few dozen
  * flows, so the workers' deferred frees never wait on a thread that is blocked in a read(2).
- * Changes only a worker may make (flush) are posted to it as requests and acknowledged.
+ * Nothing here writes a worker's state: flush, timeouts and stop/start are functions each worker
+ * runs itself between bursts (ct_worker_call()), acknowledged or timed out with one message.
  * Counters are never written here: `clear stats` keeps a baseline that later reads subtract.
  */
 
@@ -35,7 +36,7 @@ sf_reader_id(struct synfin *sf)
 		unsigned int id = __atomic_fetch_add(&sf->reader_ids, 1, __ATOMIC_RELAXED);
 
 		for (unsigned int i = 0; i < sf->nb_lcores; i++) {
-			struct ct_table *t = sf->lcores[i].w->table;
+			struct ct_table *t = ct_worker_table(sf->lcores[i].w);
 
 			if (ct_table_reader_register(t, id) < 0)
 				return -EINVAL;
@@ -50,21 +51,23 @@ static void
 reader_online(struct synfin *sf, int id)
 {
 	for (unsigned int i = 0; i < sf->nb_lcores; i++)
-		rte_rcu_qsbr_thread_online(ct_table_qsbr(sf->lcores[i].w->table), (unsigned int)id);
+		rte_rcu_qsbr_thread_online(ct_table_qsbr(ct_worker_table(sf->lcores[i].w)),
+		                           (unsigned int)id);
 }
 
 static void
 reader_quiescent(struct synfin *sf, int id)
 {
 	for (unsigned int i = 0; i < sf->nb_lcores; i++)
-		rte_rcu_qsbr_quiescent(ct_table_qsbr(sf->lcores[i].w->table), (unsigned int)id);
+		rte_rcu_qsbr_quiescent(ct_table_qsbr(ct_worker_table(sf->lcores[i].w)),
+		                       (unsigned int)id);
 }
 
 static void
 reader_offline(struct synfin *sf, int id)
 {
 	for (unsigned int i = 0; i < sf->nb_lcores; i++)
-		rte_rcu_qsbr_thread_offline(ct_table_qsbr(sf->lcores[i].w->table),
+		rte_rcu_qsbr_thread_offline(ct_table_qsbr(ct_worker_table(sf->lcores[i].w)),
 		                            (unsigned int)id);
 }
 
@@ -115,7 +118,7 @@ sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info 
 		uint32_t next = 0;
 		unsigned int n = 0;
 
-		while (ret == 0 && ct_table_read_next(lc->w->table, &next, &k, &f) == 0) {
+		while (ret == 0 && ct_table_read_next(ct_worker_table(lc->w), &next, &k, &f) == 0) {
 			flow_info(sf, lc, &k, &f, &fi);
 			ret = cb(arg, &fi);
 			if (++n % QUIESCE_EVERY == 0)
@@ -126,33 +129,39 @@ sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info 
 	return ret;
 }
 
-static int
-count_state(void *arg, const struct sf_flow_info *fi)
-{
-	uint64_t *n = arg;
-
-	n[fi->state % CT_S_MAX]++;
-	return 0;
-}
-
 void
 sf_flows_by_state(struct synfin *sf, uint64_t *n)
 {
+	uint64_t one[CT_S_MAX];
+
 	memset(n, 0, CT_S_MAX * sizeof(*n));
-	sf_flows_walk(sf, count_state, n);
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		ct_worker_flows_by_state(sf->lcores[i].w, one);
+		for (unsigned int st = 0; st < CT_S_MAX; st++)
+			n[st] += one[st];
+	}
 }
 
 void
-sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, bool since_clear)
+sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *tx,
+             bool since_clear)
 {
 	memset(out, 0, sizeof(*out));
+	if (tx != NULL)
+		memset(tx, 0, sizeof(*tx));
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		const struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_lcore_stats s;
 
-		memcpy(&s, &sf->lcores[i].w->stats, sizeof(s));
+		memcpy(&s, ct_worker_stats(lc->w), sizeof(s));
 		if (since_clear)
-			ct_stats_sub(&s, &sf->lcores[i].base);
+			ct_stats_sub(&s, &lc->base);
 		ct_stats_add(out, &s);
+		if (tx == NULL)
+			continue;
+#define X(n, h) tx->n += lc->tx.n - (since_clear ? lc->tx_base.n : 0);
+		SF_LCORE_COUNTERS(X)
+#undef X
 	}
 }
 
@@ -186,14 +195,15 @@ static void
 print_tracker(struct synfin *sf, FILE *f)
 {
 	struct ct_lcore_stats s;
+	struct sf_lcore_stats tx;
 	uint64_t by_state[CT_S_MAX];
 	uint64_t active = 0, cap = 0;
 	unsigned int printed = 0;
 
-	sf_stats_sum(sf, &s, true);
+	sf_stats_sum(sf, &s, &tx, true);
 	sf_flows_by_state(sf, by_state);
 	for (unsigned int i = 0; i < sf->nb_lcores; i++)
-		cap += ct_table_capacity(sf->lcores[i].w->table);
+		cap += ct_table_capacity(ct_worker_table(sf->lcores[i].w));
 	for (unsigned int st = 0; st < CT_S_MAX; st++)
 		active += by_state[st];
 	fprintf(f, "\n  ######################## synfin statistics "
@@ -212,8 +222,8 @@ print_tracker(struct synfin *sf, FILE *f)
 	        active, cap, s.flows_created, s.flows_closed, s.flows_expired, s.flows_evicted,
 	        s.flows_refused, s.flows_reopened, s.flows_flushed);
 	if (sf->cfg.mode == SF_MODE_INLINE)
-		fprintf(f, "  TX-packets: %-10" PRIu64 " TX-dropped: %" PRIu64 "\n", s.tx_pkts,
-		        s.tx_dropped);
+		fprintf(f, "  TX-packets: %-10" PRIu64 " TX-dropped: %" PRIu64 "\n", tx.tx_pkts,
+		        tx.tx_dropped);
 	fprintf(f, "  flows by state:");
 	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++)
 		fprintf(f, " %s=%" PRIu64, ct_state_name(st), by_state[st]);
@@ -273,14 +283,14 @@ sf_show_lcores(struct synfin *sf, FILE *f)
 		const struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_lcore_stats s;
 
-		memcpy(&s, &lc->w->stats, sizeof(s));
+		memcpy(&s, ct_worker_stats(lc->w), sizeof(s));
 		ct_stats_sub(&s, &lc->base);
 		fprintf(f,
 		        "lcore %u (socket %u)%s: flows %u/%u, rx %" PRIu64 " pkts, clock %" PRIu64
 		        " ms, queues:",
 		        lc->lcore_id, rte_lcore_to_socket_id(lc->lcore_id),
-		        sf->single ? " main" : "", ct_table_count(lc->w->table),
-		        ct_table_capacity(lc->w->table), s.rx_pkts,
+		        sf->single ? " main" : "", ct_table_count(ct_worker_table(lc->w)),
+		        ct_table_capacity(ct_worker_table(lc->w)), s.rx_pkts,
 		        __atomic_load_n(&lc->now, __ATOMIC_RELAXED));
 		for (unsigned int q = 0; q < lc->nb_rxq; q++)
 			fprintf(f, " port%u/q%u", lc->rxq[q].port, lc->rxq[q].queue);
@@ -349,7 +359,7 @@ sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key)
 		struct ct_flow fl;
 		struct sf_flow_info fi;
 
-		if (ct_table_read_key(lc->w->table, key, &fl) != 0)
+		if (ct_table_read_key(ct_worker_table(lc->w), key, &fl) != 0)
 			continue;
 		flow_info(sf, lc, key, &fl, &fi);
 		print_flow_line(f, &fi);
@@ -381,18 +391,52 @@ sf_show_config(struct synfin *sf, FILE *f)
 	return 0;
 }
 
+/* Run @p fn on every worker; one error line for the first that does not answer in time. */
+static int
+call_all(struct synfin *sf, FILE *f, const char *what, ct_worker_call_t fn, void *arg)
+{
+	int ret = 0;
+
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		int r = ct_worker_call(sf->lcores[i].w, fn, arg != NULL ? arg : &sf->lcores[i],
+		                       SF_CALL_TIMEOUT_MS);
+
+		if (r == -ETIMEDOUT && ret == 0 && f != NULL)
+			fprintf(f, "%s: lcore %u did not answer within %u ms\n", what,
+			        sf->lcores[i].lcore_id, SF_CALL_TIMEOUT_MS);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+struct timeout_req {
+	unsigned int state;
+	uint32_t ms;
+};
+
+static int
+do_set_timeout(struct ct_worker *w, void *arg)
+{
+	const struct timeout_req *r = arg;
+
+	return ct_worker_set_timeout(w, r->state, r->ms);
+}
+
 int
 sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
 {
+	struct timeout_req r = {.state = 0, .ms = s * 1000};
 	int st = ct_state_parse(state);
 
 	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
 		return -EINVAL;
 	if (s == 0 || s > CT_WORKER_TIMEOUT_MS_MAX / 1000)
 		return -ERANGE;
-	/* Read by the workers' expiry (ct_table) and by flow listings. */
-	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], s * 1000, __ATOMIC_RELAXED);
-	return 0;
+	r.state = (unsigned int)st;
+	/* The configuration the control plane shows; each worker changes its own copy. */
+	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], r.ms, __ATOMIC_RELAXED);
+	return call_all(sf, stdout, "set timeout", do_set_timeout, &r);
 }
 
 int
@@ -406,47 +450,47 @@ sf_set_stats_period(struct synfin *sf, uint32_t s)
 int
 sf_clear_stats(struct synfin *sf)
 {
-	for (unsigned int i = 0; i < sf->nb_lcores; i++)
-		memcpy(&sf->lcores[i].base, &sf->lcores[i].w->stats, sizeof(sf->lcores[i].base));
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		struct sf_lcore *lc = &sf->lcores[i];
+
+		memcpy(&lc->base, ct_worker_stats(lc->w), sizeof(lc->base));
+		memcpy(&lc->tx_base, &lc->tx, sizeof(lc->tx_base));
+	}
 	for (uint16_t p = 0; p < sf->nb_ports; p++)
 		if (rte_eth_stats_get(p, &sf->port_base[p]) != 0)
 			memset(&sf->port_base[p], 0, sizeof(sf->port_base[p]));
 	return 0;
 }
 
+static int
+do_flush(struct ct_worker *w, void *arg)
+{
+	(void)arg;
+	ct_worker_flush(w);
+	return 0;
+}
+
 int
 sf_flush_flows(struct synfin *sf)
 {
-	uint32_t done[RTE_MAX_LCORE];
-	uint64_t deadline;
-	bool all;
+	return call_all(sf, stdout, "flush flows", do_flush, NULL);
+}
 
-	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
-		struct sf_lcore *lc = &sf->lcores[i];
+/* Runs on the worker: @p arg is its struct sf_lcore; the new state is the app's. */
+static int
+do_forward_on(struct ct_worker *w, void *arg)
+{
+	(void)w;
+	((struct sf_lcore *)arg)->forwarding = true;
+	return 0;
+}
 
-		done[i] = __atomic_load_n(&lc->req_done, __ATOMIC_ACQUIRE);
-		__atomic_store_n(&lc->req, SF_REQ_FLUSH, __ATOMIC_RELEASE);
-	}
-	deadline = rte_get_tsc_cycles() + 2 * rte_get_tsc_hz();
-	do {
-		all = true;
-		for (unsigned int i = 0; i < sf->nb_lcores; i++)
-			if (__atomic_load_n(&sf->lcores[i].req_done, __ATOMIC_ACQUIRE) == done[i])
-				all = false;
-		if (all)
-			return 0;
-		rte_delay_us_sleep(100);
-	} while (rte_get_tsc_cycles() < deadline && !sf->quit);
-	/* Workers no longer running (exit in progress): their tables are ours now. */
-	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
-		struct sf_lcore *lc = &sf->lcores[i];
-
-		if (!lc->running && __atomic_load_n(&lc->req, __ATOMIC_ACQUIRE) == SF_REQ_FLUSH) {
-			ct_worker_flush(lc->w);
-			__atomic_store_n(&lc->req, SF_REQ_NONE, __ATOMIC_RELEASE);
-		}
-	}
-	return -ETIMEDOUT;
+static int
+do_forward_off(struct ct_worker *w, void *arg)
+{
+	(void)w;
+	((struct sf_lcore *)arg)->forwarding = false;
+	return 0;
 }
 
 int
@@ -455,7 +499,7 @@ sf_start(struct synfin *sf)
 	if (sf->forwarding)
 		return -EALREADY;
 	sf->forwarding = true;
-	return 0;
+	return call_all(sf, stdout, "start", do_forward_on, NULL);
 }
 
 int
@@ -464,7 +508,7 @@ sf_stop(struct synfin *sf)
 	if (!sf->forwarding)
 		return -EALREADY;
 	sf->forwarding = false;
-	return 0;
+	return call_all(sf, stdout, "stop", do_forward_off, NULL);
 }
 
 void

@@ -5,7 +5,8 @@
  * (stats printing, idle exit) between bursts. Each worker polls its (port, queue) pairs, tracks
  * the packets, frees them (monitor) or forwards them to the paired port (inline, 0<->1, 2<->3,
  * dropping INVALID segments with --drop-invalid), advances its timers when its clock moves, and
- * serves requests (flush) posted by control threads. The clock is the worker's (CT_WORKER_HZ ticks
+ * between bursts runs the requests control threads post (ct_worker_serve(): flush, timeouts,
+ * stop/start), so only the lcore itself writes its worker's and its context's state. The clock is the worker's (CT_WORKER_HZ ticks
  * per second): TSC-derived, or the RX timestamps in ticks since the first packet the application
  * saw (monotonic per lcore).
  */
@@ -73,6 +74,7 @@ sf_lcores_init(struct synfin *sf)
 		lc->idx = i;
 		lc->txq = (uint16_t)i;
 		lc->now = now;
+		lc->forwarding = true;
 		lc->w = ct_worker_create(&p);
 		if (lc->w == NULL) {
 			fprintf(stderr,
@@ -150,24 +152,11 @@ packet_clock(struct synfin *sf, struct sf_lcore *lc, struct rte_mbuf **pkts, uin
 	return now > lc->now ? now : lc->now;
 }
 
-static void
-serve_request(struct sf_lcore *lc)
-{
-	uint32_t req = __atomic_load_n(&lc->req, __ATOMIC_ACQUIRE);
-
-	if (likely(req == SF_REQ_NONE))
-		return;
-	if (req == SF_REQ_FLUSH)
-		ct_worker_flush(lc->w);
-	__atomic_store_n(&lc->req, SF_REQ_NONE, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&lc->req_done, 1, __ATOMIC_RELEASE);
-}
-
 static inline void
 output(struct synfin *sf, struct sf_lcore *lc, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
        const uint8_t *verdicts)
 {
-	struct ct_worker *w = lc->w;
+	struct sf_lcore_stats *st = &lc->tx;
 	uint16_t out_port = port ^ 1, k = 0, sent;
 
 	if (sf->cfg.mode == SF_MODE_MONITOR) {
@@ -180,7 +169,7 @@ output(struct synfin *sf, struct sf_lcore *lc, uint16_t port, struct rte_mbuf **
 		for (uint16_t i = 0; i < n; i++) {
 			if (verdicts[i] == CT_WV_INVALID) {
 				rte_pktmbuf_free(pkts[i]);
-				w->stats.tx_dropped++;
+				st->tx_dropped++;
 			} else {
 				pkts[k++] = pkts[i];
 			}
@@ -189,9 +178,9 @@ output(struct synfin *sf, struct sf_lcore *lc, uint16_t port, struct rte_mbuf **
 		k = n;
 	}
 	sent = rte_eth_tx_burst(out_port, lc->txq, pkts, k);
-	w->stats.tx_pkts += sent;
+	st->tx_pkts += sent;
 	if (sent < k) {
-		w->stats.tx_dropped += k - sent;
+		st->tx_dropped += k - sent;
 		rte_pktmbuf_free_bulk(pkts + sent, k - sent);
 	}
 }
@@ -207,13 +196,12 @@ worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
 	uint64_t last_tick = lc->now;
 
 	__atomic_store_n(&lc->last_rx_tsc, rte_get_tsc_cycles(), __ATOMIC_RELAXED);
-	lc->running = true;
 	while (!sf->quit) {
 		uint64_t tsc = rte_get_tsc_cycles();
 		uint64_t now = lc->now;
 
-		serve_request(lc);
-		if (sf->forwarding) {
+		ct_worker_serve(lc->w);
+		if (lc->forwarding) {
 			for (unsigned int q = 0; q < lc->nb_rxq; q++) {
 				uint16_t port = lc->rxq[q].port;
 				uint16_t n = rte_eth_rx_burst(port, lc->rxq[q].queue, pkts, burst);
@@ -238,7 +226,6 @@ worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
 		if (control)
 			sf_control_poll(sf, tsc);
 	}
-	lc->running = false;
 	return 0;
 }
 

@@ -11,8 +11,9 @@
  * (sf_show_*, sf_set_*, sf_clear_stats, sf_flush_flows, sf_start/stop/quit) may be called from
  * any non-worker thread (the CLI thread, DPDK's telemetry thread, the main lcore). Reads go
  * through the flow table's reader API after the calling thread registers (once, lazily) as a
- * QSBR reader of each table; changes a worker must make itself (flush) are posted as requests
- * the worker acknowledges between bursts.
+ * QSBR reader of each table; every change to a worker's state (flush, timeouts, stop/start) is a
+ * request the worker runs itself between bursts and acknowledges (ct_worker_call()), so no
+ * thread but the worker ever writes its state.
  *
  * Design: control operations print to the FILE they are given, return 0 or a negative errno and,
  * on bad input, print exactly one line "<what>: <reason>" to that FILE.
@@ -87,29 +88,35 @@ struct sf_rxq {
 	uint16_t queue;
 };
 
-/** Request a control thread posts to a worker (executed between bursts). */
-enum sf_req {
-	SF_REQ_NONE = 0,
-	SF_REQ_FLUSH, /**< delete every flow of the lcore's table */
-	SF_REQ_MAX
+/** How long a control operation waits for a worker to take its request. */
+#define SF_CALL_TIMEOUT_MS 2000
+
+/** The application's own per-lcore counters: X(field, help). */
+#define SF_LCORE_COUNTERS(X)                                                                       \
+	X(tx_pkts, "packets forwarded (inline mode)")                                              \
+	X(tx_dropped, "packets dropped: TX full or INVALID with --drop-invalid")
+
+/** Counters of one lcore kept by the application (plain, written by the lcore only). */
+struct sf_lcore_stats {
+#define X(n, h) uint64_t n;
+	SF_LCORE_COUNTERS(X)
+#undef X
 };
 
 /** Per worker lcore context (written by its lcore; read by control threads). */
 struct sf_lcore {
 	unsigned int lcore_id;
 	unsigned int idx;    /**< 0 .. nb_lcores - 1 */
-	struct ct_worker *w; /**< tracker: table, counters, clock */
+	struct ct_worker *w; /**< tracker: table, counters, flows per state */
 	struct sf_rxq rxq[SF_MAX_RXQ_PER_LCORE];
 	unsigned int nb_rxq;
-	uint16_t txq;               /**< TX queue this lcore uses on every port (inline mode) */
-	uint64_t last_rx_tsc;       /**< TSC of the last non-empty RX burst (or start) */
-	uint64_t clock_base;        /**< packet clock: first timestamp, ms */
-	uint64_t now;               /**< current tick (ms) as the worker last saw it */
-	uint64_t tx_dropped;        /**< inline: packets TX could not send or dropped as INVALID */
-	uint32_t req;               /**< enum sf_req posted by a control thread */
-	uint32_t req_done;          /**< number of requests completed (acknowledgement) */
-	bool running;               /**< worker loop entered and not yet left */
-	struct ct_lcore_stats base; /**< counters at the last `clear stats` (control side) */
+	uint16_t txq;                  /**< TX queue this lcore uses on every port (inline mode) */
+	bool forwarding;               /**< polls RX (written by the lcore, on request) */
+	uint64_t last_rx_tsc;          /**< TSC of the last non-empty RX burst (or start) */
+	uint64_t now;                  /**< current tick as the worker last saw it */
+	struct sf_lcore_stats tx;      /**< the application's counters of this lcore */
+	struct ct_lcore_stats base;    /**< tracker counters at the last `clear stats` (control) */
+	struct sf_lcore_stats tx_base; /**< and the application's */
 } __rte_cache_aligned;
 
 /** Application context. */
@@ -124,14 +131,14 @@ struct synfin {
 	uint64_t ts_div;                              /**< RX timestamp units per clock tick */
 	unsigned int nb_lcores;                       /**< worker contexts in lcores[] */
 	struct sf_lcore lcores[RTE_MAX_LCORE];
-	unsigned int single;      /**< 1: the main lcore is the only worker */
-	volatile bool forwarding; /**< workers poll RX (start/stop) */
-	volatile bool quit;       /**< leave every loop (signal, quit, idle) */
-	volatile int exit_code;   /**< process exit status once quit is set */
-	bool cli_busy;            /**< the command line thread is running */
-	uint64_t start_tsc;       /**< TSC at start of forwarding */
-	uint64_t stats_tsc;       /**< TSC of the last periodic stats print */
-	uint32_t reader_ids;      /**< QSBR reader ids handed out so far */
+	unsigned int single;    /**< 1: the main lcore is the only worker */
+	bool forwarding;        /**< workers were last told to poll RX (start/stop) */
+	volatile bool quit;     /**< leave every loop (signal, quit, idle) */
+	volatile int exit_code; /**< process exit status once quit is set */
+	bool cli_busy;          /**< the command line thread is running */
+	uint64_t start_tsc;     /**< TSC at start of forwarding */
+	uint64_t stats_tsc;     /**< TSC of the last periodic stats print */
+	uint32_t reader_ids;    /**< QSBR reader ids handed out so far */
 	struct rte_eth_stats port_base[RTE_MAX_ETHPORTS]; /**< port counters at `clear stats` */
 };
 
@@ -221,7 +228,8 @@ void sf_print_all_stats(struct synfin *sf, FILE *f);
 /** control.c: reader id of the calling thread (registered on every table on first use). */
 int sf_reader_id(struct synfin *sf);
 /** control.c: sum every lcore's counters (minus the `clear stats` baseline when @p since_clear). */
-void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, bool since_clear);
+void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *tx,
+                  bool since_clear);
 
 /** A tracked flow as the control plane shows it (orig = the client's direction). */
 struct sf_flow_info {
@@ -249,7 +257,7 @@ struct sf_flow_info {
 int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info *fi),
                   void *arg);
 
-/** control.c: count flows per conntrack state into @p n (CT_S_MAX entries). */
+/** control.c: flows per conntrack state, summed over the workers, into @p n (CT_S_MAX entries). */
 void sf_flows_by_state(struct synfin *sf, uint64_t *n);
 
 /** flows_json.c: write every flow as a JSON array. @return 0 or -errno (message printed). */

@@ -23,17 +23,21 @@ static int
 tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct ct_lcore_stats s;
+	struct sf_lcore_stats tx;
 	uint64_t by_state[CT_S_MAX];
 	char name[64];
 
 	(void)cmd;
 	(void)params;
-	sf_stats_sum(tel_sf, &s, true);
+	sf_stats_sum(tel_sf, &s, &tx, true);
 	sf_flows_by_state(tel_sf, by_state);
 	rte_tel_data_start_dict(d);
 	for (unsigned int i = 0; i < CT_STATS_N; i++)
 		if (!ct_stats_unused(i))
 			rte_tel_data_add_dict_u64(d, ct_stats_name(i), ct_stats_get(&s, i));
+#define X(n, h) rte_tel_data_add_dict_u64(d, #n, tx.n);
+	SF_LCORE_COUNTERS(X)
+#undef X
 	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++) {
 		snprintf(name, sizeof(name), "flows_%s", ct_state_name(st));
 		rte_tel_data_add_dict_u64(d, name, by_state[st]);

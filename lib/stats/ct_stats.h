@@ -13,8 +13,8 @@
  *
  * Design: the struct is nothing but uint64_t counters, so it can be walked as an array of
  * CT_STATS_N values with ct_stats_name()/ct_stats_help() giving each one's name; sums and
- * differences are element-wise. Per-state flow gauges are not counters: they are computed on
- * demand by walking the flow table. No EAL dependency.
+ * differences are element-wise. Per-state flow counts are gauges, not counters: the worker keeps
+ * them (ct_worker_flows_by_state()). No EAL dependency.
  */
 
 #include <stdint.h>
@@ -26,7 +26,10 @@
 extern "C" {
 #endif
 
-/** Named counters: X(field, help). */
+/**
+ * Named counters: X(field, help). The flows_* counters marked (table) are counted by the flow
+ * table itself (lib/table), the others by the worker (lib/worker); each event is counted once.
+ */
 #define CT_STATS_COUNTERS(X)                                                                       \
 	X(rx_pkts, "packets received")                                                             \
 	X(rx_bytes, "bytes received (frame length)")                                               \
@@ -36,15 +39,14 @@ extern "C" {
 	X(accepted, "segments accepted (new flow or valid on its flow)")                           \
 	X(invalid, "segments INVALID (see invalid_* reasons)")                                     \
 	X(state_changes, "conntrack state changes")                                                \
-	X(flows_created, "flows created")                                                          \
+	X(flows_created, "flows created (table)")                                                  \
 	X(flows_closed, "flows that reached CLOSE or TIME_WAIT")                                   \
-	X(flows_expired, "flows removed by their timeout")                                         \
-	X(flows_evicted, "embryonic flows evicted to make room")                                   \
-	X(flows_refused, "new flows refused: table full")                                          \
-	X(flows_reopened, "flows restarted by a SYN in TIME_WAIT/CLOSE")                           \
-	X(flows_flushed, "flows deleted by flush")                                                 \
-	X(tx_pkts, "packets forwarded (inline mode)")                                              \
-	X(tx_dropped, "packets dropped: TX full or INVALID with --drop-invalid")
+	X(flows_expired, "flows removed by their timeout (table)")                                 \
+	X(flows_evicted, "embryonic flows evicted to make room (table)")                           \
+	X(flows_refused, "new flows refused: table full, nothing evictable (table)")               \
+	X(flows_reopened, "flows deleted and restarted by a SYN in TIME_WAIT/CLOSE")               \
+	X(flows_flushed, "flows deleted by flush (table)")                                         \
+	X(flows_rearmed, "timers that fired before their flow's deadline, re-armed (table)")
 
 /** Counters of one lcore: CT_STATS_N uint64_t values, one cache line aligned. */
 struct ct_lcore_stats {

@@ -1,32 +1,45 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The per-lcore packet pipeline (include/ct_worker.h): for each chunk of up to 64 packets,
- * prefetch and parse the headers, look the keys up in bulk, prefetch the flow records, then run
- * the TCP state machine per packet: create the flow on a miss, track the segment on a hit,
- * re-create on REOPEN, count every outcome. Flows whose position changed earlier in the chunk
- * (created, re-created, refused after a delete) are kept in a small list indexed by a key
- * signature, which overrides the bulk lookup's answer for later packets of the same flow, so a
- * miss is known to be absent and is added without a second lookup (ct_table_add_absent()).
+ * The per-lcore packet pipeline (ct_worker.h): for each chunk of up to 64 packets, prefetch and
+ * parse the headers and hash each key once, look the keys up in bulk with those signatures,
+ * prefetch the flow records, then run the TCP state machine per packet: create the flow on a
+ * miss, track the segment on a hit, re-create on REOPEN, count every outcome and keep the flows
+ * per state. Flows whose position changed earlier in the chunk (created, re-created, refused
+ * after a delete) are kept in a small list searched by signature, which overrides the bulk
+ * lookup's answer for later packets of the same flow, so a miss is known to be absent and is
+ * added without a second lookup. When an add evicts a flow to make room, the rest of the chunk
+ * looks its keys up again (any earlier answer may name the evicted position).
  */
 
 #include <errno.h>
-#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
-#include <rte_errno.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
 #include "ct_parse_mbuf.h"
-#include "ct_worker.h"
+#include "ct_worker_priv.h"
 
 /* Packets ahead whose headers are prefetched while parsing. */
 #define PREFETCH_AHEAD 4
 
 /* Expirations per tick. */
 #define EXPIRE_MAX 256
+
+#define KEY_LEN ((uint32_t)sizeof(struct ct_flow_key))
+
+/* One chunk of packets: parsed, hashed, looked up. */
+struct chunk {
+	struct ct_pkt pkt[CT_WORKER_BULK];
+	const void *keys[CT_WORKER_BULK];
+	uint32_t sigs[CT_WORKER_BULK];
+	int32_t pos[CT_WORKER_BULK];
+	uint8_t idx[CT_WORKER_BULK]; /* packet index in the burst of each parsed packet */
+	unsigned int nk;             /* parsed packets */
+	bool evicted;                /* an add of this chunk evicted a flow */
+};
 
 /* A flow whose position changed in the current chunk. */
 struct changed {
@@ -35,96 +48,47 @@ struct changed {
 	uint32_t sig;
 };
 
-static inline uint32_t
-key_sig(const struct ct_flow_key *k)
+static inline void
+count_invalid(struct ct_worker *w, enum ct_tcp_reason reason, uint8_t *verdict)
 {
-	uint64_t q[5];
-	uint64_t h;
-
-	memcpy(q, k, sizeof(q));
-	h = (q[0] ^ q[1] ^ q[2] ^ q[3] ^ q[4]) * UINT64_C(0x9E3779B97F4A7C15);
-	return (uint32_t)(h >> 32);
-}
-
-struct ct_worker *
-ct_worker_create(const struct ct_worker_params *p)
-{
-	struct ct_table_params tp;
-	struct ct_worker *w;
-
-	if (p == NULL) {
-		rte_errno = EINVAL;
-		return NULL;
-	}
-	w = rte_zmalloc_socket("ct_worker", sizeof(*w), 64, p->socket_id);
-	if (w == NULL) {
-		rte_errno = ENOMEM;
-		return NULL;
-	}
-	w->tcp = p->tcp != NULL ? p->tcp : &ct_tcp_conf_default;
-	w->parse = p->parse;
-	w->now = p->now;
-	tp = (struct ct_table_params){
-	        .name = p->name,
-	        .capacity = p->capacity,
-	        .socket_id = p->socket_id,
-	        .tcp = w->tcp,
-	        .ticks_per_s = CT_WORKER_HZ,
-	        .now = p->now,
-	};
-	w->table = ct_table_create(&tp);
-	if (w->table == NULL) {
-		int err = rte_errno;
-
-		rte_free(w);
-		rte_errno = err;
-		return NULL;
-	}
-	return w;
-}
-
-void
-ct_worker_free(struct ct_worker *w)
-{
-	if (w == NULL)
-		return;
-	ct_table_free(w->table);
-	rte_free(w);
+	w->stats.invalid++;
+	w->stats.reason[reason < CT_R_MAX ? reason : CT_R_UNEXPECTED]++;
+	*verdict = CT_WV_INVALID;
 }
 
 /*
- * Create a flow from @p pkt, whose key is not in the table: a miss of this chunk's lookup with
- * no add of that key since (process_chunk() keeps those), or just deleted (REOPEN).
- * @return its position or -1.
+ * Create a flow from packet @p j of the chunk, whose key is not in the table: a miss of this
+ * chunk's lookup with no add of that key since (track_chunk() keeps those), or just deleted
+ * (REOPEN). @return its position or -1.
  */
 static int32_t
-flow_new(struct ct_worker *w, const struct ct_pkt *pkt, uint64_t now, uint8_t *verdict)
+flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uint8_t *verdict)
 {
+	const struct ct_pkt *pkt = &c->pkt[j];
 	enum ct_tcp_reason reason = CT_R_OK;
+	unsigned int evicted;
 	struct ct_tcp tcp;
 	struct ct_flow *f;
 	int32_t pos;
 
-	if (ct_tcp_new(&tcp, w->tcp, &pkt->seg, &reason) != CT_VERDICT_NEW) {
-		w->stats.invalid++;
-		w->stats.reason[reason < CT_R_MAX ? reason : CT_R_UNEXPECTED]++;
-		*verdict = CT_WV_INVALID;
+	if (ct_tcp_new(&tcp, &w->tcp, &pkt->seg, &reason) != CT_VERDICT_NEW) {
+		count_invalid(w, reason, verdict);
 		return -1;
 	}
-	pos = ct_table_add_absent(w->table, &pkt->key, now);
+	pos = ct_table_add(w->table, &pkt->key, c->sigs[j], now, &evicted);
+	c->evicted |= evicted != 0;
 	if (unlikely(pos < 0)) {
-		w->stats.flows_refused++;
 		*verdict = CT_WV_REFUSED;
 		return -1;
 	}
-	f = ct_table_flow(w->table, (uint32_t)pos);
+	f = ct_table_rec(w->table, (uint32_t)pos);
 	f->tcp = tcp;
 	f->flags = pkt->swapped ? CT_FLOW_F_SWAPPED : 0;
 	f->pkts[CT_DIR_ORIG] = 1;
 	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
 	f->last_seen = (uint32_t)now;
 	ct_table_arm(w->table, (uint32_t)pos, now);
-	w->stats.flows_created++;
+	ct_worker_count_state(w, tcp.state, +1);
 	w->stats.accepted++;
 	*verdict = CT_WV_NEW;
 	return pos;
@@ -136,18 +100,19 @@ closing(unsigned int s)
 	return s == CT_S_CLOSE || s == CT_S_TIME_WAIT;
 }
 
-/* Track @p pkt on the flow at @p pos. @return the flow's position afterwards (or -1). */
+/* Track packet @p j on the flow at @p pos. @return the flow's position afterwards (or -1). */
 static int32_t
-flow_track(struct ct_worker *w, int32_t pos, const struct ct_pkt *pkt, uint64_t now,
+flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, uint64_t now,
            uint8_t *verdict)
 {
-	struct ct_flow *f = ct_table_flow(w->table, (uint32_t)pos);
+	const struct ct_pkt *pkt = &c->pkt[j];
+	struct ct_flow *f = ct_table_rec(w->table, (uint32_t)pos);
 	enum ct_tcp_reason reason = CT_R_OK;
 	enum ct_dir dir = (enum ct_dir)(pkt->swapped ^ (f->flags & CT_FLOW_F_SWAPPED));
 	uint8_t old = f->tcp.state;
 	enum ct_verdict v;
 
-	v = ct_tcp_track(&f->tcp, w->tcp, dir, &pkt->seg, &reason);
+	v = ct_tcp_track(&f->tcp, &w->tcp, dir, &pkt->seg, &reason);
 	if (likely(v == CT_VERDICT_ACCEPT)) {
 		f->pkts[dir]++;
 		ct_flow_bytes_add(f, dir, pkt->l3_len);
@@ -155,6 +120,8 @@ flow_track(struct ct_worker *w, int32_t pos, const struct ct_pkt *pkt, uint64_t 
 		w->stats.accepted++;
 		if (f->tcp.state != old) {
 			w->stats.state_changes++;
+			ct_worker_count_state(w, old, -1);
+			ct_worker_count_state(w, f->tcp.state, +1);
 			if (closing(f->tcp.state) && !closing(old))
 				w->stats.flows_closed++;
 			ct_table_arm(w->table, (uint32_t)pos, now);
@@ -165,29 +132,20 @@ flow_track(struct ct_worker *w, int32_t pos, const struct ct_pkt *pkt, uint64_t 
 	if (v == CT_VERDICT_REOPEN) {
 		ct_table_del(w->table, (uint32_t)pos);
 		w->stats.flows_reopened++;
-		return flow_new(w, pkt, now, verdict);
+		return flow_new(w, c, j, now, verdict);
 	}
 	if (f->invalid != UINT8_MAX)
 		f->invalid++;
-	w->stats.invalid++;
-	w->stats.reason[reason < CT_R_MAX ? reason : CT_R_UNEXPECTED]++;
-	*verdict = CT_WV_INVALID;
+	count_invalid(w, reason, verdict);
 	return pos;
 }
 
+/* Parse and hash the chunk's packets; the others get their verdict here. */
 static void
-process_chunk(struct ct_worker *w, struct rte_mbuf **pkts, unsigned int n, uint64_t now,
-              uint8_t *verdicts)
+parse_chunk(struct ct_worker *w, struct chunk *c, struct rte_mbuf **pkts, unsigned int n,
+            uint8_t *verdicts)
 {
-	struct ct_pkt pkt[CT_WORKER_BULK];
-	const struct ct_flow_key *keys[CT_WORKER_BULK];
-	uint8_t idx[CT_WORKER_BULK];
-	int32_t pos[CT_WORKER_BULK];
-	struct changed chg[CT_WORKER_BULK];
-	const struct ct_table_stats *tstats = ct_table_stats(w->table);
-	unsigned int nk = 0, nchg = 0;
-	uint64_t evicted0;
-	unsigned int i, j;
+	unsigned int i, nk = 0;
 
 	for (i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -198,11 +156,12 @@ process_chunk(struct ct_worker *w, struct rte_mbuf **pkts, unsigned int n, uint6
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD], void *));
 		w->stats.rx_pkts++;
 		w->stats.rx_bytes += pkts[i]->pkt_len;
-		r = ct_parse_mbuf(pkts[i], &w->parse, &pkt[nk]);
+		r = ct_parse_mbuf(pkts[i], &w->parse, &c->pkt[nk]);
 		if (likely(r == CT_PARSE_OK)) {
 			w->stats.tcp_pkts++;
-			keys[nk] = &pkt[nk].key;
-			idx[nk] = (uint8_t)i;
+			c->keys[nk] = &c->pkt[nk].key;
+			c->sigs[nk] = ct_table_hash(&c->pkt[nk].key, KEY_LEN);
+			c->idx[nk] = (uint8_t)i;
 			nk++;
 			continue;
 		}
@@ -218,63 +177,70 @@ process_chunk(struct ct_worker *w, struct rte_mbuf **pkts, unsigned int n, uint6
 				verdicts[i] = CT_WV_MALFORMED;
 		}
 	}
-	if (nk == 0)
-		return;
+	c->nk = nk;
+	c->evicted = false;
+}
 
-	evicted0 = tstats->evicted;
-	if (ct_table_lookup_bulk(w->table, keys, nk, pos) < 0)
-		for (j = 0; j < nk; j++)
-			pos[j] = -ENOENT;
-	for (j = 0; j < nk; j++)
-		if (pos[j] >= 0)
-			rte_prefetch0(ct_table_flow(w->table, (uint32_t)pos[j]));
+/* Where packet @p j's flow is now: the bulk lookup, a change earlier in the chunk, or a re-lookup
+ * after an eviction. *@p ci is the change entry that names the flow (nchg if none). */
+static int32_t
+current_pos(struct ct_worker *w, struct chunk *c, unsigned int j, struct changed *chg,
+            unsigned int *nchg, unsigned int *ci)
+{
+	const struct ct_pkt *p = &c->pkt[j];
+	unsigned int k;
 
-	for (j = 0; j < nk; j++) {
-		const struct ct_pkt *p = &pkt[j];
-		int32_t cur = pos[j];
+	if (unlikely(c->evicted)) {
+		/*
+		 * An add of this chunk evicted a flow (table full): any position looked up or
+		 * remembered above may belong to it. Rare (full table), so look this key up again
+		 * rather than track evictions per key.
+		 */
+		*nchg = 0;
+		*ci = 0;
+		return ct_table_lookup(w->table, &p->key, c->sigs[j]);
+	}
+	for (k = 0; k < *nchg; k++)
+		if (chg[k].sig == c->sigs[j] && memcmp(chg[k].key, &p->key, sizeof(p->key)) == 0)
+			break;
+	*ci = k;
+	return k < *nchg ? chg[k].pos : c->pos[j];
+}
+
+/* Look the chunk up in bulk, then run the FSM packet by packet. */
+static void
+track_chunk(struct ct_worker *w, struct chunk *c, uint64_t now, uint8_t *verdicts)
+{
+	struct changed chg[CT_WORKER_BULK];
+	unsigned int nchg = 0, j;
+
+	if (ct_table_lookup_bulk(w->table, c->keys, c->sigs, c->nk, c->pos) < 0)
+		for (j = 0; j < c->nk; j++)
+			c->pos[j] = -ENOENT;
+	for (j = 0; j < c->nk; j++)
+		if (c->pos[j] >= 0)
+			rte_prefetch0(ct_table_rec(w->table, (uint32_t)c->pos[j]));
+
+	for (j = 0; j < c->nk; j++) {
+		unsigned int ci;
+		int32_t cur = current_pos(w, c, j, chg, &nchg, &ci);
 		int32_t after;
-		uint32_t sig = 0;
 		uint8_t v;
-		unsigned int c = nchg;
 
-		if (unlikely(tstats->evicted != evicted0)) {
-			/*
-			 * A flow_new() of this chunk evicted a flow (table full): any position
-			 * looked up or remembered above may belong to it. Rare (full table), so
-			 * look this key up again rather than track evictions per key.
-			 */
-			const struct ct_flow_key *k1 = &p->key;
-
-			if (ct_table_lookup_bulk(w->table, &k1, 1, &cur) < 0)
-				cur = -ENOENT;
-			nchg = 0;
-			c = 0;
-		} else if (nchg != 0) {
-			/* A flow created/re-created/deleted earlier in this chunk. */
-			sig = key_sig(&p->key);
-			for (c = 0; c < nchg; c++)
-				if (chg[c].sig == sig &&
-				    memcmp(chg[c].key, &p->key, sizeof(p->key)) == 0)
-					break;
-			if (c < nchg)
-				cur = chg[c].pos;
-		}
 		if (cur < 0)
-			after = flow_new(w, p, now, &v);
+			after = flow_new(w, c, j, now, &v);
 		else
-			after = flow_track(w, cur, p, now, &v);
+			after = flow_track(w, c, j, cur, now, &v);
 		if (verdicts != NULL)
-			verdicts[idx[j]] = v;
-		if (after != cur) {
-			if (c < nchg) {
-				chg[c].pos = after;
-			} else {
-				chg[nchg].key = &p->key;
-				chg[nchg].pos = after;
-				chg[nchg].sig = nchg == 0 ? key_sig(&p->key) : sig;
-				nchg++;
-			}
+			verdicts[c->idx[j]] = v;
+		if (after == cur)
+			continue;
+		if (ci == nchg) {
+			chg[nchg].key = &c->pkt[j].key;
+			chg[nchg].sig = c->sigs[j];
+			nchg++;
 		}
+		chg[ci].pos = after;
 	}
 }
 
@@ -282,13 +248,17 @@ void
 ct_worker_process_burst(struct ct_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
                         uint8_t *verdicts)
 {
+	struct chunk c;
 	unsigned int done = 0;
 
 	w->now = now;
 	while (done < n) {
 		unsigned int k = n - done < CT_WORKER_BULK ? n - done : CT_WORKER_BULK;
+		uint8_t *v = verdicts != NULL ? verdicts + done : NULL;
 
-		process_chunk(w, pkts + done, k, now, verdicts != NULL ? verdicts + done : NULL);
+		parse_chunk(w, &c, pkts + done, k, v);
+		if (c.nk != 0)
+			track_chunk(w, &c, now, v);
 		done += k;
 	}
 }
@@ -296,21 +266,7 @@ ct_worker_process_burst(struct ct_worker *w, struct rte_mbuf **pkts, uint16_t n,
 unsigned int
 ct_worker_tick(struct ct_worker *w, uint64_t now)
 {
-	unsigned int n;
-
 	if (now > w->now)
 		w->now = now;
-	n = ct_table_expire(w->table, w->now, EXPIRE_MAX);
-	w->stats.flows_expired += n;
-	w->stats.flows_evicted = ct_table_stats(w->table)->evicted;
-	return n;
-}
-
-uint32_t
-ct_worker_flush(struct ct_worker *w)
-{
-	uint32_t n = ct_table_flush(w->table);
-
-	w->stats.flows_flushed += n;
-	return n;
+	return ct_table_expire(w->table, w->now, EXPIRE_MAX);
 }

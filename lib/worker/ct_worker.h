@@ -8,19 +8,21 @@
  * run the TCP state machine and keep the flow table, counters and timers up to date. Shared by
  * the synfin application and by benchmarks that feed mbufs prepared in memory (no NIC).
  *
- * Thread-safety: a struct ct_worker belongs to one lcore (the writer of its table); only that
- * lcore calls ct_worker_process_burst(), ct_worker_tick() and ct_worker_flush(). Other threads
- * read the table through the reader API of ct_table.h and the counters racily (ct_stats.h).
+ * Thread-safety: a struct ct_worker (opaque) belongs to one lcore, the only one that calls
+ * ct_worker_process_burst(), ct_worker_tick(), ct_worker_flush(), ct_worker_set_timeout() and
+ * ct_worker_serve(). Other threads only read (the counters, the per-state counts and, through
+ * the table's reader API, the flows) and ask: ct_worker_call() posts a function to a
+ * single-request slot that the worker runs between bursts (ct_worker_serve()) and acknowledges.
  *
- * Design (STYLE.md, hot path): prefetch the headers a few packets ahead while parsing the whole
- * burst, look every parsed key up with one ct_table_lookup_bulk() call per 64 packets, prefetch
- * the hit records, then run the FSM packet by packet. A miss creates the flow (the packet's
- * source is the client); a hit tracks the segment in the direction given by the packet's
- * `swapped` bit against the flow's CT_FLOW_F_SWAPPED. The timer is re-armed only when the
- * conntrack state changes; otherwise a packet writes last_seen and the wheel re-arms lazily.
- * Flows created or re-created earlier in the same burst are remembered (key signature ->
- * position) so a later packet of the same flow in that burst finds them although the bulk
- * lookup ran before they existed. No allocation, system call or log per packet.
+ * Design (STYLE.md, hot path): the key of every packet is hashed once in the parse loop; one
+ * ct_table_lookup_bulk() call per 64 packets with those signatures, the hit records prefetched,
+ * then the FSM packet by packet. A miss creates the flow (the packet's source is the client); a
+ * hit tracks the segment in the direction given by the packet's `swapped` bit against the flow's
+ * CT_FLOW_F_SWAPPED. The worker is the table's policy: class = conntrack state, a timeout per
+ * state, SYN_SENT/SYN_RECV/SYN_SENT2 embryonic. It keeps the flows per state as states change.
+ * Flows created or re-created earlier in the same chunk are remembered (signature -> position)
+ * so a later packet of the same flow finds them although the bulk lookup ran before they
+ * existed. No allocation, system call or log per packet.
  *
  * Clock: @p now is in ticks of CT_WORKER_HZ per second (1 tick = 1 ms) and must not go
  * backwards.
@@ -34,6 +36,7 @@
 #include "ct_stats.h"
 #include "ct_table.h"
 #include "ct_tcp.h"
+#include "ct_timer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,7 +59,44 @@ ct_worker_ticks_from_ms(uint64_t ms)
 }
 
 /** Most packets looked up at once (ct_table_lookup_bulk() bound); bursts may be longer. */
-#define CT_WORKER_BULK 64
+#define CT_WORKER_BULK CT_TABLE_BULK_MAX
+
+/** Flow flags (struct ct_flow::flags). */
+#define CT_FLOW_F_SWAPPED 0x01 /**< the client is key endpoint [1] */
+
+/** One tracked flow, the worker's record in the flow table: exactly one cache line. */
+struct ct_flow {
+	struct ct_tcp tcp;       /**< FSM + sequence tracking (32 B); tcp.state is the class */
+	struct ct_timer_node tm; /**< timer wheel links (the table's) */
+	uint32_t last_seen;      /**< tick of the last accepted packet (wraps; compared mod 2^32) */
+	uint32_t pkts[CT_DIR_MAX];     /**< packets per direction (wrap) */
+	uint32_t bytes_lo[CT_DIR_MAX]; /**< low 32 bits of the L3 bytes per direction */
+	uint8_t bytes_hi[CT_DIR_MAX];  /**< bits 32..39 of the L3 bytes per direction */
+	uint8_t invalid;               /**< INVALID segments seen on this flow (saturates at 255) */
+	uint8_t flags;                 /**< CT_FLOW_F_* */
+} __attribute__((aligned(64)));
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct ct_flow) == 64, "struct ct_flow must be one cache line");
+_Static_assert(CT_S_MAX <= CT_TABLE_CLASSES, "conntrack states are the table's classes");
+#endif
+
+/** 40-bit byte counter of direction @p dir. */
+static inline uint64_t
+ct_flow_bytes(const struct ct_flow *f, unsigned int dir)
+{
+	return ((uint64_t)f->bytes_hi[dir] << 32) | f->bytes_lo[dir];
+}
+
+/** Add @p n bytes to direction @p dir's counter (wraps at 2^40). */
+static inline void
+ct_flow_bytes_add(struct ct_flow *f, unsigned int dir, uint32_t n)
+{
+	uint32_t lo = f->bytes_lo[dir] + n;
+
+	f->bytes_hi[dir] += lo < f->bytes_lo[dir];
+	f->bytes_lo[dir] = lo;
+}
 
 /** Per-packet outcome written to the verdicts array of ct_worker_process_burst(). */
 enum ct_worker_verdict {
@@ -74,24 +114,18 @@ struct ct_worker_params {
 	const char *name;              /**< table name, shorter than CT_TABLE_NAMESIZE */
 	uint32_t capacity;             /**< flows */
 	int socket_id;                 /**< NUMA socket, or SOCKET_ID_ANY */
-	const struct ct_tcp_conf *tcp; /**< shared FSM configuration (must outlive the worker);
-	                                    NULL: ct_tcp_conf_default */
+	const struct ct_tcp_conf *tcp; /**< FSM configuration, copied (NULL: ct_tcp_conf_default);
+	                                    later changes go through ct_worker_set_timeout() */
 	struct ct_parse_conf parse;    /**< parser options */
 	uint64_t now;                  /**< current tick */
 };
 
-/** One lcore's tracker. Fields are read-only for callers. */
-struct ct_worker {
-	struct ct_lcore_stats stats;   /**< counters (this lcore writes, others read racily) */
-	struct ct_table *table;        /**< the flow table */
-	const struct ct_tcp_conf *tcp; /**< FSM configuration */
-	struct ct_parse_conf parse;    /**< parser options */
-	uint64_t now;                  /**< last tick seen by process_burst or tick */
-} __attribute__((aligned(64)));
+struct ct_worker;
 
 /**
  * Create a worker and its flow table.
- * @return the worker, or NULL with rte_errno set (EINVAL, ENOMEM, EEXIST: see ct_table_create()).
+ * @return the worker, or NULL with rte_errno set (EINVAL: a timeout above
+ *         CT_WORKER_TIMEOUT_MS_MAX, or see ct_table_create(); ENOMEM, EEXIST).
  */
 struct ct_worker *ct_worker_create(const struct ct_worker_params *p);
 
@@ -116,8 +150,51 @@ void ct_worker_process_burst(struct ct_worker *w, struct rte_mbuf **pkts, uint16
  */
 unsigned int ct_worker_tick(struct ct_worker *w, uint64_t now);
 
-/** Delete every flow (counted in flows_flushed). @return number deleted. */
+/** Delete every flow (counted in flows_flushed). Worker thread only. @return number deleted. */
 uint32_t ct_worker_flush(struct ct_worker *w);
+
+/**
+ * Set the timeout of a conntrack state. Worker thread only (others: ct_worker_call()).
+ * @param state  enum ct_state
+ * @param ms     milliseconds, 1 .. CT_WORKER_TIMEOUT_MS_MAX
+ * @return 0, -EINVAL (no such state), -ERANGE (ms out of range).
+ */
+int ct_worker_set_timeout(struct ct_worker *w, unsigned int state, uint32_t ms);
+
+/* ---- read from any thread (racy: each value is read whole) ---- */
+
+/** The worker's counters (written by its lcore only). */
+const struct ct_lcore_stats *ct_worker_stats(const struct ct_worker *w);
+
+/** The worker's flow table, for its reader API (ct_table_read_next(), ...). */
+struct ct_table *ct_worker_table(const struct ct_worker *w);
+
+/** Flows in each conntrack state now, into @p n (CT_S_MAX entries). */
+void ct_worker_flows_by_state(const struct ct_worker *w, uint64_t *n);
+
+/** The FSM configuration the worker runs with (its timeouts may change: read them relaxed). */
+const struct ct_tcp_conf *ct_worker_tcp_conf(const struct ct_worker *w);
+
+/* ---- requests from other threads ---- */
+
+/** A function another thread asks the worker to run (on the worker's own thread). */
+typedef int (*ct_worker_call_t)(struct ct_worker *w, void *arg);
+
+/**
+ * Run @p fn(w, @p arg) on the worker's thread, between two bursts, and wait for it. One request
+ * at a time per worker (concurrent callers queue on a lock). Never call it from the worker's
+ * own thread.
+ * @param timeout_ms  how long to wait for the worker to take the request
+ * @return what @p fn returned, or -ETIMEDOUT if the worker did not take it in time (it then never
+ *         runs it).
+ */
+int ct_worker_call(struct ct_worker *w, ct_worker_call_t fn, void *arg, uint32_t timeout_ms);
+
+/**
+ * Run the pending request, if any (worker thread, between bursts). One load when there is none.
+ * @return 1 if a request ran, 0 if none was pending.
+ */
+int ct_worker_serve(struct ct_worker *w);
 
 #ifdef __cplusplus
 }

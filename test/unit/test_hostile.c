@@ -235,7 +235,7 @@ conn_flow(const struct conn *c, struct ct_flow *f)
 	struct ct_flow_key k;
 
 	conn_key(c, &k);
-	return ct_table_read_key(w->table, &k, f);
+	return ct_table_read_key(ct_worker_table(w), &k, f);
 }
 
 static unsigned int
@@ -270,9 +270,10 @@ snap_take(struct snap *s)
 	uint32_t next = 0;
 
 	s->n = 0;
-	while (s->n < 64 && ct_table_read_next(w->table, &next, &s->key[s->n], &s->flow[s->n]) == 0)
+	while (s->n < 64 &&
+	       ct_table_read_next(ct_worker_table(w), &next, &s->key[s->n], &s->flow[s->n]) == 0)
 		s->n++;
-	cr_assert_eq(s->n, ct_table_count(w->table));
+	cr_assert_eq(s->n, ct_table_count(ct_worker_table(w)));
 }
 
 static void
@@ -290,7 +291,7 @@ snap_same(const struct snap *a, const struct snap *b, const char *what)
 static void
 stats_balanced(void)
 {
-	const struct ct_lcore_stats *s = &w->stats;
+	const struct ct_lcore_stats *s = ct_worker_stats(w);
 	uint64_t p = 0, r = 0;
 	unsigned int i;
 
@@ -417,12 +418,12 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 	snap_take(&before);
 	for (r = CT_PARSE_OK + 1; r < CT_PARSE_MAX; r++) {
 		struct frame f;
-		uint64_t old = w->stats.parse[r];
+		uint64_t old = ct_worker_stats(w)->parse[r];
 		uint8_t v;
 
 		malformed(&f, (enum ct_parse_reason)r, &c[r % 3]);
 		v = run1(&f);
-		cr_assert_eq(w->stats.parse[r], old + 1, "parse reason %s not counted",
+		cr_assert_eq(ct_worker_stats(w)->parse[r], old + 1, "parse reason %s not counted",
 		             ct_parse_reason_name(r));
 		cr_assert(v == CT_WV_MALFORMED || v == CT_WV_PASS, "%s: verdict %u",
 		          ct_parse_reason_name(r), v);
@@ -439,9 +440,9 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 	snap_take(&after);
 	snap_same(&before, &after, "malformed packets");
 	for (r = CT_PARSE_OK + 1; r < CT_PARSE_MAX; r++)
-		cr_expect_eq(w->stats.parse[r], 2, "%s counted %lu times", ct_parse_reason_name(r),
-		             (unsigned long)w->stats.parse[r]);
-	cr_assert_eq(w->stats.flows_created, 3);
+		cr_expect_eq(ct_worker_stats(w)->parse[r], 2, "%s counted %lu times",
+		             ct_parse_reason_name(r), (unsigned long)ct_worker_stats(w)->parse[r]);
+	cr_assert_eq(ct_worker_stats(w)->flows_created, 3);
 	stats_balanced();
 }
 
@@ -453,11 +454,11 @@ expect_invalid(const struct frame *f, const struct conn *c, enum ct_tcp_reason w
 {
 	struct ct_flow a, b;
 	int had = conn_flow(c, &a);
-	uint64_t old = w->stats.reason[want];
+	uint64_t old = ct_worker_stats(w)->reason[want];
 	uint8_t v = run1(f);
 
 	cr_assert_eq(v, CT_WV_INVALID, "%s: verdict %u", ct_tcp_reason_name(want), v);
-	cr_assert_eq(w->stats.reason[want], old + 1, "reason %s not counted",
+	cr_assert_eq(ct_worker_stats(w)->reason[want], old + 1, "reason %s not counted",
 	             ct_tcp_reason_name(want));
 	cr_assert_eq(conn_flow(c, &b), had, "%s created or removed a flow",
 	             ct_tcp_reason_name(want));
@@ -471,14 +472,13 @@ Test(hostile, every_fsm_invalid_reason_is_counted_and_changes_no_flow)
 	struct frame f;
 	unsigned int r;
 
+	conf.loose = false; /* an ACK without a flow starts none: no_flow_not_syn */
 	worker_up(64);
 	conn_init(&n, 50); /* never has a flow */
 	tcp4(&f, &n, 1, SYN | ACK, 1, 2, 0);
 	expect_invalid(&f, &n, CT_R_NO_FLOW_SYNACK);
-	conf.loose = false; /* an ACK without a flow starts none */
 	tcp4(&f, &n, 0, ACK, 1, 2, 0);
 	expect_invalid(&f, &n, CT_R_NO_FLOW_NOT_SYN);
-	conf.loose = true;
 	tcp4(&f, &n, 0, RST | ACK, 1, 2, 0);
 	expect_invalid(&f, &n, CT_R_NO_FLOW_RST);
 
@@ -550,10 +550,10 @@ Test(hostile, every_fsm_invalid_reason_is_counted_and_changes_no_flow)
 	 */
 	for (r = CT_R_OK + 1; r < CT_R_MAX; r++)
 		if (r != CT_R_BAD_FLAGS && r != CT_R_UNEXPECTED)
-			cr_expect_gt(w->stats.reason[r], 0, "FSM reason %s never counted",
-			             ct_tcp_reason_name(r));
-	cr_assert_eq(w->stats.reason[CT_R_BAD_FLAGS], 0);
-	cr_assert_eq(w->stats.flows_created, 2);
+			cr_expect_gt(ct_worker_stats(w)->reason[r], 0,
+			             "FSM reason %s never counted", ct_tcp_reason_name(r));
+	cr_assert_eq(ct_worker_stats(w)->reason[CT_R_BAD_FLAGS], 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_created, 2);
 	stats_balanced();
 }
 
@@ -616,13 +616,13 @@ Test(hostile, full_table_refuses_new_flows_and_tracks_existing_ones_to_their_clo
 	uint32_t cap, i;
 
 	worker_up(64);
-	cap = ct_table_capacity(w->table);
+	cap = ct_table_capacity(ct_worker_table(w));
 	cr_assert_leq(cap, 1024);
 	for (i = 0; i < cap; i++) {
 		conn_init(&c[i], i + 1);
 		handshake(&c[i]);
 	}
-	cr_assert_eq(ct_table_count(w->table), cap);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), cap);
 	for (i = 0; i < 3 * cap; i++) {
 		struct conn n;
 
@@ -630,8 +630,8 @@ Test(hostile, full_table_refuses_new_flows_and_tracks_existing_ones_to_their_clo
 		cr_assert_eq(seg(&n, 0, SYN, 0), CT_WV_REFUSED);
 		cr_assert_eq(seg(&n, 0, ACK, 0), CT_WV_REFUSED); /* loose pick-up refused too */
 	}
-	cr_assert_eq(w->stats.flows_refused, 6 * cap);
-	cr_assert_eq(w->stats.flows_evicted + ct_table_stats(w->table)->evicted, 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_refused, 6 * cap);
+	cr_assert_eq(ct_worker_stats(w)->flows_evicted, 0);
 	for (i = 0; i < cap; i++) {
 		cr_assert_eq(seg(&c[i], 0, PSH | ACK, 100), CT_WV_ACCEPT);
 		cr_assert_eq(seg(&c[i], 1, PSH | ACK, 200), CT_WV_ACCEPT);
@@ -641,9 +641,9 @@ Test(hostile, full_table_refuses_new_flows_and_tracks_existing_ones_to_their_clo
 		cr_assert_eq(seg(&c[i], 0, ACK, 0), CT_WV_ACCEPT);
 		cr_assert_eq(conn_state(&c[i]), CT_S_TIME_WAIT);
 	}
-	cr_assert_eq(w->stats.invalid, 0);
-	cr_assert_eq(w->stats.flows_closed, cap);
-	cr_assert_eq(ct_table_count(w->table), cap);
+	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_closed, cap);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), cap);
 	stats_balanced();
 }
 
@@ -657,7 +657,7 @@ embryonic_count(void)
 	struct ct_flow_key k;
 	struct ct_flow f;
 
-	while (ct_table_read_next(w->table, &next, &k, &f) == 0)
+	while (ct_table_read_next(ct_worker_table(w), &next, &k, &f) == 0)
 		n += f.tcp.state == CT_S_SYN_SENT || f.tcp.state == CT_S_SYN_RECV ||
 		     f.tcp.state == CT_S_SYN_SENT2;
 	return n;
@@ -671,7 +671,7 @@ Test(hostile, syn_flood_of_ten_times_the_table_evicts_only_embryonic_flows)
 	struct frame fr[32];
 
 	worker_up(256);
-	cap = ct_table_capacity(w->table);
+	cap = ct_table_capacity(ct_worker_table(w));
 	nlegit = cap / 2;
 	cr_assert_leq(nlegit, 1024);
 	/* A quarter established before the flood, the rest connect during it. */
@@ -697,7 +697,7 @@ Test(hostile, syn_flood_of_ten_times_the_table_evicts_only_embryonic_flows)
 				cr_assert_fail(
 				        "legitimate SYN %u refused during the flood while %u of "
 				        "the %u flows are embryonic (evictable)",
-				        i, embryonic_count(), ct_table_count(w->table));
+				        i, embryonic_count(), ct_table_count(ct_worker_table(w)));
 			cr_assert_eq(seg(&legit[i], 1, SYN | ACK, 0), CT_WV_ACCEPT);
 			cr_assert_eq(seg(&legit[i], 0, ACK, 0), CT_WV_ACCEPT);
 			cr_assert_eq(seg(&legit[i], 0, PSH | ACK, 100), CT_WV_ACCEPT);
@@ -711,15 +711,15 @@ Test(hostile, syn_flood_of_ten_times_the_table_evicts_only_embryonic_flows)
 		cr_assert_eq(seg(&legit[i], 0, ACK, 0), CT_WV_ACCEPT);
 	}
 	ct_worker_tick(w, now);
-	refused = (uint32_t)w->stats.flows_refused;
+	refused = (uint32_t)ct_worker_stats(w)->flows_refused;
 	cr_assert_eq(refused, 0, "%u SYNs refused although embryonic flows could be evicted",
 	             refused);
-	cr_assert_geq(w->stats.flows_evicted, 10 * cap - cap, "evicted %lu",
-	              (unsigned long)w->stats.flows_evicted);
+	cr_assert_geq(ct_worker_stats(w)->flows_evicted, 10 * cap - cap, "evicted %lu",
+	              (unsigned long)ct_worker_stats(w)->flows_evicted);
 	/* the flood keeps the table at its high-water mark, below the capacity */
-	cr_assert_eq(ct_table_count(w->table), ct_table_high_water(w->table));
-	cr_assert_lt(ct_table_high_water(w->table), cap);
-	cr_assert_eq(w->stats.invalid, 0);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), ct_table_high_water(ct_worker_table(w)));
+	cr_assert_lt(ct_table_high_water(ct_worker_table(w)), cap);
+	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
 	stats_balanced();
 }
 
@@ -735,7 +735,7 @@ Test(hostile, packet_of_a_flow_evicted_earlier_in_the_burst_is_not_tracked_on_it
 	struct ct_flow f;
 
 	worker_up(8);
-	cap = ct_table_capacity(w->table);
+	cap = ct_table_capacity(ct_worker_table(w));
 	cr_assert_leq(cap, 64);
 	for (i = 0; i < cap; i++) {
 		conn_init(&c[i], i + 1);
@@ -751,11 +751,11 @@ Test(hostile, packet_of_a_flow_evicted_earlier_in_the_burst_is_not_tracked_on_it
 	cr_assert_eq(conn_flow(&c[0], &f), -ENOENT, "evicted flow still present");
 	/* c[0] no longer exists: its SYN+ACK finds no flow (as when sent in the next burst). */
 	cr_expect_eq(v[1], CT_WV_INVALID, "SYN+ACK of the evicted flow: verdict %u", v[1]);
-	cr_expect_eq(w->stats.reason[CT_R_NO_FLOW_SYNACK], 1);
-	while (ct_table_read_next(w->table, &next, &k, &f) == 0)
+	cr_expect_eq(ct_worker_stats(w)->reason[CT_R_NO_FLOW_SYNACK], 1);
+	while (ct_table_read_next(ct_worker_table(w), &next, &k, &f) == 0)
 		n++;
-	cr_assert_eq(n, ct_table_count(w->table), "%u published records, count %u", n,
-	             ct_table_count(w->table));
+	cr_assert_eq(n, ct_table_count(ct_worker_table(w)), "%u published records, count %u", n,
+	             ct_table_count(ct_worker_table(w)));
 	cr_assert_eq(conn_state(&x), CT_S_SYN_SENT);
 }
 
@@ -813,23 +813,24 @@ Test(hostile, soak_of_complete_connections_leaves_no_flow_and_balanced_counters)
 		now++;
 		ct_worker_tick(w, now);
 	}
-	cr_assert_eq(w->stats.flows_created, done);
-	cr_assert_eq(w->stats.flows_closed, done);
-	cr_assert_eq(w->stats.invalid, 0);
-	cr_assert_eq(w->stats.flows_refused, 0);
-	cr_assert_eq(w->stats.flows_evicted, 0);
-	cr_assert_eq(w->stats.flows_created, w->stats.flows_expired + w->stats.flows_evicted +
-	                                             w->stats.flows_flushed +
-	                                             ct_table_count(w->table));
+	cr_assert_eq(ct_worker_stats(w)->flows_created, done);
+	cr_assert_eq(ct_worker_stats(w)->flows_closed, done);
+	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_refused, 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_evicted, 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_created, ct_worker_stats(w)->flows_expired +
+	                                                        ct_worker_stats(w)->flows_evicted +
+	                                                        ct_worker_stats(w)->flows_flushed +
+	                                                        ct_table_count(ct_worker_table(w)));
 	/* Past every timeout: the table drains. */
 	t_end = now + 10 * TPS;
-	while (now < t_end && ct_table_count(w->table) > 0) {
+	while (now < t_end && ct_table_count(ct_worker_table(w)) > 0) {
 		now += 100;
 		while (ct_worker_tick(w, now) == 256)
 			;
 	}
-	cr_assert_eq(ct_table_count(w->table), 0);
-	cr_assert_eq(w->stats.flows_expired, done);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
+	cr_assert_eq(ct_worker_stats(w)->flows_expired, done);
 	stats_balanced();
 	for (i = 0; i < 32; i++)
 		rte_pktmbuf_free(m[i]);

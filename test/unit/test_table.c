@@ -30,6 +30,7 @@
 
 #include "ct_parse.h"
 #include "ct_table.h"
+#include "ct_worker.h" /* struct ct_flow: a 64-byte record with a class byte (tcp.state) */
 
 #define TPS 1000 /* ticks per second in these tests: 1 ms */
 
@@ -90,21 +91,87 @@ static struct ct_tcp_conf conf = {
                             [CT_S_SYN_SENT2] = 120000}},
 };
 
-static struct ct_table *
-mk(const char *name, uint32_t capacity, uint64_t now)
+/*
+ * The owner's side, as the worker does it: records are struct ct_flow, the class is the
+ * conntrack state, the policy gives each state its timeout (ms = ticks here) and marks the
+ * handshake states embryonic; the table counts into st and reports every end into ends[].
+ */
+static struct ct_lcore_stats st;
+static struct ct_table_policy pol;
+static unsigned int ends[CT_TABLE_END_MAX];
+
+static void
+on_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why)
 {
-	struct ct_table_params p = {
+	(void)arg;
+	(void)pos;
+	(void)rec;
+	ends[why]++;
+}
+
+static struct ct_table_params
+params(const char *name, uint32_t capacity, uint64_t now)
+{
+	memset(&pol, 0, sizeof(pol));
+	for (unsigned int s = 0; s < CT_S_MAX; s++)
+		pol.timeout[s] = conf.timeouts.ms[s] * TPS / 1000;
+	pol.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2;
+	return (struct ct_table_params){
 	        .name = name,
 	        .capacity = capacity,
 	        .socket_id = SOCKET_ID_ANY,
-	        .tcp = &conf,
-	        .ticks_per_s = TPS,
+	        .key_len = sizeof(struct ct_flow_key),
+	        .rec = {.size = sizeof(struct ct_flow),
+	                .node_off = offsetof(struct ct_flow, tm),
+	                .last_seen_off = offsetof(struct ct_flow, last_seen),
+	                .class_off = offsetof(struct ct_flow, tcp.state)},
+	        .policy = &pol,
+	        .stats = &st,
+	        .on_end = on_end,
 	        .now = now,
 	};
+}
+
+static struct ct_table *
+mk(const char *name, uint32_t capacity, uint64_t now)
+{
+	struct ct_table_params p = params(name, capacity, now);
 	struct ct_table *t = ct_table_create(&p);
 
 	cr_assert_not_null(t, "ct_table_create: %s", rte_strerror(rte_errno));
+	memset(&st, 0, sizeof(st));
+	memset(ends, 0, sizeof(ends));
 	return t;
+}
+
+#define ct_table_flow(t, pos) ((struct ct_flow *)ct_table_rec((t), (pos)))
+
+static uint32_t
+sig_of(const struct ct_flow_key *k)
+{
+	return ct_table_hash(k, sizeof(*k));
+}
+
+/* Add @p k unless present (-EEXIST), as the worker does after a lookup miss. */
+static int32_t
+table_add(struct ct_table *t, const struct ct_flow_key *k, uint64_t now)
+{
+	unsigned int evicted;
+
+	if (ct_table_lookup(t, k, sig_of(k)) >= 0)
+		return -EEXIST;
+	return ct_table_add(t, k, sig_of(k), now, &evicted);
+}
+
+/* ct_table_lookup_bulk() with the keys' signatures. */
+static int
+lookup_bulk(struct ct_table *t, const struct ct_flow_key **kp, unsigned int n, int32_t *pos)
+{
+	uint32_t sigs[CT_TABLE_BULK_MAX];
+
+	for (unsigned int i = 0; i < n && i < CT_TABLE_BULK_MAX; i++)
+		sigs[i] = sig_of(kp[i]);
+	return ct_table_lookup_bulk(t, (const void *const *)kp, sigs, n, pos);
 }
 
 /* Canonical IPv4 key of flow number i (distinct for distinct i). */
@@ -131,7 +198,7 @@ static int32_t
 add_flow(struct ct_table *t, uint32_t i, uint8_t state, uint64_t now)
 {
 	struct ct_flow_key k = key_of(i);
-	int32_t pos = ct_table_add(t, &k, now);
+	int32_t pos = table_add(t, &k, now);
 
 	if (pos >= 0) {
 		ct_table_flow(t, (uint32_t)pos)->tcp.state = state;
@@ -147,7 +214,7 @@ lookup(struct ct_table *t, uint32_t i)
 	const struct ct_flow_key *kp = &k;
 	int32_t pos;
 
-	cr_assert_geq(ct_table_lookup_bulk(t, &kp, 1, &pos), 0);
+	cr_assert_geq(lookup_bulk(t, &kp, 1, &pos), 0);
 	return pos;
 }
 
@@ -163,16 +230,16 @@ Test(table, add_then_lookup_finds_the_flow_and_del_removes_it)
 	cr_assert_eq(ct_table_flow(t, (uint32_t)pos)->tcp.state, CT_S_ESTABLISHED);
 
 	struct ct_flow_key k = key_of(7);
-	cr_assert_eq(ct_table_add(t, &k, 0), -EEXIST);
+	cr_assert_eq(table_add(t, &k, 0), -EEXIST);
 	cr_assert_eq(ct_table_count(t), 1);
 
 	ct_table_del(t, (uint32_t)pos);
 	cr_assert_eq(lookup(t, 7), -ENOENT);
 	cr_assert_eq(ct_table_count(t), 0);
-	cr_assert_eq(ct_table_stats(t)->created, 1);
-	cr_assert_eq(ct_table_stats(t)->deleted, 1);
+	cr_assert_eq(st.flows_created, 1);
+	cr_assert_eq(ends[CT_TABLE_END_DELETED], 1);
 	ct_table_del(t, (uint32_t)pos); /* second delete of the same position: ignored */
-	cr_assert_eq(ct_table_stats(t)->deleted, 1);
+	cr_assert_eq(ends[CT_TABLE_END_DELETED], 1);
 	ct_table_free(t);
 }
 
@@ -180,7 +247,7 @@ Test(table, add_gives_a_zeroed_record_with_last_seen_now)
 {
 	struct ct_table *t = mk("t_zero", 100, 0);
 	struct ct_flow_key k = key_of(1);
-	int32_t pos = ct_table_add(t, &k, 0x123456789ull);
+	int32_t pos = table_add(t, &k, 0x123456789ull);
 	struct ct_flow *f = ct_table_flow(t, (uint32_t)pos);
 
 	cr_assert_eq(f->last_seen, 0x23456789u);
@@ -234,15 +301,15 @@ Test(table, both_directions_of_a_parsed_connection_find_the_same_flow)
 	             CT_PARSE_OK);
 	cr_assert_neq(syn.swapped, synack.swapped);
 
-	int32_t pos = ct_table_add(t, &syn.key, 0);
+	int32_t pos = table_add(t, &syn.key, 0);
 	cr_assert_geq(pos, 0);
 	ct_table_arm(t, (uint32_t)pos, 0);
 
 	const struct ct_flow_key *kp = &synack.key;
 	int32_t found;
-	cr_assert_eq(ct_table_lookup_bulk(t, &kp, 1, &found), 1);
+	cr_assert_eq(lookup_bulk(t, &kp, 1, &found), 1);
 	cr_assert_eq(found, pos);
-	cr_assert_eq(ct_table_add(t, &synack.key, 0), -EEXIST);
+	cr_assert_eq(table_add(t, &synack.key, 0), -EEXIST);
 	ct_table_free(t);
 }
 
@@ -258,11 +325,11 @@ Test(table, lookup_bulk_of_64_keys_reports_each_hit_and_miss)
 		kp[i] = &keys[i];
 		want[i] = i % 3 == 0 ? -ENOENT : add_flow(t, i, CT_S_ESTABLISHED, 0);
 	}
-	cr_assert_eq(ct_table_lookup_bulk(t, kp, 64, pos), 64 - 22);
+	cr_assert_eq(lookup_bulk(t, kp, 64, pos), 64 - 22);
 	for (unsigned int i = 0; i < 64; i++)
 		cr_assert_eq(pos[i], want[i], "key %u: %d != %d", i, pos[i], want[i]);
-	cr_assert_eq(ct_table_lookup_bulk(t, kp, 65, pos), -EINVAL);
-	cr_assert_eq(ct_table_lookup_bulk(t, kp, 0, pos), -EINVAL);
+	cr_assert_eq(lookup_bulk(t, kp, 65, pos), -EINVAL);
+	cr_assert_eq(lookup_bulk(t, kp, 0, pos), -EINVAL);
 	ct_table_free(t);
 }
 
@@ -275,7 +342,7 @@ Test(table, capacity_is_at_least_the_request_and_fits_positions)
 	cr_assert_lt(ct_table_capacity(t), ct_table_positions(t));
 	ct_table_free(t);
 
-	struct ct_table_params p = {.name = "t_bad", .capacity = 0, .ticks_per_s = TPS};
+	struct ct_table_params p = params("t_bad", 0, 0);
 	cr_assert_null(ct_table_create(&p));
 	cr_assert_eq(rte_errno, EINVAL);
 	p.capacity = 10;
@@ -283,8 +350,15 @@ Test(table, capacity_is_at_least_the_request_and_fits_positions)
 	cr_assert_null(ct_table_create(&p));
 	cr_assert_eq(rte_errno, EINVAL);
 	p.name = "t_bad";
-	p.tcp = &conf;
-	p.ticks_per_s = 10000000; /* 300 s of 0.1 us ticks do not fit in 2^31 */
+	pol.timeout[CT_S_ESTABLISHED] = 300 * 10000000u; /* 300 s of 0.1 us ticks: over 2^31 */
+	cr_assert_null(ct_table_create(&p));
+	cr_assert_eq(rte_errno, EINVAL);
+	p = params("t_bad", 10, 0);
+	p.key_len = 41; /* keys are copied in 8-byte words */
+	cr_assert_null(ct_table_create(&p));
+	cr_assert_eq(rte_errno, EINVAL);
+	p = params("t_bad", 10, 0);
+	p.rec.class_off = 64; /* outside the record */
 	cr_assert_null(ct_table_create(&p));
 	cr_assert_eq(rte_errno, EINVAL);
 }
@@ -292,8 +366,7 @@ Test(table, capacity_is_at_least_the_request_and_fits_positions)
 Test(table, same_name_twice_gives_eexist)
 {
 	struct ct_table *t = mk("t_dup", 100, 0);
-	struct ct_table_params p = {
-	        .name = "t_dup", .capacity = 100, .tcp = &conf, .ticks_per_s = TPS};
+	struct ct_table_params p = params("t_dup", 100, 0);
 
 	cr_assert_null(ct_table_create(&p));
 	cr_assert_eq(rte_errno, EEXIST);
@@ -325,7 +398,7 @@ Test(table, table_at_high_water_evicts_the_oldest_embryonic_flow)
 	}
 	cr_assert_eq(ct_table_count(t), hw);
 	cr_assert_geq(add_flow(t, 1000000, CT_S_SYN_SENT, 1), 0);
-	cr_assert_eq(ct_table_stats(t)->evicted, 1);
+	cr_assert_eq(st.flows_evicted, 1);
 	cr_assert_eq(ct_table_count(t), hw);
 	cr_assert_eq(lookup(t, base + 3), -ENOENT);
 	for (uint32_t i = 0; i < hw; i++)
@@ -336,8 +409,8 @@ Test(table, table_at_high_water_evicts_the_oldest_embryonic_flow)
 	cr_assert_eq(lookup(t, base + 5), -ENOENT);
 	cr_assert_geq(lookup(t, base + 4), 0);
 	cr_assert_geq(lookup(t, 1000000), 0);
-	cr_assert_eq(ct_table_stats(t)->evicted, 2);
-	cr_assert_eq(ct_table_stats(t)->refused, 0);
+	cr_assert_eq(st.flows_evicted, 2);
+	cr_assert_eq(st.flows_refused, 0);
 	ct_table_free(t);
 }
 
@@ -353,8 +426,8 @@ Test(table, table_of_embryonic_flows_at_high_water_evicts_one_per_new_flow)
 		cr_assert_geq(add_flow(t, i, CT_S_SYN_SENT, 0), 0);
 	for (uint32_t i = 0; i < 100; i++)
 		cr_assert_geq(add_flow(t, 100000 + i, CT_S_SYN_SENT, 1), 0, "new flow %u", i);
-	cr_assert_eq(ct_table_stats(t)->evicted, 100);
-	cr_assert_eq(ct_table_stats(t)->refused, 0);
+	cr_assert_eq(st.flows_evicted, 100);
+	cr_assert_eq(st.flows_refused, 0);
 	cr_assert_eq(ct_table_count(t), hw);
 	for (uint32_t i = 0; i < 100; i++)
 		cr_assert_geq(lookup(t, 100000 + i), 0);
@@ -371,10 +444,10 @@ Test(table, full_table_of_established_flows_refuses_new_flows_and_keeps_all)
 	for (uint32_t i = 0; i < 5; i++) {
 		struct ct_flow_key k = key_of(5000 + i);
 
-		cr_assert_eq(ct_table_add(t, &k, 1), -ENOSPC);
+		cr_assert_eq(table_add(t, &k, 1), -ENOSPC);
 	}
-	cr_assert_eq(ct_table_stats(t)->refused, 5);
-	cr_assert_eq(ct_table_stats(t)->evicted, 0);
+	cr_assert_eq(st.flows_refused, 5);
+	cr_assert_eq(st.flows_evicted, 0);
 	cr_assert_eq(ct_table_count(t), cap);
 	cr_assert_gt(cap, ct_table_high_water(t)); /* established flows go past high water */
 	for (uint32_t i = 0; i < cap; i++)
@@ -396,8 +469,8 @@ Test(table, idle_flow_expires_exactly_at_last_seen_plus_timeout)
 	cr_assert_eq(ct_table_expire(t, dl, 64), 1);
 	cr_assert_eq(lookup(t, 1), -ENOENT);
 	cr_assert_eq(ct_table_count(t), 0);
-	cr_assert_eq(ct_table_stats(t)->expired, 1);
-	cr_assert_eq(ct_table_stats(t)->rearmed, 0);
+	cr_assert_eq(st.flows_expired, 1);
+	cr_assert_eq(st.flows_rearmed, 0);
 	ct_table_free(t);
 }
 
@@ -416,11 +489,11 @@ Test(table, touched_flow_is_refiled_at_cascade_and_survives_its_first_deadline)
 	cr_assert_eq(ct_table_expire(t, 300 * TPS, 64), 1); /* flow 2 */
 	cr_assert_eq(lookup(t, 2), -ENOENT);
 	cr_assert_eq(lookup(t, 1), a);
-	cr_assert_eq(ct_table_stats(t)->rearmed, 0, "re-filed by the wheel, not fired");
+	cr_assert_eq(st.flows_rearmed, 0, "re-filed by the wheel, not fired");
 	cr_assert_eq(ct_table_expire(t, 400 * TPS - 1, 64), 0);
 	cr_assert_eq(ct_table_expire(t, 400 * TPS, 64), 1);
 	cr_assert_eq(lookup(t, 1), -ENOENT);
-	cr_assert_eq(ct_table_stats(t)->expired, 2);
+	cr_assert_eq(st.flows_expired, 2);
 	ct_table_free(t);
 }
 
@@ -437,7 +510,7 @@ Test(table, flow_touched_in_its_last_ticks_fires_and_is_rearmed_by_expiry)
 	cr_assert_eq(ct_table_expire(t, touch - 1, 64), 0); /* past the last cascade */
 	ct_table_flow(t, (uint32_t)a)->last_seen = (uint32_t)touch;
 	cr_assert_eq(ct_table_expire(t, 300 * TPS, 64), 0);
-	cr_assert_eq(ct_table_stats(t)->rearmed, 1);
+	cr_assert_eq(st.flows_rearmed, 1);
 	cr_assert_eq(lookup(t, 1), a);
 	cr_assert_eq(ct_table_expire(t, touch + 300 * TPS - 1, 64), 0);
 	cr_assert_eq(ct_table_expire(t, touch + 300 * TPS, 64), 1);
@@ -503,10 +576,11 @@ Test(table, flush_deletes_every_flow_including_unarmed_ones)
 
 	for (uint32_t i = 0; i < 500; i++)
 		add_flow(t, i, CT_S_ESTABLISHED, 0);
-	cr_assert_geq(ct_table_add(t, &k, 0), 0); /* never armed */
+	cr_assert_geq(table_add(t, &k, 0), 0); /* never armed */
 	cr_assert_eq(ct_table_flush(t), 501);
 	cr_assert_eq(ct_table_count(t), 0);
-	cr_assert_eq(ct_table_stats(t)->deleted, 501);
+	cr_assert_eq(st.flows_flushed, 501);
+	cr_assert_eq(ends[CT_TABLE_END_FLUSHED], 501);
 	for (uint32_t i = 0; i < 500; i += 7)
 		cr_assert_eq(lookup(t, i), -ENOENT);
 	cr_assert_eq(ct_table_expire(t, 1000 * TPS, 1000), 0); /* timers were stopped */
@@ -524,7 +598,7 @@ Test(table, readers_see_only_armed_flows_and_copies_of_their_records)
 	uint32_t next = 0, n = 0;
 
 	cr_assert_eq(ct_table_reader_register(t, 0), 0);
-	int32_t pos = ct_table_add(t, &k, 0);
+	int32_t pos = table_add(t, &k, 0);
 	ct_table_flow(t, (uint32_t)pos)->tcp.state = CT_S_SYN_SENT;
 	ct_table_flow(t, (uint32_t)pos)->bytes_lo[1] = 77;
 	cr_assert_eq(ct_table_read_key(t, &k, &f), -ENOENT, "visible before ct_table_arm()");
@@ -541,7 +615,7 @@ Test(table, readers_see_only_armed_flows_and_copies_of_their_records)
 		const struct ct_flow_key *kp = &got;
 		int32_t p;
 
-		cr_assert_eq(ct_table_lookup_bulk(t, &kp, 1, &p), 1,
+		cr_assert_eq(lookup_bulk(t, &kp, 1, &p), 1,
 		             "read_next gave a key not in the table");
 		cr_assert_eq(p + 1, (int32_t)next);
 		n++;

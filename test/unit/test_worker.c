@@ -228,10 +228,10 @@ flow_of(struct ct_worker *w, const struct conn *c, unsigned int from, struct ct_
 	cr_assert_eq(ct_flow_key_make(&k, 4, &a, &b, htons(c->port[from]), htons(c->port[!from]), 0,
 	                              NULL),
 	             0);
-	cr_assert_geq(ct_table_lookup_bulk(w->table, &kp, 1, &pos), 0);
+	pos = ct_table_lookup(ct_worker_table(w), kp, ct_table_hash(kp, sizeof(*kp)));
 	if (pos < 0)
 		return false;
-	memcpy(out, ct_table_flow(w->table, (uint32_t)pos), sizeof(*out));
+	memcpy(out, ct_table_rec(ct_worker_table(w), (uint32_t)pos), sizeof(*out));
 	return true;
 }
 
@@ -284,8 +284,8 @@ Test(worker, lifecycle_in_one_burst_equals_one_packet_per_burst)
 	cr_assert_eq(v_one[0], CT_WV_NEW);
 	cr_assert_eq(v_one[t.n - 2], CT_WV_NEW, "SYN in TIME_WAIT: want the flow re-created");
 	cr_assert_eq(v_one[t.n - 1], CT_WV_INVALID);
-	cr_assert_eq(ct_table_count(one->table), 2);
-	cr_assert_eq(ct_table_count(many->table), 2);
+	cr_assert_eq(ct_table_count(ct_worker_table(one)), 2);
+	cr_assert_eq(ct_table_count(ct_worker_table(many)), 2);
 	cr_assert(flow_of(one, &c1, 0, &f_one) && flow_of(many, &c1, 0, &f_many));
 	assert_same_flow(&f_one, &f_many);
 	cr_assert_eq(f_one.tcp.state, CT_S_SYN_SENT);
@@ -295,7 +295,9 @@ Test(worker, lifecycle_in_one_burst_equals_one_packet_per_burst)
 	cr_assert_eq(f_one.tcp.tcp_state[CT_DIR_ORIG], CT_TCP_TIME_WAIT);
 	cr_assert_eq(f_one.tcp.tcp_state[CT_DIR_REPLY], CT_TCP_CLOSED);
 	cr_assert_eq(f_one.invalid, 1);
-	cr_assert_eq(memcmp(&one->stats, &many->stats, sizeof(one->stats)), 0, "counters differ");
+	cr_assert_eq(
+	        memcmp(ct_worker_stats(one), ct_worker_stats(many), sizeof(struct ct_lcore_stats)),
+	        0, "counters differ");
 	ct_worker_free(one);
 	ct_worker_free(many);
 }
@@ -319,9 +321,9 @@ Test(worker, both_directions_hit_one_flow)
 	add(&t, &c2, 1, PSH | ACK, 20);
 	run_all(w, &t, 32, NULL);
 
-	cr_assert_eq(ct_table_count(w->table), 2, "want one flow per connection");
-	cr_assert_eq(w->stats.flows_created, 2);
-	cr_assert_eq(w->stats.invalid, 0);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 2, "want one flow per connection");
+	cr_assert_eq(ct_worker_stats(w)->flows_created, 2);
+	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
 	for (unsigned int i = 0; i < 2; i++) {
 		const struct conn *c = i == 0 ? &c1 : &c2;
 
@@ -354,7 +356,7 @@ Test(worker, syn_in_time_wait_reopens_and_replaces_the_flow)
 	run(w, &t, 0, n0, 32, 100, NULL);
 	cr_assert(flow_of(w, &c, 0, &f));
 	cr_assert_eq(f.tcp.state, CT_S_TIME_WAIT);
-	cr_assert_eq(w->stats.flows_closed, 1);
+	cr_assert_eq(ct_worker_stats(w)->flows_closed, 1);
 
 	/* The server (CLOSED after LAST_ACK) opens again with a new ISN: it is the new client. */
 	c.seq[1] += 500000;
@@ -363,9 +365,9 @@ Test(worker, syn_in_time_wait_reopens_and_replaces_the_flow)
 	run(w, &t, n0, t.n - n0, 32, 200, v + n0);
 	cr_assert_eq(v[n0], CT_WV_NEW, "SYN in TIME_WAIT: want REOPEN (a new flow)");
 	cr_assert_eq(v[n0 + 1], CT_WV_ACCEPT);
-	cr_assert_eq(ct_table_count(w->table), 1, "the new flow replaces the old one");
-	cr_assert_eq(w->stats.flows_reopened, 1);
-	cr_assert_eq(w->stats.flows_created, 2);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 1, "the new flow replaces the old one");
+	cr_assert_eq(ct_worker_stats(w)->flows_reopened, 1);
+	cr_assert_eq(ct_worker_stats(w)->flows_created, 2);
 	cr_assert(flow_of(w, &c, 0, &f));
 	cr_assert_eq(f.tcp.state, CT_S_SYN_RECV);
 	cr_assert(f.flags & CT_FLOW_F_SWAPPED, "the old server is the new flow's client");
@@ -386,7 +388,7 @@ Test(worker, counters_add_up)
 	struct conn reset = conn(ip(10, 1, 0, 3), 40001, ip(10, 1, 0, 2), 80, 2000, 8000);
 	struct conn open = conn(ip(10, 1, 0, 4), 40002, ip(10, 1, 0, 2), 80, 3000, 7000);
 	struct ct_worker *w = worker_new("w_count");
-	const struct ct_lcore_stats *s = &w->stats;
+	const struct ct_lcore_stats *s = ct_worker_stats(w);
 	struct frame *udp;
 	uint64_t expired = 0;
 
@@ -430,7 +432,7 @@ Test(worker, counters_add_up)
 	cr_assert_eq(s->flows_created, 3);
 	cr_assert_eq(s->flows_closed, 2);
 	cr_assert_eq(s->flows_reopened, 0);
-	cr_assert_eq(ct_table_count(w->table), 3);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 3);
 	/* the per-flow INVALID counts are the global one minus the no-flow cases (none here) */
 	{
 		struct ct_flow f;
@@ -451,8 +453,8 @@ Test(worker, counters_add_up)
 		expired += ct_worker_tick(w, now);
 	cr_assert_eq(expired, 3);
 	cr_assert_eq(s->flows_expired, 3);
-	cr_assert_eq(ct_table_count(w->table), 0);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
 	cr_assert_eq(s->flows_created,
-	             s->flows_expired + s->flows_flushed + ct_table_count(w->table));
+	             s->flows_expired + s->flows_flushed + ct_table_count(ct_worker_table(w)));
 	ct_worker_free(w);
 }

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_TABLE_PRIV_H
+#define CT_TABLE_PRIV_H
+
+/**
+ * @file
+ * Internals of lib/table shared by its files (ct_table.c: creation and the writer's operations;
+ * ct_table_evict.c: the embryonic FIFO and eviction; ct_table_read.c: the reader API): the table
+ * struct, the live and embryonic bitmaps, the record accessors that read the owner's layout, and
+ * the deadline arithmetic. Not for use outside lib/table.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ct_table.h"
+#include "ct_timer.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Deadlines: last_seen is compared modulo 2^32, so a timeout must stay below 2^31 ticks. */
+#define CT_TABLE_TIMEOUT_MAX ((uint64_t)INT32_MAX)
+
+struct ct_table {
+	uint8_t *recs;   /* [npos] records of rec.size bytes, indexed by hash position */
+	uint64_t *live;  /* [nwords]: bit set = record published */
+	uint64_t *emb;   /* [nwords]: bit set = published and embryonic (writer only) */
+	uint32_t nemb;   /* bits set in emb[] */
+	uint32_t nwords; /* words of live[] and emb[] */
+	struct ct_table_layout rec;
+	uint32_t rec_shift; /* log2(rec.size) when a power of two, else 0 */
+	uint32_t key_len;
+	struct rte_hash *h;
+	struct ct_timer_wheel *wheel;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_rcu_qsbr_dq *dq;
+	/*
+	 * FIFO of added records, oldest first. Entry = position | (high 32-k bits of the key's
+	 * signature): those bits tell whether the position still holds the record that was queued
+	 * (it may have been deleted and reused by a younger one). 4 bytes an entry.
+	 */
+	uint32_t *fifo;
+	uint32_t fifo_mask;
+	uint32_t fifo_head; /* free-running */
+	uint32_t fifo_tail;
+	uint32_t scan_word; /* next emb[] word the eviction scan looks at */
+	uint32_t pos_mask;  /* 2^k - 1 = npos */
+	uint32_t npos;
+	uint32_t capacity;
+	uint32_t high_water; /* from here on, an add first evicts an embryonic record */
+	uint32_t count;      /* written by the writer, read atomically by readers */
+	uint32_t dq_size;    /* Q >= R: most positions in the defer queue */
+	uint32_t deferred;   /* positions in the defer queue: P = count + deferred + free */
+	const struct ct_table_policy *policy;
+	struct ct_lcore_stats *stats;
+	ct_table_end_t on_end;
+	void *end_arg;
+	size_t mem_bytes;   /* DPDK heap: hash, records, bitmaps, FIFO, QSBR, defer queue */
+	size_t wheel_bytes; /* the timer wheel's own allocation */
+} __rte_cache_aligned;
+
+/* ---- records ---- */
+
+static inline uint8_t *
+rec_at(const struct ct_table *t, uint32_t pos)
+{
+	return t->recs + (t->rec_shift ? (size_t)pos << t->rec_shift : (size_t)pos * t->rec.size);
+}
+
+static inline uint32_t *
+rec_last_seen(const struct ct_table *t, uint8_t *r)
+{
+	return (uint32_t *)(void *)(r + t->rec.last_seen_off);
+}
+
+static inline unsigned int
+rec_class(const struct ct_table *t, const uint8_t *r)
+{
+	return r[t->rec.class_off] % CT_TABLE_CLASSES;
+}
+
+static inline bool
+rec_embryonic(const struct ct_table *t, const uint8_t *r)
+{
+	return (t->policy->embryonic >> rec_class(t, r)) & 1;
+}
+
+/*
+ * Deadline of a record as of @p now: last_seen holds the low 32 bits of a tick; the full tick is
+ * the one within 2^31 of now with those low bits (a last_seen slightly ahead of now, e.g. from a
+ * packet timestamp, stays ahead), plus the timeout of the record's class.
+ */
+static inline uint64_t
+rec_deadline(const struct ct_table *t, uint8_t *r, uint64_t now)
+{
+	int32_t age = (int32_t)((uint32_t)now - *rec_last_seen(t, r));
+	uint64_t last = age > 0 && (uint64_t)age > now ? 0 : now - (int64_t)age;
+	uint64_t tmo = t->policy->timeout[rec_class(t, r)];
+
+	return last + (tmo < CT_TABLE_TIMEOUT_MAX ? tmo : CT_TABLE_TIMEOUT_MAX);
+}
+
+/* ---- live bitmap: written by the writer only, read by readers ---- */
+
+static inline bool
+live_test(const struct ct_table *t, uint32_t pos)
+{
+	return (__atomic_load_n(&t->live[pos >> 6], __ATOMIC_ACQUIRE) >> (pos & 63)) & 1;
+}
+
+/* Publish: every store to the record before this one is visible to a reader that sees the bit. */
+static inline void
+live_set(struct ct_table *t, uint32_t pos)
+{
+	uint64_t *w = &t->live[pos >> 6];
+
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) | (UINT64_C(1) << (pos & 63)),
+	                 __ATOMIC_RELEASE);
+}
+
+static inline void
+live_clear(struct ct_table *t, uint32_t pos)
+{
+	uint64_t *w = &t->live[pos >> 6];
+
+	__atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) & ~(UINT64_C(1) << (pos & 63)),
+	                 __ATOMIC_RELEASE);
+}
+
+/*
+ * Embryonic bitmap, kept by the writer at every ct_table_arm() (called on each class change)
+ * and delete: lets eviction find an embryonic record without reading records, and know at once
+ * when there is none.
+ */
+static inline void
+emb_set(struct ct_table *t, uint32_t pos, bool on)
+{
+	uint64_t bit = UINT64_C(1) << (pos & 63);
+	uint64_t *w = &t->emb[pos >> 6];
+
+	if (((*w & bit) != 0) == on)
+		return;
+	*w ^= bit;
+	if (on)
+		t->nemb++;
+	else
+		t->nemb--;
+}
+
+static inline void
+count_set(struct ct_table *t, uint32_t n)
+{
+	__atomic_store_n(&t->count, n, __ATOMIC_RELAXED);
+}
+
+/* ---- shared by the files of lib/table ---- */
+
+/* ct_table.c: remove the record at pos, reported as @p why; false if it holds none. */
+bool ct_table_remove(struct ct_table *t, uint32_t pos, enum ct_table_end why);
+
+/* ct_table.c: bring the defer queue down to @p limit positions (waiting for readers if needed). */
+void ct_table_reclaim(struct ct_table *t, uint32_t limit);
+
+/* ct_table_evict.c: queue a new record (position, signature) in the embryonic FIFO. */
+void ct_table_fifo_push(struct ct_table *t, uint32_t pos, uint32_t sig);
+
+/* ct_table_evict.c: evict the oldest embryonic record; false if there is none. */
+bool ct_table_evict_one(struct ct_table *t);
+
+#endif /* CT_TABLE_PRIV_H */

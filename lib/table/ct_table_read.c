@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Reader API of the flow table, for threads other than the writer (the control thread): QSBR
+ * registration, and copies of published records taken without locks. A copy is checked after
+ * the fact (seqlock style): the record's live bit and its key are read again, and a copy that
+ * raced with a delete is discarded. QSBR keeps a deleted position from being reused while a
+ * reader that may still be copying it is online.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_hash.h>
+#include <rte_lcore.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ct_table_priv.h"
+
+struct rte_rcu_qsbr *
+ct_table_qsbr(struct ct_table *t)
+{
+	return t->qsbr;
+}
+
+int
+ct_table_reader_register(struct ct_table *t, unsigned int id)
+{
+	if (t == NULL || id >= RTE_MAX_LCORE || rte_rcu_qsbr_thread_register(t->qsbr, id) != 0)
+		return -EINVAL;
+	rte_rcu_qsbr_thread_online(t->qsbr, id);
+	return 0;
+}
+
+int
+ct_table_reader_unregister(struct ct_table *t, unsigned int id)
+{
+	if (t == NULL || id >= RTE_MAX_LCORE)
+		return -EINVAL;
+	rte_rcu_qsbr_thread_offline(t->qsbr, id);
+	return rte_rcu_qsbr_thread_unregister(t->qsbr, id) == 0 ? 0 : -EINVAL;
+}
+
+/*
+ * Copy 8-byte words the writer may be storing to concurrently (a seqlock-style read: the caller
+ * re-validates afterwards and discards a torn copy). The race is intended, so ThreadSanitizer is
+ * told not to instrument it. Each word is an acquire load, so the re-checks that follow are
+ * ordered after the whole copy (a load-acquire fence would do, but GCC's TSan does not support
+ * fences; on x86 both are plain loads). Atomic loads also keep the compiler from turning the
+ * loop into a memcpy call, which TSan would intercept.
+ */
+__attribute__((no_sanitize("thread"))) static void
+racy_copy(uint64_t *dst, const void *src, size_t words)
+{
+	const uint64_t *s = src;
+
+	for (size_t i = 0; i < words; i++)
+		dst[i] = __atomic_load_n(&s[i], __ATOMIC_ACQUIRE);
+}
+
+__attribute__((no_sanitize("thread"))) static bool
+racy_key_equal(const void *stored, const uint64_t *key, size_t words)
+{
+	const uint64_t *s = stored;
+	uint64_t diff = 0;
+
+	for (size_t i = 0; i < words; i++)
+		diff |= __atomic_load_n(&s[i], __ATOMIC_RELAXED) ^ key[i];
+	return diff == 0;
+}
+
+/* Copy the published record at pos and its key; 0, or -ENOENT if it is not (or no longer) live. */
+static int
+read_pos(struct ct_table *t, uint32_t pos, void *key, void *rec)
+{
+	uint64_t k[CT_TABLE_KEY_MAX / 8];
+	uint64_t r[256 / 8];
+	size_t kw = t->key_len / 8, rw = t->rec.size / 8;
+	void *stored;
+
+	if (!live_test(t, pos)) /* acquire: the record's initial stores are visible */
+		return -ENOENT;
+	/* Checks that the key in the slot is in the table at this very position. */
+	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &stored) < 0)
+		return -ENOENT;
+	racy_copy(k, stored, kw);
+	racy_copy(r, rec_at(t, pos), rw); /* acquire loads: re-checks come after */
+	/* Deleted meanwhile? The position itself cannot be reused while this reader is online. */
+	if (!live_test(t, pos) || !racy_key_equal(stored, k, kw))
+		return -ENOENT;
+	if (key != NULL)
+		memcpy(key, k, t->key_len);
+	memcpy(rec, r, t->rec.size);
+	return 0;
+}
+
+int
+ct_table_read_next(struct ct_table *t, uint32_t *next, void *key, void *rec)
+{
+	uint32_t pos = *next;
+
+	while (pos < t->npos) {
+		uint64_t w = __atomic_load_n(&t->live[pos >> 6], __ATOMIC_RELAXED) >> (pos & 63);
+
+		if (w == 0) { /* nothing live in the rest of this word */
+			pos = (pos | 63) + 1;
+			continue;
+		}
+		pos += (uint32_t)__builtin_ctzll(w);
+		if (pos >= t->npos)
+			break;
+		if (read_pos(t, pos, key, rec) == 0) {
+			*next = pos + 1;
+			return 0;
+		}
+		pos++;
+	}
+	*next = t->npos;
+	return -ENOENT;
+}
+
+int
+ct_table_read_key(struct ct_table *t, const void *key, void *rec)
+{
+	int32_t pos = rte_hash_lookup_with_hash(t->h, key, ct_table_hash(key, t->key_len));
+	uint64_t copy[CT_TABLE_KEY_MAX / 8];
+
+	if (pos < 0 || read_pos(t, (uint32_t)pos, copy, rec) != 0)
+		return -ENOENT;
+	return memcmp(copy, key, t->key_len) == 0 ? 0 : -ENOENT;
+}

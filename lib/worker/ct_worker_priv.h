@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_WORKER_PRIV_H
+#define CT_WORKER_PRIV_H
+
+/**
+ * @file
+ * Internals of lib/worker shared by ct_worker.c (the pipeline) and ct_worker_ctl.c (requests,
+ * accessors, the table policy): the worker struct and its request slot. Not for use outside
+ * lib/worker.
+ */
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_spinlock.h>
+
+#include "ct_worker.h"
+
+/* States of the request slot. */
+enum slot_state { SLOT_IDLE = 0, SLOT_POSTED, SLOT_RUNNING, SLOT_DONE };
+
+/* One request at a time: posted by another thread, run and acknowledged by the worker. */
+struct ct_worker_slot {
+	uint32_t state; /* enum slot_state: posted with release, taken with acquire */
+	int ret;        /* fn's result, valid in SLOT_DONE */
+	ct_worker_call_t fn;
+	void *arg;
+	rte_spinlock_t lock; /* serializes the threads that post */
+} __rte_cache_aligned;
+
+struct ct_worker {
+	struct ct_lcore_stats stats; /* counters: this lcore writes, others read racily */
+	struct ct_table *table;
+	struct ct_tcp_conf tcp;     /* the FSM's configuration (timeouts written by this lcore) */
+	struct ct_parse_conf parse; /* parser options */
+	struct ct_table_policy policy; /* the table's: timeout per state in ticks, embryonic */
+	uint64_t now;                  /* last tick seen by process_burst or tick */
+	uint32_t by_state[CT_S_MAX];   /* flows per conntrack state (written here, read racily) */
+	struct ct_worker_slot slot;    /* requests from other threads */
+} __rte_cache_aligned;
+
+/* ct_worker_ctl.c: the table policy from the FSM configuration's timeouts. */
+void ct_worker_policy_init(struct ct_worker *w);
+
+/* ct_worker_ctl.c: the table's end callback: a flow left the table. */
+void ct_worker_flow_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why);
+
+/* Count a flow into (+1) or out of (-1) its state. */
+static inline void
+ct_worker_count_state(struct ct_worker *w, unsigned int state, int delta)
+{
+	uint32_t *n = &w->by_state[state % CT_S_MAX];
+
+	__atomic_store_n(n, *n + (uint32_t)delta, __ATOMIC_RELAXED);
+}
+
+#endif /* CT_WORKER_PRIV_H */
