@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,92 @@ pool_for(struct synfin *sf, int socket, unsigned int nb_mbufs)
 	return sf->pool[socket];
 }
 
+/* Symmetric RSS over IP/TCP into @p conf (key in @p key); @return the RX queues to use. */
+static uint16_t
+rss_setup(struct synfin *sf, uint16_t port, const struct rte_eth_dev_info *info, uint16_t rxq,
+          struct rte_eth_conf *conf, uint8_t *key)
+{
+	uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info->flow_type_rss_offloads;
+	unsigned int klen = info->hash_key_size ? info->hash_key_size : RSS_KEY_SIZE;
+
+	if (rxq <= 1)
+		return rxq;
+	if (hf == 0 || klen > RSS_KEY_MAX) {
+		fprintf(stderr,
+		        "synfin: warning: port %u (%s) cannot spread IP/TCP by RSS; using 1 RX "
+		        "queue instead of %u\n",
+		        port, info->driver_name, rxq);
+		return 1;
+	}
+	for (unsigned int i = 0; i < klen; i += 2) {
+		key[i] = 0x6d;
+		if (i + 1 < klen)
+			key[i + 1] = 0x5a;
+	}
+	conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	conf->rx_adv_conf.rss_conf.rss_key = key;
+	conf->rx_adv_conf.rss_conf.rss_key_len = (uint8_t)klen;
+	conf->rx_adv_conf.rss_conf.rss_hf = hf;
+	sf->rss[port] = true;
+	return rxq;
+}
+
+/* RX timestamps for --clock=packet. @return 0, or -ENOTSUP (message printed). */
+static int
+timestamp_setup(struct synfin *sf, uint16_t port, const struct rte_eth_dev_info *info,
+                struct rte_eth_conf *conf)
+{
+	/* net_pcap (DPDK 22.11) stamps every packet with its capture time in microseconds since
+	 * the epoch without advertising the offload. */
+	bool pcap = strcmp(info->driver_name, "net_pcap") == 0;
+
+	if (sf->cfg.clock != SF_CLOCK_PACKET)
+		return 0;
+	if (!pcap && !(info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)) {
+		fprintf(stderr,
+		        "synfin: port %u (%s) cannot timestamp received packets; --clock=packet "
+		        "needs RX timestamps (use --clock=tsc)\n",
+		        port, info->driver_name);
+		return -ENOTSUP;
+	}
+	if (info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
+		conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+	return 0;
+}
+
+/* RX and TX queues of a configured port. @return 0 or -errno (message printed). */
+static int
+queues_setup(uint16_t port, uint16_t rxq, uint16_t txq, const struct rte_eth_dev_info *info,
+             uint64_t rx_offloads, struct rte_mempool *pool)
+{
+	uint16_t nb_rxd = NB_RXD, nb_txd = NB_TXD;
+	int socket = rte_eth_dev_socket_id(port);
+	unsigned int sock = socket < 0 ? 0 : (unsigned int)socket;
+	int ret;
+
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	for (uint16_t q = 0; q < rxq; q++) {
+		struct rte_eth_rxconf rxc = info->default_rxconf;
+
+		rxc.offloads = rx_offloads;
+		ret = rte_eth_rx_queue_setup(port, q, nb_rxd, sock, &rxc, pool);
+		if (ret != 0) {
+			fprintf(stderr, "synfin: port %u: RX queue %u setup: %s\n", port, q,
+			        strerror(-ret));
+			return ret;
+		}
+	}
+	for (uint16_t q = 0; q < txq; q++) {
+		ret = rte_eth_tx_queue_setup(port, q, nb_txd, sock, NULL);
+		if (ret != 0) {
+			fprintf(stderr, "synfin: port %u: TX queue %u setup: %s\n", port, q,
+			        strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int
 port_init(struct synfin *sf, uint16_t port, unsigned int nb_mbufs)
 {
@@ -51,8 +138,7 @@ port_init(struct synfin *sf, uint16_t port, unsigned int nb_mbufs)
 	struct rte_eth_dev_info info;
 	struct rte_mempool *pool;
 	uint8_t key[RSS_KEY_MAX];
-	uint16_t rxq = sf->cfg.rxq, txq, nb_rxd = NB_RXD, nb_txd = NB_TXD;
-	int socket = rte_eth_dev_socket_id(port);
+	uint16_t rxq = sf->cfg.rxq, txq;
 	int ret;
 
 	memset(&conf, 0, sizeof(conf));
@@ -68,46 +154,10 @@ port_init(struct synfin *sf, uint16_t port, unsigned int nb_mbufs)
 		        info.driver_name, info.max_rx_queues, info.max_rx_queues);
 		rxq = info.max_rx_queues;
 	}
-	if (rxq > 1) {
-		uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
-		unsigned int klen = info.hash_key_size ? info.hash_key_size : RSS_KEY_SIZE;
-
-		if (hf == 0 || klen > RSS_KEY_MAX) {
-			fprintf(stderr,
-			        "synfin: warning: port %u (%s) cannot spread IP/TCP by RSS; using "
-			        "1 RX "
-			        "queue instead of %u\n",
-			        port, info.driver_name, rxq);
-			rxq = 1;
-		} else {
-			for (unsigned int i = 0; i < klen; i += 2) {
-				key[i] = 0x6d;
-				if (i + 1 < klen)
-					key[i + 1] = 0x5a;
-			}
-			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-			conf.rx_adv_conf.rss_conf.rss_key = key;
-			conf.rx_adv_conf.rss_conf.rss_key_len = (uint8_t)klen;
-			conf.rx_adv_conf.rss_conf.rss_hf = hf;
-			sf->rss[port] = true;
-		}
-	}
-	if (sf->cfg.clock == SF_CLOCK_PACKET) {
-		/* net_pcap (DPDK 22.11) stamps every packet with its capture time in microseconds
-		 * since the epoch without advertising the offload. */
-		bool pcap = strcmp(info.driver_name, "net_pcap") == 0;
-
-		if (!pcap && !(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)) {
-			fprintf(stderr,
-			        "synfin: port %u (%s) cannot timestamp received packets; "
-			        "--clock=packet "
-			        "needs RX timestamps (use --clock=tsc)\n",
-			        port, info.driver_name);
-			return -ENOTSUP;
-		}
-		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
-			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-	}
+	rxq = rss_setup(sf, port, &info, rxq, &conf, key);
+	ret = timestamp_setup(sf, port, &info, &conf);
+	if (ret != 0)
+		return ret;
 	txq = sf->cfg.mode == SF_MODE_INLINE ? (uint16_t)sf->nb_lcores : 1;
 	if (txq > info.max_tx_queues) {
 		fprintf(stderr, "synfin: port %u (%s) has %u TX queues, %u lcores need one each\n",
@@ -120,31 +170,12 @@ port_init(struct synfin *sf, uint16_t port, unsigned int nb_mbufs)
 		        port, info.driver_name, rxq, txq, strerror(-ret));
 		return ret;
 	}
-	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
-	pool = pool_for(sf, socket, nb_mbufs);
+	pool = pool_for(sf, rte_eth_dev_socket_id(port), nb_mbufs);
 	if (pool == NULL)
 		return -ENOMEM;
-	for (uint16_t q = 0; q < rxq; q++) {
-		struct rte_eth_rxconf rxc = info.default_rxconf;
-
-		rxc.offloads = conf.rxmode.offloads;
-		ret = rte_eth_rx_queue_setup(port, q, nb_rxd, socket < 0 ? 0 : (unsigned int)socket,
-		                             &rxc, pool);
-		if (ret != 0) {
-			fprintf(stderr, "synfin: port %u: RX queue %u setup: %s\n", port, q,
-			        strerror(-ret));
-			return ret;
-		}
-	}
-	for (uint16_t q = 0; q < txq; q++) {
-		ret = rte_eth_tx_queue_setup(port, q, nb_txd, socket < 0 ? 0 : (unsigned int)socket,
-		                             NULL);
-		if (ret != 0) {
-			fprintf(stderr, "synfin: port %u: TX queue %u setup: %s\n", port, q,
-			        strerror(-ret));
-			return ret;
-		}
-	}
+	ret = queues_setup(port, rxq, txq, &info, conf.rxmode.offloads, pool);
+	if (ret != 0)
+		return ret;
 	ret = rte_eth_dev_start(port);
 	if (ret != 0) {
 		fprintf(stderr, "synfin: port %u: start: %s\n", port, strerror(-ret));

@@ -12,6 +12,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "ct_parse.h"
@@ -282,111 +283,139 @@ tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
 	return CT_PARSE_OK;
 }
 
-static inline __attribute__((always_inline)) enum ct_parse_reason
-parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_parse_conf *conf,
-      struct ct_pkt *out)
+/* Where the layers of a frame are, as far as it has been walked. */
+struct hdrs {
+	const uint8_t *src, *dst; /* IP addresses */
+	uint32_t l4;              /* offset of the TCP header */
+	uint32_t end;             /* offset of the end of the IP datagram */
+	uint32_t avail;           /* readable bytes: min(end, seg_len) */
+	uint32_t l3;              /* IP header + payload length (bytes counted per flow) */
+	uint16_t vlan;            /* outer VLAN id, 0 if untagged */
+	uint8_t family;           /* 4 or 6 */
+};
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Ethernet and up to two VLAN tags: the EtherType after them and the offset of the IP header. */
+ALWAYS_INLINE enum ct_parse_reason
+parse_l2(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t *off, uint16_t *et,
+         struct hdrs *h)
 {
-	const uint8_t *ip, *th, *src, *dst;
-	uint32_t off = ETH_HLEN, l4, end, avail, doff, l3;
-	uint16_t et, vlan = 0, sp_be, dp_be;
-	enum ct_parse_reason r;
-	uint8_t family, sw;
-
-	/*
-	 * Fast path, the common frame: untagged IPv4 without options (version/IHL byte 0x45),
-	 * unfragmented TCP, IP total length holding at least a TCP header and inside the frame,
-	 * Ethernet + IP + TCP headers in the segment. The general path below would take the same
-	 * branches with these values; any other frame (or a failed check) takes that path, which
-	 * gives its reason.
-	 */
-	if (likely(seg_len >= ETH_HLEN + IPV4_HLEN + TCP_HLEN && rd16(p + 12) == ETH_P_IPV4 &&
-	           p[ETH_HLEN] == 0x45 && p[ETH_HLEN + 9] == PROTO_TCP &&
-	           !(rd16(p + ETH_HLEN + 6) & 0x3fff))) {
-		l3 = rd16(p + ETH_HLEN + 2);
-		if (likely(l3 >= IPV4_HLEN + TCP_HLEN && l3 <= pkt_len - ETH_HLEN)) {
-			l4 = ETH_HLEN + IPV4_HLEN;
-			end = ETH_HLEN + l3;
-			avail = end < seg_len ? end : seg_len; /* >= l4 + TCP_HLEN */
-			src = p + ETH_HLEN + 12;
-			dst = p + ETH_HLEN + 16;
-			family = 4;
-			goto tcp;
-		}
-	}
-
 	NEED(0u, (uint32_t)ETH_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_ETH);
-	et = rd16(p + 12);
-	if (is_vlan_tpid(et)) {
-		NEED(off, (uint32_t)VLAN_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_VLAN);
-		vlan = rd16(p + off) & 0x0fff;
-		et = rd16(p + off + 2);
-		off += VLAN_HLEN;
-		if (unlikely(is_vlan_tpid(et))) {
-			NEED(off, (uint32_t)VLAN_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_VLAN);
-			et = rd16(p + off + 2);
-			off += VLAN_HLEN;
-			if (unlikely(is_vlan_tpid(et)))
-				return CT_PARSE_TOO_MANY_VLANS;
-		}
-	}
+	*off = ETH_HLEN;
+	*et = rd16(p + 12);
+	h->vlan = 0;
+	if (!is_vlan_tpid(*et))
+		return CT_PARSE_OK;
+	NEED(*off, (uint32_t)VLAN_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_VLAN);
+	h->vlan = rd16(p + *off) & 0x0fff;
+	*et = rd16(p + *off + 2);
+	*off += VLAN_HLEN;
+	if (likely(!is_vlan_tpid(*et)))
+		return CT_PARSE_OK;
+	NEED(*off, (uint32_t)VLAN_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_VLAN);
+	*et = rd16(p + *off + 2);
+	*off += VLAN_HLEN;
+	return unlikely(is_vlan_tpid(*et)) ? CT_PARSE_TOO_MANY_VLANS : CT_PARSE_OK;
+}
 
-	ip = p + off;
-	if (likely(et == ETH_P_IPV4)) {
-		uint32_t ihl, tot;
+/* IPv4 header at @p off, with options; fragments are not tracked. */
+ALWAYS_INLINE enum ct_parse_reason
+parse_ipv4(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, struct hdrs *h)
+{
+	const uint8_t *ip = p + off;
+	uint32_t ihl, tot;
 
-		NEED(off, (uint32_t)IPV4_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
-		if (unlikely((ip[0] >> 4) != 4))
-			return CT_PARSE_BAD_IP_VERSION;
-		ihl = (ip[0] & 0x0fu) * 4u;
-		if (unlikely(ihl < IPV4_HLEN))
-			return CT_PARSE_BAD_IHL;
-		NEED(off, ihl, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
-		tot = rd16(ip + 2);
-		if (unlikely(tot < ihl || tot > pkt_len - off))
-			return CT_PARSE_BAD_IP_LEN;
-		if (unlikely(ip[9] != PROTO_TCP))
-			return CT_PARSE_NOT_TCP;
-		if (unlikely(rd16(ip + 6) & 0x3fff)) /* MF or offset; DF is fine */
-			return rd16(ip + 6) & 0x1fff ? CT_PARSE_FRAG_NONFIRST : CT_PARSE_FRAG_FIRST;
-		l4 = off + ihl;
-		end = off + tot;
-		l3 = tot;
-		src = ip + 12;
-		dst = ip + 16;
-		family = 4;
-	} else if (likely(et == ETH_P_IPV6)) {
-		uint32_t plen;
+	NEED(off, (uint32_t)IPV4_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
+	if (unlikely((ip[0] >> 4) != 4))
+		return CT_PARSE_BAD_IP_VERSION;
+	ihl = (ip[0] & 0x0fu) * 4u;
+	if (unlikely(ihl < IPV4_HLEN))
+		return CT_PARSE_BAD_IHL;
+	NEED(off, ihl, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
+	tot = rd16(ip + 2);
+	if (unlikely(tot < ihl || tot > pkt_len - off))
+		return CT_PARSE_BAD_IP_LEN;
+	if (unlikely(ip[9] != PROTO_TCP))
+		return CT_PARSE_NOT_TCP;
+	if (unlikely(rd16(ip + 6) & 0x3fff)) /* MF or offset; DF is fine */
+		return rd16(ip + 6) & 0x1fff ? CT_PARSE_FRAG_NONFIRST : CT_PARSE_FRAG_FIRST;
+	h->l4 = off + ihl;
+	h->end = off + tot;
+	h->l3 = tot;
+	h->src = ip + 12;
+	h->dst = ip + 16;
+	h->family = 4;
+	return CT_PARSE_OK;
+}
 
-		NEED(off, (uint32_t)IPV6_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
-		if (unlikely((ip[0] >> 4) != 6))
-			return CT_PARSE_BAD_IP_VERSION;
-		plen = rd16(ip + 4);
-		if (unlikely(plen > pkt_len - off - IPV6_HLEN))
-			return CT_PARSE_BAD_IP_LEN;
-		l4 = off + IPV6_HLEN;
-		end = l4 + plen;
-		l3 = IPV6_HLEN + plen > UINT16_MAX ? UINT16_MAX : IPV6_HLEN + plen;
-		if (unlikely(ip[6] != PROTO_TCP)) {
-			avail = end < seg_len ? end : seg_len;
-			r = ipv6_skip_ext(p, avail, end, &l4, ip[6]);
-			if (r != CT_PARSE_OK)
-				return r;
-		}
-		src = ip + 8;
-		dst = ip + 24;
-		family = 6;
-	} else {
-		return CT_PARSE_NOT_IP;
-	}
+/* IPv6 header at @p off and its extension headers up to TCP. */
+ALWAYS_INLINE enum ct_parse_reason
+parse_ipv6(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, struct hdrs *h)
+{
+	const uint8_t *ip = p + off;
+	uint32_t plen;
 
-	avail = end < seg_len ? end : seg_len;
-	NEED(l4, (uint32_t)TCP_HLEN, avail, end, CT_PARSE_TRUNC_TCP);
-tcp:
-	th = p + l4;
-	doff = (th[12] >> 4) * 4u;
-	if (unlikely(doff < TCP_HLEN || doff > end - l4))
+	NEED(off, (uint32_t)IPV6_HLEN, seg_len, pkt_len, CT_PARSE_TRUNC_IP);
+	if (unlikely((ip[0] >> 4) != 6))
+		return CT_PARSE_BAD_IP_VERSION;
+	plen = rd16(ip + 4);
+	if (unlikely(plen > pkt_len - off - IPV6_HLEN))
+		return CT_PARSE_BAD_IP_LEN;
+	h->l4 = off + IPV6_HLEN;
+	h->end = h->l4 + plen;
+	h->l3 = IPV6_HLEN + plen > UINT16_MAX ? UINT16_MAX : IPV6_HLEN + plen;
+	h->src = ip + 8;
+	h->dst = ip + 24;
+	h->family = 6;
+	if (likely(ip[6] == PROTO_TCP))
+		return CT_PARSE_OK;
+	return ipv6_skip_ext(p, h->end < seg_len ? h->end : seg_len, h->end, &h->l4, ip[6]);
+}
+
+/*
+ * Fast path, the common frame: untagged IPv4 without options (version/IHL byte 0x45),
+ * unfragmented TCP, IP total length holding at least a TCP header and inside the frame,
+ * Ethernet + IP + TCP headers in the segment. The general path would take the same branches
+ * with these values; any other frame (or a failed check) takes that path, which gives its reason.
+ * @return true with @p h filled for such a frame.
+ */
+ALWAYS_INLINE bool
+fast_ipv4(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, struct hdrs *h)
+{
+	uint32_t l3;
+
+	if (!(seg_len >= ETH_HLEN + IPV4_HLEN + TCP_HLEN && rd16(p + 12) == ETH_P_IPV4 &&
+	      p[ETH_HLEN] == 0x45 && p[ETH_HLEN + 9] == PROTO_TCP &&
+	      !(rd16(p + ETH_HLEN + 6) & 0x3fff)))
+		return false;
+	l3 = rd16(p + ETH_HLEN + 2);
+	if (!(l3 >= IPV4_HLEN + TCP_HLEN && l3 <= pkt_len - ETH_HLEN))
+		return false;
+	h->l4 = ETH_HLEN + IPV4_HLEN;
+	h->end = ETH_HLEN + l3;
+	h->avail = h->end < seg_len ? h->end : seg_len; /* >= l4 + TCP_HLEN */
+	h->l3 = l3;
+	h->src = p + ETH_HLEN + 12;
+	h->dst = p + ETH_HLEN + 16;
+	h->vlan = 0;
+	h->family = 4;
+	return true;
+}
+
+/* TCP header (the flag rules, then the options) and the flow key. */
+ALWAYS_INLINE enum ct_parse_reason
+parse_tcp(const uint8_t *p, const struct hdrs *h, const struct ct_parse_conf *conf,
+          struct ct_pkt *out)
+{
+	const uint8_t *th = p + h->l4;
+	uint32_t doff = (th[12] >> 4) * 4u;
+	enum ct_parse_reason r;
+	uint16_t sp_be, dp_be;
+
+	if (unlikely(doff < TCP_HLEN || doff > h->end - h->l4))
 		return CT_PARSE_BAD_DOFF;
-	if (unlikely(doff > avail - l4))
+	if (unlikely(doff > h->avail - h->l4))
 		return CT_PARSE_TRUNC_SEG;
 	if (unlikely(ct_tcp_flag_rule(th[13]) != CT_TCPFR_OK))
 		return CT_PARSE_FLAGS_OF(ct_tcp_flag_rule(th[13]));
@@ -395,7 +424,7 @@ tcp:
 	out->seg.ack = rd32(th + 8);
 	out->seg.win = rd16(th + 14);
 	out->seg.flags = th[13];
-	out->seg.len = (uint16_t)(end - l4 - doff);
+	out->seg.len = (uint16_t)(h->end - h->l4 - doff);
 	out->seg.opts = 0;
 	out->seg.wscale = 0;
 	out->seg.tsval = 0;
@@ -407,17 +436,43 @@ tcp:
 
 	memcpy(&sp_be, th, sizeof(sp_be));
 	memcpy(&dp_be, th + 2, sizeof(dp_be));
-	if (family == 4)
-		sw = key_fill4(&out->key, src, dst, sp_be, dp_be);
+	if (h->family == 4)
+		out->swapped = key_fill4(&out->key, h->src, h->dst, sp_be, dp_be);
 	else
-		sw = key_fill6(&out->key, src, dst, sp_be, dp_be);
-	out->key.vlan = conf != NULL && conf->key_vlan ? vlan : 0;
+		out->swapped = key_fill6(&out->key, h->src, h->dst, sp_be, dp_be);
+	out->key.vlan = conf != NULL && conf->key_vlan ? h->vlan : 0;
 	out->key.proto = PROTO_TCP;
-	out->key.family = family;
-	out->swapped = sw;
-	out->l3_len = (uint16_t)l3;
+	out->key.family = h->family;
+	out->l3_len = (uint16_t)h->l3;
 	out->pad = 0;
 	return CT_PARSE_OK;
+}
+
+ALWAYS_INLINE enum ct_parse_reason
+parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_parse_conf *conf,
+      struct ct_pkt *out)
+{
+	enum ct_parse_reason r;
+	struct hdrs h;
+	uint32_t off;
+	uint16_t et;
+
+	if (likely(fast_ipv4(p, seg_len, pkt_len, &h)))
+		return parse_tcp(p, &h, conf, out);
+	r = parse_l2(p, seg_len, pkt_len, &off, &et, &h);
+	if (unlikely(r != CT_PARSE_OK))
+		return r;
+	if (likely(et == ETH_P_IPV4))
+		r = parse_ipv4(p, seg_len, pkt_len, off, &h);
+	else if (likely(et == ETH_P_IPV6))
+		r = parse_ipv6(p, seg_len, pkt_len, off, &h);
+	else
+		return CT_PARSE_NOT_IP;
+	if (unlikely(r != CT_PARSE_OK))
+		return r;
+	h.avail = h.end < seg_len ? h.end : seg_len;
+	NEED(h.l4, (uint32_t)TCP_HLEN, h.avail, h.end, CT_PARSE_TRUNC_TCP);
+	return parse_tcp(p, &h, conf, out);
 }
 
 enum ct_parse_reason

@@ -87,6 +87,39 @@ ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg)
 	t->peer[1].maxend = seg->ack;
 }
 
+/* The outcome of first_segment(): go on with the bounds, or a verdict already. */
+#define GO_ON CT_R_MAX
+
+/*
+ * First segment of direction @p dir (its peer record is still empty): a SYN or SYN+ACK
+ * initialises it; an RST answers a SYN; otherwise the second direction of a picked-up flow.
+ * @return GO_ON to check the bounds, or the verdict (CT_R_OK or a reason).
+ */
+static enum ct_tcp_reason
+first_segment(struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, uint32_t end)
+{
+	struct ct_tcp_peer *s = &t->peer[dir], *r = &t->peer[!dir];
+	unsigned int ackf = !!(seg->flags & CT_TCPF_ACK);
+
+	if (seg->flags & CT_TCPF_SYN) {
+		syn_init(t, dir, seg, end);
+		return ackf ? GO_ON : CT_R_OK; /* simultaneous open: nothing to check yet */
+	}
+	if ((seg->flags & CT_TCPF_RST) && !(t->flags & CT_F_PICKED_UP)) {
+		/* RST answering a SYN (RFC 9293 3.10.7.3): valid if it acks the SYN */
+		return ackf && seg->ack == r->end ? CT_R_OK : CT_R_RST_OUT_OF_WINDOW;
+	}
+	/* Second direction of a picked-up flow: history lost, take the segment's. */
+	uint32_t swin = (uint32_t)seg->win << wscale(t, dir);
+
+	s->end = end;
+	s->maxwin = swin != 0 ? swin : 1;
+	s->maxend = end + s->maxwin;
+	if (ackf && seg->ack == r->end + 1)
+		r->end++; /* reply to a keepalive */
+	return GO_ON;
+}
+
 enum ct_tcp_reason
 ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned int dir,
                     const struct ct_tcp_seg *seg, unsigned int ev, unsigned int rcv_state)
@@ -105,24 +138,10 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 		return CT_R_SYNACK_BAD_ACK;
 
 	if (s->maxwin == 0) {
-		/* First segment of this direction. */
-		if (syn) {
-			syn_init(t, dir, seg, end);
-			if (!ackf)
-				return CT_R_OK; /* simultaneous open: nothing to check yet */
-		} else if (rst && !(t->flags & CT_F_PICKED_UP)) {
-			/* RST answering a SYN (RFC 9293 3.10.7.3): valid if it acks the SYN */
-			return ackf && ack == r->end ? CT_R_OK : CT_R_RST_OUT_OF_WINDOW;
-		} else {
-			/* Second direction of a picked-up flow: history lost, take the segment's. */
-			uint32_t swin = win << wscale(t, dir);
-
-			s->end = end;
-			s->maxwin = swin != 0 ? swin : 1;
-			s->maxend = end + s->maxwin;
-			if (ackf && ack == r->end + 1)
-				r->end++; /* reply to a keepalive */
-		}
+		res = first_segment(t, dir, seg, end);
+		if (res != GO_ON)
+			return res;
+		res = CT_R_OK;
 	} else if (ev == CT_EV_SYN && t->state == CT_S_SYN_SENT && ct_seq_after(end, s->end)) {
 		/* netfilter: a SYN with a higher ISN restarts the client's tracking (re-connect) */
 		syn_init(t, dir, seg, end);
