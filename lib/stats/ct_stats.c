@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Names and help strings of the per-lcore counters (include/ct_stats.h), generated from the
+ * Names and help strings of the per-lcore counters (ct_stats.h), generated from the
  * counter X-macro and the parse and FSM reason X-macros so a listing can never disagree with
  * the struct, and the element-wise sum over lcores.
  */
