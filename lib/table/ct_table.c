@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Per-lcore flow table, creation and the writer's operations: an rte_hash in lock-free reader
- * mode maps a key to a position; the position indexes a preallocated array of the owner's
- * records, a live bitmap that publishes records to reader threads, and the timer wheel's nodes
- * (embedded in the records). The owner lcore is the only writer. Deleted positions pass through
- * an RCU QSBR defer queue before rte_hash may hand them out again, so readers copying a record
- * never see it reused. Eviction is in ct_table_evict.c, the reader API in ct_table_read.c; the
- * sizing and memory arithmetic are described in docs/table.md. The per-packet paths (lookup,
- * add, arm) allocate nothing and never log.
+ * Per-lcore flow table, creation and the writer's operations: cache-line hash buckets map a key
+ * to a position; the position indexes preallocated arrays of keys and of the owner's records, a
+ * live bitmap that publishes records to reader threads, and the timer wheel's nodes (embedded in
+ * the records). Each key has two candidate buckets and is added to the emptier one; with twice
+ * as many bucket entries as positions both are full with negligible probability, so entries
+ * never move and a lookup by a reader needs no retry. The owner lcore is the only writer.
+ * Deleted positions pass through an RCU QSBR defer queue before they return to the free ring,
+ * so readers copying a record never see it reused. Eviction is in ct_table_evict.c, the reader
+ * API in ct_table_read.c; the sizing and memory arithmetic are in docs/table.md. The per-packet
+ * paths (lookup, add, arm) allocate nothing and never log.
  */
 
 /* rte_rcu_qsbr_dq_* are experimental in DPDK 22.11. */
@@ -21,23 +23,17 @@
 
 #include <rte_common.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_memzone.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 
 #include "ct_table_priv.h"
 
-/* rte_hash internals of DPDK 22.11 used only for the memory arithmetic (rte_cuckoo_hash.h). */
-#define HASH_BUCKET_ENTRIES 8  /* RTE_HASH_BUCKET_ENTRIES */
-#define HASH_BUCKET_SIZE    64 /* struct rte_hash_bucket, cache aligned */
-#define HASH_KEY_HDR        8  /* struct rte_hash_key: pdata before the key bytes */
-#define HASH_KEY_ALIGN      16 /* KEY_ALIGNMENT */
-
-#define MIN_BITS     4   /* 15 positions: rte_hash needs at least 8 entries */
-#define MAX_BITS     30  /* RTE_HASH_ENTRIES_MAX = 2^30 */
+#define MIN_BITS     4   /* 15 positions */
+#define MAX_BITS     30  /* 2^30 - 1 positions */
 #define RESERVE_DIV  256 /* capacity leaves 1/256 of the positions to grace periods */
 #define HWM_DIV      16  /* high-water mark H = P - 2^(k-4): embryonic records stop there */
 #define DQ_DIV       64  /* the defer queue holds up to 1/64 of the positions */
@@ -47,7 +43,6 @@
 #define EXPIRE_BATCH 64u /* timers collected per ct_timer_wheel_expire() call */
 #define DQ_RECLAIM   32  /* positions reclaimed by the defer queue's automatic reclaim */
 #define REC_SIZE_MAX 256
-#define ENOSPC_EVICT 32 /* evictions tried when rte_hash refuses an add below capacity */
 
 /* ---- deletion and reclamation ---- */
 
@@ -59,7 +54,7 @@ reclaim_pos(void *p, void *e, unsigned int n)
 	const uint32_t *pos = e;
 
 	for (unsigned int i = 0; i < n; i++)
-		rte_hash_free_key_with_position(t->h, (int32_t)pos[i]);
+		t->free_pos[(t->free_head + t->nfree++) & t->pos_mask] = pos[i];
 	t->deferred -= n;
 }
 
@@ -79,22 +74,35 @@ ct_table_reclaim(struct ct_table *t, uint32_t limit)
 	}
 }
 
+/* Clear the bucket entry that names @p pos (its key's signature finds the two buckets). */
+static void
+entry_clear(struct ct_table *t, uint32_t pos)
+{
+	uint32_t sig = ct_table_hash(key_at(t, pos), t->key_len);
+	struct bucket *b[2] = {bucket_prim(t, sig), bucket_alt(t, sig)};
+
+	for (unsigned int k = 0; k < 2; k++)
+		for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
+			if (b[k]->pos[i] == pos) {
+				__atomic_store_n(&b[k]->pos[i], POS_EMPTY, __ATOMIC_RELEASE);
+				return;
+			}
+}
+
 bool
 ct_table_remove(struct ct_table *t, uint32_t pos, enum ct_table_end why)
 {
-	void *key;
-
-	/* Fails for a free position, or one waiting in the defer queue (its key is not found). */
-	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &key) < 0)
+	/* False for a free position, or one waiting in the defer queue. */
+	if (!used_test(t, pos))
 		return false;
 	if (t->on_end != NULL)
 		t->on_end(t->end_arg, pos, rec_at(t, pos), why);
 	live_clear(t, pos);
 	emb_set(t, pos, false);
 	ct_timer_wheel_stop(t->wheel, pos);
-	/* LF mode: the key slot stays allocated (and its bytes intact) until reclaim_pos(). */
-	if (rte_hash_del_key(t->h, key) < 0)
-		return false;
+	used_flip(t, pos);
+	/* The key stays intact (readers may still compare it) until the position is reused. */
+	entry_clear(t, pos);
 	if (unlikely(t->deferred >= t->dq_size)) {
 		/*
 		 * Q deletions wait for a reader that has not gone quiescent since: rather than
@@ -128,17 +136,12 @@ dq_size_of(uint32_t npos)
 	return (q > RESERVE_MIN ? q : RESERVE_MIN) - 1;
 }
 
-/* DPDK 22.11 rte_hash_create() with entries = P, no local cache, no ext table. */
+/* Buckets, keys and the free ring. */
 static size_t
 hash_mem(const struct ct_table *t)
 {
-	uint32_t p = (uint32_t)rte_hash_max_key_id(t->h);
-	size_t key_slot = RTE_ALIGN(HASH_KEY_HDR + t->key_len, HASH_KEY_ALIGN);
-	size_t keys = (size_t)(p + 1) * key_slot; /* slot 0 is the dummy of lookup misses */
-	size_t buckets = (size_t)rte_align32pow2(p) / HASH_BUCKET_ENTRIES * HASH_BUCKET_SIZE;
-	ssize_t ring = rte_ring_get_memsize_elem(sizeof(uint32_t), rte_align32pow2(p + 1));
-
-	return keys + buckets + (ring > 0 ? (size_t)ring : 0);
+	return (size_t)(t->bmask + 1) * sizeof(struct bucket) + (size_t)t->npos * t->key_len +
+	       (size_t)(t->npos + 1) * sizeof(uint32_t);
 }
 
 static bool
@@ -175,31 +178,26 @@ bits_for(uint32_t capacity)
 	return 0;
 }
 
-/* rte_hash, records, bitmaps, FIFO and QSBR variable; rte_errno set on failure. */
+/* Buckets, keys, records, bitmaps, free ring, FIFO and QSBR variable; rte_errno set. */
 static int
 alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 {
-	struct rte_hash_parameters hp = {
-	        .name = p->name,
-	        .entries = t->npos,
-	        .key_len = p->key_len,
-	        .hash_func = rte_hash_crc,
-	        .hash_func_init_val = 0,
-	        .socket_id = p->socket_id,
-	        .extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,
-	};
 	size_t words = (t->npos + 63) / 64;
+	uint32_t nb = 2 * (t->npos + 1) / BUCKET_ENTRIES; /* twice the positions, a power of 2 */
 
-	t->h = rte_hash_create(&hp);
-	if (t->h == NULL) {
-		if (rte_errno != EEXIST)
-			rte_errno = ENOMEM;
-		return -1;
-	}
 	rte_errno = ENOMEM;
+	t->bmask = nb - 1;
+	t->buckets = rte_malloc_socket("ct_buckets", (size_t)nb * sizeof(struct bucket),
+	                               RTE_CACHE_LINE_SIZE, p->socket_id);
+	t->keys = rte_zmalloc_socket("ct_keys", (size_t)t->npos * p->key_len, RTE_CACHE_LINE_SIZE,
+	                             p->socket_id);
+	t->free_pos = rte_malloc_socket("ct_free", (size_t)(t->npos + 1) * sizeof(uint32_t),
+	                                RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->recs = rte_zmalloc_socket("ct_recs", (size_t)t->npos * t->rec.size, RTE_CACHE_LINE_SIZE,
 	                             p->socket_id);
 	t->live = rte_zmalloc_socket("ct_live", words * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
+	                             p->socket_id);
+	t->used = rte_zmalloc_socket("ct_used", words * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
 	                             p->socket_id);
 	t->emb = rte_zmalloc_socket("ct_emb", words * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
 	                            p->socket_id);
@@ -209,9 +207,20 @@ alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 	                            RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->qsbr = rte_zmalloc_socket("ct_qsbr", rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE),
 	                             RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (t->recs == NULL || t->live == NULL || t->emb == NULL || t->fifo == NULL ||
+	if (t->buckets == NULL || t->keys == NULL || t->free_pos == NULL || t->recs == NULL ||
+	    t->live == NULL || t->used == NULL || t->emb == NULL || t->fifo == NULL ||
 	    t->qsbr == NULL || rte_rcu_qsbr_init(t->qsbr, RTE_MAX_LCORE) != 0)
 		return -1;
+	for (uint32_t b = 0; b < nb; b++) {
+		memset(t->buckets[b].tag, 0, sizeof(t->buckets[b].tag));
+		for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
+			t->buckets[b].pos[i] = POS_EMPTY;
+	}
+	/* Free ring: positions handed out in order at first, then the longest free first. */
+	for (uint32_t i = 0; i < t->npos; i++)
+		t->free_pos[i] = i;
+	t->free_head = 0;
+	t->nfree = t->npos;
 	return 0;
 }
 
@@ -267,6 +276,8 @@ alloc_queues(struct ct_table *t, const struct ct_table_params *p)
 struct ct_table *
 ct_table_create(const struct ct_table_params *p)
 {
+	char mz_name[RTE_MEMZONE_NAMESIZE];
+	const struct rte_memzone *mz;
 	struct ct_table *t;
 	uint32_t k;
 
@@ -274,15 +285,17 @@ ct_table_create(const struct ct_table_params *p)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	if (rte_hash_find_existing(p->name) != NULL) {
-		rte_errno = EEXIST;
+	/* The table struct is a memzone named after the table: names are unique (EEXIST). */
+	snprintf(mz_name, sizeof(mz_name), "ct_table_%s", p->name);
+	mz = rte_memzone_reserve_aligned(mz_name, sizeof(*t), p->socket_id, 0, RTE_CACHE_LINE_SIZE);
+	if (mz == NULL) {
+		if (rte_errno != EEXIST)
+			rte_errno = ENOMEM;
 		return NULL;
 	}
-	t = rte_zmalloc_socket("ct_table", sizeof(*t), RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (t == NULL) {
-		rte_errno = ENOMEM;
-		return NULL;
-	}
+	t = mz->addr;
+	memset(t, 0, sizeof(*t));
+	t->mz = mz;
 	t->npos = (uint32_t)((UINT64_C(1) << k) - 1);
 	t->pos_mask = t->npos;
 	t->capacity = t->npos - reserve_of(t->npos);
@@ -301,7 +314,7 @@ ct_table_create(const struct ct_table_params *p)
 
 	ssize_t dq_ring = rte_ring_get_memsize_elem(8 + sizeof(uint32_t), t->dq_size + 1);
 	t->mem_bytes = sizeof(*t) + hash_mem(t) + (size_t)t->npos * t->rec.size +
-	               2 * (size_t)t->nwords * sizeof(uint64_t) + /* live[] and emb[] */
+	               3 * (size_t)t->nwords * sizeof(uint64_t) + /* live[], used[], emb[] */
 	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) +
 	               rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE) +
 	               (dq_ring > 0 ? (size_t)dq_ring : 0);
@@ -321,13 +334,16 @@ ct_table_free(struct ct_table *t)
 		rte_rcu_qsbr_dq_delete(t->dq);
 	}
 	ct_timer_wheel_free(t->wheel);
-	rte_hash_free(t->h);
 	rte_free(t->qsbr);
 	rte_free(t->fifo);
 	rte_free(t->live);
+	rte_free(t->used);
 	rte_free(t->emb);
 	rte_free(t->recs);
-	rte_free(t);
+	rte_free(t->free_pos);
+	rte_free(t->keys);
+	rte_free(t->buckets);
+	rte_memzone_free(t->mz);
 	rte_errno = err;
 }
 
@@ -347,20 +363,23 @@ ct_table_lookup_bulk(struct ct_table *t, const void *const *keys, const uint32_t
 
 	if (n == 0 || n > CT_TABLE_BULK_MAX)
 		return -EINVAL;
-	if (rte_hash_lookup_with_hash_bulk(t->h, (const void **)(uintptr_t)keys,
-	                                   (hash_sig_t *)(uintptr_t)sigs, n, pos) < 0)
-		return -EINVAL;
 	for (unsigned int i = 0; i < n; i++)
-		hits += pos[i] >= 0;
+		rte_prefetch0(bucket_prim(t, sigs[i]));
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t p = table_find(t, keys[i], sigs[i]);
+
+		pos[i] = p == POS_EMPTY ? -ENOENT : (int32_t)p;
+		hits += p != POS_EMPTY;
+	}
 	return hits;
 }
 
 int32_t
 ct_table_lookup(struct ct_table *t, const void *key, uint32_t sig)
 {
-	int32_t pos = rte_hash_lookup_with_hash(t->h, key, sig);
+	uint32_t pos = table_find(t, key, sig);
 
-	return pos >= 0 ? pos : -ENOENT;
+	return pos == POS_EMPTY ? -ENOENT : (int32_t)pos;
 }
 
 /* Room for one more record: evict an embryonic one at high water; false when full. */
@@ -368,10 +387,9 @@ static bool
 make_room(struct ct_table *t, unsigned int *evicted)
 {
 	/*
-	 * Above the high-water mark, make room among the embryonic records first: rte_hash's
-	 * cuckoo search for a free slot gets long (thousands of cycles) and then fails from ~97 %
-	 * of the positions, so a SYN flood must not push the table there. Records that left the
-	 * embryonic classes may still fill it to the capacity.
+	 * Above the high-water mark, make room among the embryonic records first, so that a SYN
+	 * flood cannot take the positions the other records need; records that left the
+	 * embryonic classes may still fill the table to its capacity.
 	 */
 	if (unlikely(t->count >= t->high_water) && t->nemb != 0 && ct_table_evict_one(t))
 		(*evicted)++;
@@ -385,8 +403,30 @@ make_room(struct ct_table *t, unsigned int *evicted)
 	 * which the queue's Q allows while the table has room): reclaim, waiting for the readers
 	 * if needed, so an add below capacity always gets a position.
 	 */
-	if (unlikely(t->count + t->deferred >= t->npos))
+	if (unlikely(t->nfree == 0))
 		ct_table_reclaim(t, t->npos - t->count - 1);
+	return true;
+}
+
+/* Publish @p pos in the emptier of the key's two buckets; false if both are full. */
+static bool
+entry_add(struct ct_table *t, uint32_t sig, uint32_t pos)
+{
+	struct bucket *b[2] = {bucket_prim(t, sig), bucket_alt(t, sig)};
+	unsigned int nfree[2] = {0, 0}, slot[2] = {0, 0};
+
+	for (unsigned int k = 0; k < 2; k++)
+		for (unsigned int i = BUCKET_ENTRIES; i-- > 0;)
+			if (b[k]->pos[i] == POS_EMPTY) {
+				nfree[k]++;
+				slot[k] = i;
+			}
+	if (nfree[0] == 0 && nfree[1] == 0)
+		return false;
+	unsigned int k = nfree[1] > nfree[0];
+
+	__atomic_store_n(&b[k]->tag[slot[k]], (uint16_t)(sig >> 16), __ATOMIC_RELAXED);
+	__atomic_store_n(&b[k]->pos[slot[k]], pos, __ATOMIC_RELEASE);
 	return true;
 }
 
@@ -394,41 +434,31 @@ int32_t
 ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t now, unsigned int *evicted)
 {
 	struct ct_timer_node *node;
-	unsigned int tries;
+	uint32_t pos;
 	uint8_t *r;
-	int32_t pos;
 
 	*evicted = 0;
-	RTE_ASSERT(sig == ct_table_hash(key, t->key_len) &&
-	           rte_hash_lookup_with_hash(t->h, key, sig) < 0);
-	if (!make_room(t, evicted))
+	RTE_ASSERT(sig == ct_table_hash(key, t->key_len) && table_find(t, key, sig) == POS_EMPTY);
+	if (!make_room(t, evicted) || t->nfree == 0)
 		goto refused;
-	pos = rte_hash_add_key_with_hash(t->h, key, sig);
-	/*
-	 * rte_hash refuses below capacity when the key's two buckets and every cuckoo path from
-	 * them are full (97-99 % load). Each eviction frees a slot somewhere else that a cuckoo
-	 * path may reach: try a bounded number before refusing.
-	 */
-	for (tries = 0; unlikely(pos == -ENOSPC) && tries < ENOSPC_EVICT && ct_table_evict_one(t);
-	     tries++) {
-		(*evicted)++;
-		if (t->count + t->deferred >= t->npos)
-			ct_table_reclaim(t, t->npos - t->count - 1);
-		pos = rte_hash_add_key_with_hash(t->h, key, sig);
-	}
-	if (unlikely(pos < 0))
-		goto refused;
+	pos = t->free_pos[t->free_head & t->pos_mask];
+	memcpy(key_at(t, pos), key, t->key_len); /* before the entry is published */
+	if (unlikely(!entry_add(t, sig, pos)))
+		goto refused; /* both buckets full: twice as many entries as positions make it rare */
+	t->free_head++;
+	t->nfree--;
+	used_flip(t, pos);
 
 	/* Not visible to readers (live bit clear) until ct_table_arm(). */
-	r = rec_at(t, (uint32_t)pos);
+	r = rec_at(t, pos);
 	memset(r, 0, t->rec.size);
 	node = (struct ct_timer_node *)(void *)(r + t->rec.node_off);
 	node->next = node->prev = CT_TIMER_NONE;
 	*rec_last_seen(t, r) = (uint32_t)now;
 	count_set(t, t->count + 1);
 	t->stats->flows_created++;
-	ct_table_fifo_push(t, (uint32_t)pos, sig);
-	return pos;
+	ct_table_fifo_push(t, pos, sig);
+	return (int32_t)pos;
 refused:
 	t->stats->flows_refused++;
 	return -ENOSPC;
@@ -457,14 +487,12 @@ ct_table_del(struct ct_table *t, uint32_t pos)
 uint32_t
 ct_table_flush(struct ct_table *t)
 {
-	uint32_t next = 0, n = 0;
-	const void *key;
-	void *data;
-	int32_t pos;
+	uint32_t n = 0;
 
-	/* LF mode without ext buckets: deleting never moves other keys, iteration stays valid. */
-	while ((pos = rte_hash_iterate(t->h, &key, &data, &next)) >= 0)
-		n += ct_table_remove(t, (uint32_t)pos, CT_TABLE_END_FLUSHED);
+	for (uint32_t w = 0; w < t->nwords; w++)
+		while (t->used[w] != 0)
+			n += ct_table_remove(t, w * 64 + (uint32_t)__builtin_ctzll(t->used[w]),
+			                     CT_TABLE_END_FLUSHED);
 	t->stats->flows_flushed += n;
 	t->fifo_head = t->fifo_tail;
 	return n;

@@ -11,8 +11,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <rte_hash.h>
-
 #include "ct_table_priv.h"
 
 #define FIFO_CLEAN 2 /* stale FIFO heads dropped per add */
@@ -52,13 +50,10 @@ evict_from_fifo(struct ct_table *t)
 	while (fifo_len(t) > 0) {
 		uint32_t e = t->fifo[t->fifo_head++ & t->fifo_mask];
 		uint32_t pos = e & t->pos_mask;
-		void *key;
 
 		if (fifo_stale(t, e))
 			continue;
-		if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &key) < 0)
-			continue;
-		if ((ct_table_hash(key, t->key_len) ^ e) & ~t->pos_mask)
+		if ((ct_table_hash(key_at(t, pos), t->key_len) ^ e) & ~t->pos_mask)
 			continue; /* position reused by a younger record */
 		if (ct_table_remove(t, pos, CT_TABLE_END_EVICTED))
 			return true;

@@ -6,16 +6,18 @@
  * @file
  * Internals of lib/table shared by its files (ct_table.c: creation and the writer's operations;
  * ct_table_evict.c: the embryonic FIFO and eviction; ct_table_read.c: the reader API): the table
- * struct, the live and embryonic bitmaps, the record accessors that read the owner's layout, and
- * the deadline arithmetic. Not for use outside lib/table.
+ * struct, the hash buckets, the live, used and embryonic bitmaps, the record accessors that read
+ * the owner's layout, and the deadline arithmetic. Not for use outside lib/table.
  */
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_common.h>
-#include <rte_hash.h>
+#include <rte_memzone.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_vect.h>
 
 #include "ct_table.h"
 #include "ct_timer.h"
@@ -26,17 +28,41 @@
 /* Deadlines: last_seen is compared modulo 2^32, so a timeout must stay below 2^31 ticks. */
 #define CT_TABLE_TIMEOUT_MAX ((uint64_t)INT32_MAX)
 
+/* Entries per bucket: a bucket is one cache line of 8 tags and 8 positions. */
+#define BUCKET_ENTRIES 8
+/* Empty entry. */
+#define POS_EMPTY UINT32_MAX
+
+/*
+ * A hash bucket. An entry names a position; its tag is the high 16 bits of the key's signature
+ * (the low bits chose the bucket), so a lookup compares keys only where the tag matches. The
+ * writer publishes an entry by storing its position last (release); readers load it first
+ * (acquire).
+ */
+struct bucket {
+	uint16_t tag[BUCKET_ENTRIES];
+	uint32_t pos[BUCKET_ENTRIES];
+	uint8_t pad[RTE_CACHE_LINE_SIZE - BUCKET_ENTRIES * 6];
+} __rte_cache_aligned;
+
 struct ct_table {
-	uint8_t *recs;   /* [npos] records of rec.size bytes, indexed by hash position */
+	uint8_t *recs;   /* [npos] records of rec.size bytes, indexed by position */
+	uint8_t *keys;   /* [npos] keys of key_len bytes, indexed by position */
 	uint64_t *live;  /* [nwords]: bit set = record published */
+	uint64_t *used;  /* [nwords]: bit set = position holds a record (writer only) */
 	uint64_t *emb;   /* [nwords]: bit set = published and embryonic (writer only) */
 	uint32_t nemb;   /* bits set in emb[] */
-	uint32_t nwords; /* words of live[] and emb[] */
+	uint32_t nwords; /* words of the bitmaps */
 	struct ct_table_layout rec;
 	uint32_t rec_shift; /* log2(rec.size) when a power of two, else 0 */
 	uint32_t key_len;
-	struct rte_hash *h;
+	struct bucket *buckets; /* [bmask + 1]: twice the positions, so a key's two never fill */
+	uint32_t bmask;
+	uint32_t *free_pos; /* [npos + 1] ring of free positions (not in a grace period), oldest */
+	uint32_t free_head; /* first: reused first (free-running, masked by pos_mask) */
+	uint32_t nfree;
 	struct ct_timer_wheel *wheel;
+	const struct rte_memzone *mz; /* this struct's memory, named after the table */
 	struct rte_rcu_qsbr *qsbr;
 	struct rte_rcu_qsbr_dq *dq;
 	/*
@@ -63,6 +89,116 @@ struct ct_table {
 	size_t mem_bytes;   /* DPDK heap: hash, records, bitmaps, FIFO, QSBR, defer queue */
 	size_t wheel_bytes; /* the timer wheel's own allocation */
 } __rte_cache_aligned;
+
+/* ---- buckets and keys ---- */
+
+static inline uint8_t *
+key_at(const struct ct_table *t, uint32_t pos)
+{
+	return t->keys + (size_t)pos * t->key_len;
+}
+
+/* Keys of key_len bytes, a multiple of 8. */
+static inline bool
+key_equal(const void *a, const void *b, uint32_t len)
+{
+	const uint8_t *x = a, *y = b;
+	uint64_t diff = 0;
+
+	for (uint32_t i = 0; i < len; i += 8) {
+		uint64_t u, v;
+
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		diff |= u ^ v;
+	}
+	return diff == 0;
+}
+
+static inline struct bucket *
+bucket_prim(const struct ct_table *t, uint32_t sig)
+{
+	return &t->buckets[sig & t->bmask];
+}
+
+/* The other bucket of a key: an involution of the first given the tag (never the same). */
+static inline struct bucket *
+bucket_alt(const struct ct_table *t, uint32_t sig)
+{
+	uint32_t h = ((sig >> 16) * 0x9e3779b1u) >> 8;
+
+	return &t->buckets[((sig & t->bmask) ^ (h | 1)) & t->bmask];
+}
+
+/*
+ * Bit i set: entry i of @p b carries @p tag (it may be empty: check its position). Writer. One
+ * 16-byte compare on x86 (SSE2) and arm64 (NEON).
+ */
+static inline unsigned int
+tag_match(const struct bucket *b, uint16_t tag)
+{
+#if defined(RTE_ARCH_X86)
+	__m128i eq = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)b->tag),
+	                             _mm_set1_epi16((short)tag));
+
+	return (unsigned int)_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128()));
+#elif defined(RTE_ARCH_ARM64)
+	static const uint16_t bit[BUCKET_ENTRIES] = {1, 2, 4, 8, 16, 32, 64, 128};
+	uint16x8_t eq = vceqq_u16(vld1q_u16(b->tag), vdupq_n_u16(tag));
+
+	return vaddvq_u16(vandq_u16(eq, vld1q_u16(bit)));
+#else
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
+		m |= (unsigned int)(b->tag[i] == tag) << i;
+	return m;
+#endif
+}
+
+/* The same for a reader thread: the tags may change under it (relaxed loads). */
+static inline unsigned int
+tag_match_reader(const struct bucket *b, uint16_t tag)
+{
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
+		m |= (unsigned int)(__atomic_load_n(&b->tag[i], __ATOMIC_RELAXED) == tag) << i;
+	return m;
+}
+
+/*
+ * Position of @p key in bucket @p b, or POS_EMPTY. The key at a matching entry's position is
+ * compared after the position is loaded with acquire order (the writer stores the key first).
+ */
+static inline uint32_t
+bucket_find(const struct ct_table *t, const struct bucket *b, unsigned int m, const void *key)
+{
+	while (m != 0) {
+		unsigned int i = (unsigned int)__builtin_ctz(m);
+		uint32_t pos = __atomic_load_n(&b->pos[i], __ATOMIC_ACQUIRE);
+
+		if (pos != POS_EMPTY && key_equal(key_at(t, pos), key, t->key_len))
+			return pos;
+		m &= m - 1;
+	}
+	return POS_EMPTY;
+}
+
+/* Position of @p key (signature @p sig), or POS_EMPTY. Writer. */
+static inline uint32_t
+table_find(const struct ct_table *t, const void *key, uint32_t sig)
+{
+	const struct bucket *b = bucket_prim(t, sig);
+	uint16_t tag = (uint16_t)(sig >> 16);
+	uint32_t pos = bucket_find(t, b, tag_match(b, tag), key);
+
+	if (pos == POS_EMPTY) {
+		b = bucket_alt(t, sig);
+		pos = bucket_find(t, b, tag_match(b, tag), key);
+	}
+	return pos;
+}
 
 /* ---- records ---- */
 
@@ -150,6 +286,18 @@ emb_set(struct ct_table *t, uint32_t pos, bool on)
 		t->nemb++;
 	else
 		t->nemb--;
+}
+
+static inline bool
+used_test(const struct ct_table *t, uint32_t pos)
+{
+	return (t->used[pos >> 6] >> (pos & 63)) & 1;
+}
+
+static inline void
+used_flip(struct ct_table *t, uint32_t pos)
+{
+	t->used[pos >> 6] ^= UINT64_C(1) << (pos & 63);
 }
 
 static inline void

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <rte_common.h>
-#include <rte_hash.h>
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
@@ -78,12 +77,9 @@ read_pos(struct ct_table *t, uint32_t pos, void *key, void *rec)
 	uint64_t k[CT_TABLE_KEY_MAX / 8];
 	uint64_t r[256 / 8];
 	size_t kw = t->key_len / 8, rw = t->rec.size / 8;
-	void *stored;
+	const void *stored = key_at(t, pos);
 
-	if (!live_test(t, pos)) /* acquire: the record's initial stores are visible */
-		return -ENOENT;
-	/* Checks that the key in the slot is in the table at this very position. */
-	if (rte_hash_get_key_with_position(t->h, (int32_t)pos, &stored) < 0)
+	if (!live_test(t, pos)) /* acquire: the record's and key's stores are visible */
 		return -ENOENT;
 	racy_copy(k, stored, kw);
 	racy_copy(r, rec_at(t, pos), rw); /* acquire loads: re-checks come after */
@@ -121,13 +117,29 @@ ct_table_read_next(struct ct_table *t, uint32_t *next, void *key, void *rec)
 	return -ENOENT;
 }
 
+/* Position of @p key, found by a reader (entries never move, so no retry is needed). */
+static uint32_t
+reader_find(const struct ct_table *t, const void *key)
+{
+	uint32_t sig = ct_table_hash(key, t->key_len);
+	uint16_t tag = (uint16_t)(sig >> 16);
+	const struct bucket *b = bucket_prim(t, sig);
+	uint32_t pos = bucket_find(t, b, tag_match_reader(b, tag), key);
+
+	if (pos == POS_EMPTY) {
+		b = bucket_alt(t, sig);
+		pos = bucket_find(t, b, tag_match_reader(b, tag), key);
+	}
+	return pos;
+}
+
 int
 ct_table_read_key(struct ct_table *t, const void *key, void *rec)
 {
-	int32_t pos = rte_hash_lookup_with_hash(t->h, key, ct_table_hash(key, t->key_len));
+	uint32_t pos = reader_find(t, key);
 	uint64_t copy[CT_TABLE_KEY_MAX / 8];
 
-	if (pos < 0 || read_pos(t, (uint32_t)pos, copy, rec) != 0)
+	if (pos == POS_EMPTY || read_pos(t, pos, copy, rec) != 0)
 		return -ENOENT;
 	return memcmp(copy, key, t->key_len) == 0 ? 0 : -ENOENT;
 }
