@@ -56,7 +56,7 @@ extern "C" {
 /** Largest key, in bytes. */
 #define CT_TABLE_KEY_MAX 64
 
-/** Longest table name + 1 (rte_hash and ring names derive from it). */
+/** Longest table name + 1 (the memzone and ring names derive from it). */
 #define CT_TABLE_NAMESIZE 16
 
 /**
