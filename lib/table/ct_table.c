@@ -12,9 +12,6 @@
  * paths (lookup, add, arm) allocate nothing and never log.
  */
 
-/* rte_rcu_qsbr_dq_* are experimental in DPDK 22.11. */
-#define ALLOW_EXPERIMENTAL_API 1
-
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,7 +25,6 @@
 #include <rte_memzone.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
-#include <rte_ring_elem.h>
 
 #include "ct_table_priv.h"
 
@@ -41,21 +37,24 @@
 #define FIFO_DIV     8 /* embryonic FIFO: 1/8 of the positions, 4 B each */
 #define FIFO_MIN     8u
 #define EXPIRE_BATCH 64u /* timers collected per ct_timer_wheel_expire() call */
-#define DQ_RECLAIM   32  /* positions reclaimed by the defer queue's automatic reclaim */
+#define DQ_RECLAIM   32  /* positions reclaimed at once by the automatic reclaim */
 #define REC_SIZE_MAX 256
 
 /* ---- deletion and reclamation ---- */
 
-/* Defer queue callback: the grace period of these positions is over. */
+/* Return at most @p max positions whose grace period is over to the free ring, oldest first. */
 static void
-reclaim_pos(void *p, void *e, unsigned int n)
+reclaim_done(struct ct_table *t, uint32_t max)
 {
-	struct ct_table *t = p;
-	const uint32_t *pos = e;
+	for (uint32_t n = 0; n < max && t->deferred != 0; n++) {
+		const struct deferred *d = &t->dq[t->dq_head & t->dq_size];
 
-	for (unsigned int i = 0; i < n; i++)
-		t->free_pos[(t->free_head + t->nfree++) & t->pos_mask] = pos[i];
-	t->deferred -= n;
+		if (rte_rcu_qsbr_check(t->qsbr, d->token, false) != 1)
+			break;
+		t->free_pos[(t->free_head + t->nfree++) & t->pos_mask] = d->pos;
+		t->dq_head++;
+		t->deferred--;
+	}
 }
 
 /*
@@ -67,11 +66,31 @@ reclaim_pos(void *p, void *e, unsigned int n)
 void
 ct_table_reclaim(struct ct_table *t, uint32_t limit)
 {
-	rte_rcu_qsbr_dq_reclaim(t->dq, DQ_RECLAIM, NULL, NULL, NULL);
+	reclaim_done(t, DQ_RECLAIM);
 	if (t->deferred > limit) {
 		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
-		rte_rcu_qsbr_dq_reclaim(t->dq, t->deferred, NULL, NULL, NULL);
+		reclaim_done(t, t->deferred);
 	}
+}
+
+/*
+ * Queue a deleted position for reuse once every reader has reported a quiescent state after
+ * this point (the QSBR token taken now, after the record was unpublished). A full queue first
+ * makes room; past half the reserve the oldest due positions are reclaimed at once.
+ */
+static void
+defer_pos(struct ct_table *t, uint32_t pos)
+{
+	struct deferred *d;
+
+	if (unlikely(t->deferred >= t->dq_size))
+		ct_table_reclaim(t, t->dq_size - 1);
+	d = &t->dq[(t->dq_head + t->deferred) & t->dq_size];
+	d->pos = pos;
+	d->token = rte_rcu_qsbr_start(t->qsbr);
+	t->deferred++;
+	if (t->deferred > t->dq_trigger)
+		reclaim_done(t, DQ_RECLAIM);
 }
 
 /* Clear the bucket entry that names @p pos (its key's signature finds the two buckets). */
@@ -103,15 +122,7 @@ ct_table_remove(struct ct_table *t, uint32_t pos, enum ct_table_end why)
 	used_flip(t, pos);
 	/* The key stays intact (readers may still compare it) until the position is reused. */
 	entry_clear(t, pos);
-	if (unlikely(t->deferred >= t->dq_size)) {
-		/*
-		 * Q deletions wait for a reader that has not gone quiescent since: rather than
-		 * let the queue overflow (rte_rcu_qsbr_dq_enqueue() would log), make room.
-		 */
-		ct_table_reclaim(t, t->dq_size - 1);
-	}
-	t->deferred++; /* before: an automatic reclaim inside the enqueue may already free it */
-	rte_rcu_qsbr_dq_enqueue(t->dq, &pos); /* cannot fail: deferred <= Q */
+	defer_pos(t, pos);
 	count_set(t, t->count - 1);
 	return true;
 }
@@ -127,7 +138,7 @@ reserve_of(uint32_t npos)
 	return (r > RESERVE_MIN ? r : RESERVE_MIN) - 1;
 }
 
-/* Q = 2^(k-6) - 1 (at least 7): defer queue entries; 2^j - 1 as the dq ring is 2^j. */
+/* Q = 2^(k-6) - 1 (at least 7): defer queue entries, a ring of 2^j. */
 static uint32_t
 dq_size_of(uint32_t npos)
 {
@@ -236,25 +247,14 @@ wheel_deadline(const void *record, uint32_t idx, uint64_t now, void *arg)
 static int
 alloc_queues(struct ct_table *t, const struct ct_table_params *p)
 {
-	char name[RTE_RING_NAMESIZE];
-
-	snprintf(name, sizeof(name), "ctdq_%s", p->name);
 	t->dq_size = dq_size_of(t->npos);
-	struct rte_rcu_qsbr_dq_parameters dp = {
-	        .name = name,
-	        .flags = RTE_RCU_QSBR_DQ_MT_UNSAFE,
-	        .size = t->dq_size,
-	        .esize = sizeof(uint32_t),
-	        /* Reclaim early: the capacity only leaves R positions to grace periods. */
-	        .trigger_reclaim_limit = (reserve_of(t->npos) + 1) / 2,
-	        .max_reclaim_size = DQ_RECLAIM,
-	        .free_fn = reclaim_pos,
-	        .p = t,
-	        .v = t->qsbr,
-	};
-	t->dq = rte_rcu_qsbr_dq_create(&dp);
-	if (t->dq == NULL)
+	t->dq_trigger = (reserve_of(t->npos) + 1) / 2; /* the capacity leaves R to grace periods */
+	t->dq = rte_malloc_socket("ct_dq", (size_t)(t->dq_size + 1) * sizeof(struct deferred),
+	                          RTE_CACHE_LINE_SIZE, p->socket_id);
+	if (t->dq == NULL) {
+		rte_errno = ENOMEM;
 		return -1;
+	}
 
 	struct ct_timer_wheel_params wp = {
 	        .capacity = t->npos,
@@ -312,12 +312,11 @@ ct_table_create(const struct ct_table_params *p)
 		return NULL;
 	}
 
-	ssize_t dq_ring = rte_ring_get_memsize_elem(8 + sizeof(uint32_t), t->dq_size + 1);
 	t->mem_bytes = sizeof(*t) + hash_mem(t) + (size_t)t->npos * t->rec.size +
 	               3 * (size_t)t->nwords * sizeof(uint64_t) + /* live[], used[], emb[] */
 	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) +
 	               rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE) +
-	               (dq_ring > 0 ? (size_t)dq_ring : 0);
+	               (size_t)(t->dq_size + 1) * sizeof(struct deferred);
 	t->wheel_bytes = ct_timer_wheel_memsize(t->npos); /* malloc'd by lib/timer */
 	return t;
 }
@@ -329,11 +328,8 @@ ct_table_free(struct ct_table *t)
 
 	if (t == NULL)
 		return;
-	if (t->dq != NULL && rte_rcu_qsbr_dq_delete(t->dq) != 0) {
-		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
-		rte_rcu_qsbr_dq_delete(t->dq);
-	}
 	ct_timer_wheel_free(t->wheel);
+	rte_free(t->dq);
 	rte_free(t->qsbr);
 	rte_free(t->fifo);
 	rte_free(t->live);
@@ -506,7 +502,7 @@ ct_table_expire(struct ct_table *t, uint64_t now, unsigned int max)
 
 	if (max == 0)
 		return 0;
-	rte_rcu_qsbr_dq_reclaim(t->dq, max, NULL, NULL, NULL);
+	reclaim_done(t, max);
 	do {
 		n = ct_timer_wheel_expire(t->wheel, now, due, RTE_MIN(max - done, EXPIRE_BATCH));
 		for (unsigned int i = 0; i < n; i++) {

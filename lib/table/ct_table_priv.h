@@ -45,6 +45,12 @@ struct bucket {
 	uint8_t pad[RTE_CACHE_LINE_SIZE - BUCKET_ENTRIES * 6];
 } __rte_cache_aligned;
 
+/* A deleted position and the QSBR token its grace period waits for. */
+struct deferred {
+	uint64_t token;
+	uint32_t pos;
+};
+
 struct ct_table {
 	uint8_t *recs;   /* [npos] records of rec.size bytes, indexed by position */
 	uint8_t *keys;   /* [npos] keys of key_len bytes, indexed by position */
@@ -64,7 +70,9 @@ struct ct_table {
 	struct ct_timer_wheel *wheel;
 	const struct rte_memzone *mz; /* this struct's memory, named after the table */
 	struct rte_rcu_qsbr *qsbr;
-	struct rte_rcu_qsbr_dq *dq;
+	struct deferred *dq; /* [dq_size + 1] ring of deleted positions in their grace period */
+	uint32_t dq_head;    /* oldest (free-running, masked by dq_size) */
+	uint32_t dq_trigger; /* above this many, a deletion reclaims the due ones at once */
 	/*
 	 * FIFO of added records, oldest first. Entry = position | (high 32-k bits of the key's
 	 * signature): those bits tell whether the position still holds the record that was queued
