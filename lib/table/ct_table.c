@@ -474,6 +474,22 @@ ct_table_arm(struct ct_table *t, uint32_t pos, uint64_t now)
 	emb_set(t, pos, rec_embryonic(t, r));
 }
 
+void
+ct_table_rearm(struct ct_table *t, uint32_t pos, uint64_t now, unsigned int old_class)
+{
+	uint8_t *r = rec_at(t, pos);
+	unsigned int c = rec_class(t, r);
+
+	/*
+	 * The timer is filed at F <= last_seen_before + timeout(old) <= now + timeout(old); with
+	 * timeout(new) >= timeout(old) the new deadline is not earlier than F, which the wheel's
+	 * deadline callback may report when F comes.
+	 */
+	if (t->policy->timeout[c] < t->policy->timeout[old_class % CT_TABLE_CLASSES])
+		ct_timer_wheel_start(t->wheel, pos, rec_deadline(t, r, now));
+	emb_set(t, pos, (t->policy->embryonic >> c) & 1);
+}
+
 int
 ct_table_del(struct ct_table *t, uint32_t pos)
 {

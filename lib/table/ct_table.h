@@ -178,9 +178,16 @@ int32_t ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t
 
 /**
  * Make a record visible to readers and (re)arm its timer at last_seen + timeout(class). Call
- * after ct_table_add() once the record is initialised, and again after each class change.
+ * after ct_table_add() once the record is initialised (class changes: ct_table_rearm()).
  */
 void ct_table_arm(struct ct_table *t, uint32_t pos, uint64_t now);
+
+/**
+ * After the record's class changed from @p old_class: re-file its timer only if the new class's
+ * timeout is shorter (a longer deadline is picked up lazily, when the timer fires or cascades),
+ * and keep the embryonic bit. Call after setting last_seen to @p now.
+ */
+void ct_table_rearm(struct ct_table *t, uint32_t pos, uint64_t now, unsigned int old_class);
 
 /**
  * Delete the record at @p pos (reported to on_end as DELETED; timer stopped; position reused

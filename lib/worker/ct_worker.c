@@ -124,7 +124,7 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 			ct_worker_count_state(w, f->tcp.state, +1);
 			if (closing(f->tcp.state) && !closing(old))
 				w->stats.flows_closed++;
-			ct_table_arm(w->table, (uint32_t)pos, now);
+			ct_table_rearm(w->table, (uint32_t)pos, now, old);
 		}
 		*verdict = CT_WV_ACCEPT;
 		return pos;

@@ -780,3 +780,33 @@ Test(table_big, capacity_of_16m_flows_can_be_created_and_used)
 	}
 	ct_table_free(t);
 }
+
+/*
+ * A class change re-files the timer only when the new timeout is shorter: to a longer class
+ * (SYN_RECV 60 s -> ESTABLISHED 300 s) the timer stays where it was and is re-filed lazily (at
+ * its cascade), the flow still expiring exactly at its new deadline; to a shorter class
+ * (ESTABLISHED -> LAST_ACK 30 s) it is re-filed at once.
+ */
+Test(table, class_change_rearms_only_for_a_shorter_timeout_and_expiry_stays_exact)
+{
+	struct ct_table *t = mk("t_reclass", 100, 0);
+	int32_t a = add_flow(t, 1, CT_S_SYN_RECV, 0), b = add_flow(t, 2, CT_S_ESTABLISHED, 0);
+	struct ct_flow *fa = ct_table_flow(t, (uint32_t)a), *fb = ct_table_flow(t, (uint32_t)b);
+	uint64_t now = 10 * TPS;
+
+	fa->last_seen = (uint32_t)now;
+	fa->tcp.state = CT_S_ESTABLISHED;
+	ct_table_rearm(t, (uint32_t)a, now, CT_S_SYN_RECV);
+	fb->last_seen = (uint32_t)now;
+	fb->tcp.state = CT_S_LAST_ACK;
+	ct_table_rearm(t, (uint32_t)b, now, CT_S_ESTABLISHED);
+	cr_assert_eq(ct_table_expire(t, now + 30 * TPS - 1, 64), 0);
+	cr_assert_eq(ct_table_expire(t, now + 30 * TPS, 64), 1, "LAST_ACK: re-filed at once");
+	cr_assert_eq(lookup(t, 2), -ENOENT);
+	cr_assert_eq(ct_table_expire(t, 60 * TPS, 64), 0, "the old SYN_RECV deadline passes");
+	cr_assert_eq(lookup(t, 1), a);
+	cr_assert_eq(ct_table_expire(t, now + 300 * TPS - 1, 1000), 0);
+	cr_assert_eq(ct_table_expire(t, now + 300 * TPS, 64), 1);
+	cr_assert_eq(lookup(t, 1), -ENOENT);
+	ct_table_free(t);
+}
