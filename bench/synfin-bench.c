@@ -264,8 +264,11 @@ fill_gen(struct bench *b, struct bench_gen *g, int warm, uint64_t max_pkts)
 	return nb;
 }
 
-/* Run @p nb prepared bursts through the worker; the timed region when @p timed. */
-static void
+/*
+ * Run @p nb prepared bursts through the worker; the timed region when @p timed. Never inlined:
+ * bench/instr.sh counts the instructions inside it (valgrind --toggle-collect=run_batch).
+ */
+static __attribute__((noinline)) void
 run_batch(struct bench *b, unsigned int nb, int timed)
 {
 	uint64_t t0, t1, tick_ns = b->o.tick_ns;

@@ -351,10 +351,18 @@ ct_table_rec(struct ct_table *t, uint32_t pos)
 	return rec_at(t, pos);
 }
 
+/*
+ * Bulk lookup as a short software pipeline: (1) prefetch every key's first bucket; (2) match the
+ * tags there and prefetch the key and the record at the first matching entry's position (the
+ * bucket names the position before the key is compared, so both lines are on their way), or the
+ * second bucket when no tag matches; (3) compare the keys, falling back to a full lookup when
+ * the prefetched guess was not the key. The caller finds the hit records in cache.
+ */
 int
 ct_table_lookup_bulk(struct ct_table *t, const void *const *keys, const uint32_t *sigs,
                      unsigned int n, int32_t *pos)
 {
+	uint32_t guess[CT_TABLE_BULK_MAX];
 	int hits = 0;
 
 	if (n == 0 || n > CT_TABLE_BULK_MAX)
@@ -362,8 +370,23 @@ ct_table_lookup_bulk(struct ct_table *t, const void *const *keys, const uint32_t
 	for (unsigned int i = 0; i < n; i++)
 		rte_prefetch0(bucket_prim(t, sigs[i]));
 	for (unsigned int i = 0; i < n; i++) {
-		uint32_t p = table_find(t, keys[i], sigs[i]);
+		const struct bucket *b = bucket_prim(t, sigs[i]);
+		unsigned int m = tag_match(b, (uint16_t)(sigs[i] >> 16));
+		uint32_t g = m != 0 ? b->pos[__builtin_ctz(m)] : POS_EMPTY;
 
+		if (g != POS_EMPTY) {
+			rte_prefetch0(key_at(t, g));
+			rte_prefetch0(rec_at(t, g));
+		} else {
+			rte_prefetch0(bucket_alt(t, sigs[i]));
+		}
+		guess[i] = g;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t p = guess[i];
+
+		if (p == POS_EMPTY || !key_equal(key_at(t, p), keys[i], t->key_len))
+			p = table_find(t, keys[i], sigs[i]);
 		pos[i] = p == POS_EMPTY ? -ENOENT : (int32_t)p;
 		hits += p != POS_EMPTY;
 	}

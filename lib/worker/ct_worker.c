@@ -214,12 +214,10 @@ track_chunk(struct ct_worker *w, struct chunk *c, uint64_t now, uint8_t *verdict
 	struct changed chg[CT_WORKER_BULK];
 	unsigned int nchg = 0, j;
 
+	/* The bulk lookup prefetches the records it finds. */
 	if (ct_table_lookup_bulk(w->table, c->keys, c->sigs, c->nk, c->pos) < 0)
 		for (j = 0; j < c->nk; j++)
 			c->pos[j] = -ENOENT;
-	for (j = 0; j < c->nk; j++)
-		if (c->pos[j] >= 0)
-			rte_prefetch0(ct_table_rec(w->table, (uint32_t)c->pos[j]));
 
 	for (j = 0; j < c->nk; j++) {
 		unsigned int ci;
