@@ -166,9 +166,10 @@ params_ok(const struct ct_table_params *p)
 		return false;
 	if (p->key_len == 0 || p->key_len % 8 != 0 || p->key_len > CT_TABLE_KEY_MAX)
 		return false;
-	if (l->size == 0 || l->size % 64 != 0 || l->size > REC_SIZE_MAX || l->node_off % 4 != 0 ||
-	    l->node_off + sizeof(struct ct_timer_node) > l->size || l->last_seen_off % 4 != 0 ||
-	    l->last_seen_off + sizeof(uint32_t) > l->size || l->class_off >= l->size)
+	if (l->size < 64 || !rte_is_power_of_2(l->size) || l->size > REC_SIZE_MAX ||
+	    l->node_off % 4 != 0 || l->node_off + sizeof(struct ct_timer_node) > l->size ||
+	    l->last_seen_off % 4 != 0 || l->last_seen_off + sizeof(uint32_t) > l->size ||
+	    l->class_off >= l->size)
 		return false;
 	for (unsigned int c = 0; c < CT_TABLE_CLASSES; c++)
 		if (p->policy->timeout[c] >= CT_TABLE_TIMEOUT_MAX)
@@ -301,7 +302,7 @@ ct_table_create(const struct ct_table_params *p)
 	t->capacity = t->npos - reserve_of(t->npos);
 	t->high_water = RTE_MIN(t->capacity, t->npos - (t->npos + 1) / HWM_DIV);
 	t->rec = p->rec;
-	t->rec_shift = rte_is_power_of_2(p->rec.size) ? rte_bsf32(p->rec.size) : 0;
+	t->rec_shift = rte_bsf32(p->rec.size);
 	t->key_len = p->key_len;
 	t->policy = p->policy;
 	t->stats = p->stats;
@@ -432,21 +433,39 @@ static bool
 entry_add(struct ct_table *t, uint32_t sig, uint32_t pos)
 {
 	struct bucket *b[2] = {bucket_prim(t, sig), bucket_alt(t, sig)};
-	unsigned int nfree[2] = {0, 0}, slot[2] = {0, 0};
+	unsigned int e0 = empty_mask(b[0]), e1 = empty_mask(b[1]);
+	unsigned int k = __builtin_popcount(e1) > __builtin_popcount(e0);
+	unsigned int m = k ? e1 : e0;
 
-	for (unsigned int k = 0; k < 2; k++)
-		for (unsigned int i = BUCKET_ENTRIES; i-- > 0;)
-			if (b[k]->pos[i] == POS_EMPTY) {
-				nfree[k]++;
-				slot[k] = i;
-			}
-	if (nfree[0] == 0 && nfree[1] == 0)
+	if (m == 0)
 		return false;
-	unsigned int k = nfree[1] > nfree[0];
+	unsigned int i = (unsigned int)__builtin_ctz(m);
 
-	__atomic_store_n(&b[k]->tag[slot[k]], (uint16_t)(sig >> 16), __ATOMIC_RELAXED);
-	__atomic_store_n(&b[k]->pos[slot[k]], pos, __ATOMIC_RELEASE);
+	__atomic_store_n(&b[k]->tag[i], (uint16_t)(sig >> 16), __ATOMIC_RELAXED);
+	__atomic_store_n(&b[k]->pos[i], pos, __ATOMIC_RELEASE);
 	return true;
+}
+
+/* Copy / zero @p len bytes, a multiple of 8, in 8-byte words (no libc call per new record). */
+static inline void
+words_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, src + i, 8);
+		memcpy(dst + i, &w, 8);
+	}
+}
+
+static inline void
+words_zero(uint8_t *dst, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i += 8) {
+		uint64_t z = 0;
+
+		memcpy(dst + i, &z, 8);
+	}
 }
 
 int32_t
@@ -461,7 +480,7 @@ ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t now, un
 	if (!make_room(t, evicted) || t->nfree == 0)
 		goto refused;
 	pos = t->free_pos[t->free_head & t->pos_mask];
-	memcpy(key_at(t, pos), key, t->key_len); /* before the entry is published */
+	words_copy(key_at(t, pos), key, t->key_len); /* before the entry is published */
 	if (unlikely(!entry_add(t, sig, pos)))
 		goto refused; /* both buckets full: twice as many entries as positions make it rare */
 	t->free_head++;
@@ -470,7 +489,7 @@ ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t now, un
 
 	/* Not visible to readers (live bit clear) until ct_table_arm(). */
 	r = rec_at(t, pos);
-	memset(r, 0, t->rec.size);
+	words_zero(r, t->rec.size);
 	node = (struct ct_timer_node *)(void *)(r + t->rec.node_off);
 	node->next = node->prev = CT_TIMER_NONE;
 	*rec_last_seen(t, r) = (uint32_t)now;

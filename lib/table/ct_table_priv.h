@@ -60,7 +60,7 @@ struct ct_table {
 	uint32_t nemb;   /* bits set in emb[] */
 	uint32_t nwords; /* words of the bitmaps */
 	struct ct_table_layout rec;
-	uint32_t rec_shift; /* log2(rec.size) when a power of two, else 0 */
+	uint32_t rec_shift; /* log2(rec.size) */
 	uint32_t key_len;
 	struct bucket *buckets; /* [bmask + 1]: twice the positions, so a key's two never fill */
 	uint32_t bmask;
@@ -106,20 +106,31 @@ key_at(const struct ct_table *t, uint32_t pos)
 	return t->keys + (size_t)pos * t->key_len;
 }
 
-/* Keys of key_len bytes, a multiple of 8. */
+static inline uint64_t
+word_diff(const uint8_t *x, const uint8_t *y, uint32_t i)
+{
+	uint64_t u, v;
+
+	memcpy(&u, x + i, 8);
+	memcpy(&v, y + i, 8);
+	return u ^ v;
+}
+
+/* Keys of key_len bytes, a multiple of 8; 16 and 40 bytes (IPv4, IPv6 keys) unrolled. */
 static inline bool
 key_equal(const void *a, const void *b, uint32_t len)
 {
 	const uint8_t *x = a, *y = b;
-	uint64_t diff = 0;
+	uint64_t diff;
 
-	for (uint32_t i = 0; i < len; i += 8) {
-		uint64_t u, v;
-
-		memcpy(&u, x + i, 8);
-		memcpy(&v, y + i, 8);
-		diff |= u ^ v;
-	}
+	if (likely(len == 40))
+		return (word_diff(x, y, 0) | word_diff(x, y, 8) | word_diff(x, y, 16) |
+		        word_diff(x, y, 24) | word_diff(x, y, 32)) == 0;
+	if (len == 16)
+		return (word_diff(x, y, 0) | word_diff(x, y, 8)) == 0;
+	diff = 0;
+	for (uint32_t i = 0; i < len; i += 8)
+		diff |= word_diff(x, y, i);
 	return diff == 0;
 }
 
@@ -160,6 +171,27 @@ tag_match(const struct bucket *b, uint16_t tag)
 
 	for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
 		m |= (unsigned int)(b->tag[i] == tag) << i;
+	return m;
+#endif
+}
+
+/* Bit i set: entry i of @p b is empty. Writer. */
+static inline unsigned int
+empty_mask(const struct bucket *b)
+{
+#if defined(RTE_ARCH_X86)
+	__m128i all = _mm_set1_epi32(-1);
+	__m128i lo = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)b->pos), all);
+	__m128i hi =
+	        _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)(b->pos + 4)), all);
+
+	return (unsigned int)_mm_movemask_epi8(
+	        _mm_packs_epi16(_mm_packs_epi32(lo, hi), _mm_setzero_si128()));
+#else
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
+		m |= (unsigned int)(b->pos[i] == POS_EMPTY) << i;
 	return m;
 #endif
 }
@@ -213,7 +245,7 @@ table_find(const struct ct_table *t, const void *key, uint32_t sig)
 static inline uint8_t *
 rec_at(const struct ct_table *t, uint32_t pos)
 {
-	return t->recs + (t->rec_shift ? (size_t)pos << t->rec_shift : (size_t)pos * t->rec.size);
+	return t->recs + ((size_t)pos << t->rec_shift);
 }
 
 static inline uint32_t *
