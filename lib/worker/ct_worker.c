@@ -39,6 +39,7 @@ struct chunk {
 	uint8_t idx[CT_WORKER_BULK]; /* packet index in the burst of each parsed packet */
 	unsigned int nk;             /* parsed packets */
 	bool evicted;                /* an add of this chunk evicted a flow */
+	bool moved;                  /* a flow of this chunk was deleted and re-created (REOPEN) */
 };
 
 /* A flow whose position changed in the current chunk. */
@@ -132,6 +133,7 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 	if (v == CT_VERDICT_REOPEN) {
 		ct_table_del(w->table, (uint32_t)pos);
 		w->stats.flows_reopened++;
+		c->moved = true;
 		return flow_new(w, c, j, now, verdict);
 	}
 	if (f->invalid != UINT8_MAX)
@@ -179,6 +181,7 @@ parse_chunk(struct ct_worker *w, struct chunk *c, struct rte_mbuf **pkts, unsign
 	}
 	c->nk = nk;
 	c->evicted = false;
+	c->moved = false;
 }
 
 /* Where packet @p j's flow is now: the bulk lookup, a change earlier in the chunk, or a re-lookup
@@ -199,6 +202,11 @@ current_pos(struct ct_worker *w, struct chunk *c, unsigned int j, struct changed
 		*nchg = 0;
 		*ci = 0;
 		return ct_table_lookup(w->table, &p->key, c->sigs[j]);
+	}
+	/* A hit names the flow unless a flow of the chunk moved; a miss may have been created. */
+	if (likely(c->pos[j] >= 0 && !c->moved)) {
+		*ci = *nchg;
+		return c->pos[j];
 	}
 	for (k = 0; k < *nchg; k++)
 		if (chg[k].sig == c->sigs[j] && memcmp(chg[k].key, &p->key, sizeof(p->key)) == 0)
