@@ -153,7 +153,7 @@ sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stat
 		const struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_lcore_stats s;
 
-		memcpy(&s, ct_worker_stats(lc->w), sizeof(s));
+		ct_stats_read(&s, ct_worker_stats(lc->w));
 		if (since_clear)
 			ct_stats_sub(&s, &lc->base);
 		ct_stats_add(out, &s);
@@ -283,7 +283,7 @@ sf_show_lcores(struct synfin *sf, FILE *f)
 		const struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_lcore_stats s;
 
-		memcpy(&s, ct_worker_stats(lc->w), sizeof(s));
+		ct_stats_read(&s, ct_worker_stats(lc->w));
 		ct_stats_sub(&s, &lc->base);
 		fprintf(f,
 		        "lcore %u (socket %u)%s: flows %u/%u, rx %" PRIu64 " pkts, clock %" PRIu64
@@ -453,7 +453,7 @@ sf_clear_stats(struct synfin *sf)
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		struct sf_lcore *lc = &sf->lcores[i];
 
-		memcpy(&lc->base, ct_worker_stats(lc->w), sizeof(lc->base));
+		ct_stats_read(&lc->base, ct_worker_stats(lc->w));
 		memcpy(&lc->tx_base, &lc->tx, sizeof(lc->tx_base));
 	}
 	for (uint16_t p = 0; p < sf->nb_ports; p++)

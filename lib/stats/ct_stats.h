@@ -8,7 +8,8 @@
  * counter per parse reason (CT_PARSE_REASONS) and per FSM reason (CT_TCP_REASONS).
  *
  * Thread-safety: a struct ct_lcore_stats is written by its lcore only (plain increments, no
- * atomics); other threads read it racily (each 64-bit counter is read whole on 64-bit targets).
+ * atomics); other threads take a copy with ct_stats_read() (each 64-bit counter read whole, with
+ * a relaxed atomic load, the race with the writer intended and hidden from ThreadSanitizer).
  * Clearing is done by readers keeping a baseline copy and subtracting, never by writing.
  *
  * Design: the struct is nothing but uint64_t counters, so it can be walked as an array of
@@ -100,6 +101,13 @@ ct_stats_sub(struct ct_lcore_stats *acc, const struct ct_lcore_stats *s)
 	for (unsigned int i = 0; i < CT_STATS_N; i++)
 		a[i] -= b[i];
 }
+
+/**
+ * Copy the counters of another thread's struct ct_lcore_stats (its writer may be running): each
+ * counter is read whole, so every value is one the writer stored; the set as a whole is not a
+ * snapshot of one instant.
+ */
+void ct_stats_read(struct ct_lcore_stats *dst, const struct ct_lcore_stats *src);
 
 /**
  * Sum @p n lcores' counters into @p out (overwritten).
