@@ -2,10 +2,12 @@
 /*
  * libFuzzer harness of the whole tracking path on a sequence of frames: parser (lib/parse),
  * FSM (lib/tcp) and flow table with its timer wheel (lib/table, lib/timer), driven the way the
- * worker drives them (parse, look up, ct_tcp_new/ct_table_add or ct_tcp_track, arm on state
- * change, delete and restart on REOPEN, expire as the clock advances). EAL starts once in
- * LLVMFuzzerInitialize (--no-huge); each input gets a fresh small table (8 to 64 flows) so the
- * full / evict / refuse paths and expiry are hit, with short timeouts (1 to 10 s of 1 ms ticks).
+ * worker drives them (parse, hash once, look up, ct_tcp_new/ct_table_add or ct_tcp_track, arm on
+ * state change, delete and restart on REOPEN, expire as the clock advances), on a table with the
+ * worker's policy and record layout (class = conntrack state, a timeout per state in ticks, the
+ * handshake states embryonic). EAL starts once in LLVMFuzzerInitialize (--no-huge); each input
+ * gets a fresh small table (8 to 64 flows) so the full / evict / refuse paths and expiry are hit,
+ * with short timeouts (1 to 10 s of 1 ms ticks).
  *
  * With bit 5 of the configuration byte set, the frames go
  * instead through the real pipeline, ct_worker_process_burst(), as mbufs in bursts of up to 32
@@ -13,12 +15,16 @@
  * same-burst paths (flows created, evicted, re-opened earlier in the burst) are fuzzed; the
  * harness then runs the same frames one at a time through its own reference pipeline on a
  * second table and checks the worker against it (differential): same verdict per packet, same
- * set of flows with the same FSM state and counters after every burst and expiry; plus the
- * worker's counter identities (rx = tcp + not_tcp + parse_drop, tcp = accepted + invalid +
- * refused, reason sums, worker created = table created, verdicts matching counter deltas).
+ * set of flows with the same FSM state and counters after every burst and expiry, the same table
+ * events (created, evicted, refused, expired, flushed; the worker's flows_reopened = the
+ * reference's deletes); plus the worker's counter identities (rx = tcp + not_tcp + parse_drop,
+ * tcp = accepted + invalid + refused, reason sums, verdicts matching counter deltas) and its
+ * flows per state (ct_worker_flows_by_state()) = a count by state of a ct_table_read_next() walk
+ * of its table.
  *
  * Input: one configuration byte (bit 0 loose, bit 1 liberal, bit 2 VLAN in the key, bits 3..4
- * table size 8 << n, bit 5 worker) then records:
+ * table size 8 << n, bit 5 worker, bit 6 flush: a clock step of n = 15 first flushes both
+ * tables) then records:
  *   raw frame:  0x80 | x, length (u16 LE, at most 2048), frame bytes; x bit 6: chain the mbuf
  *               (worker mode), first segment (x & 0x3f) * 2 bytes; x bit 5: end the burst
  *   segment:    flow id (0..127), mode, flags, seq (u32 LE), ack (u32 LE), window (u16 LE),
@@ -26,12 +32,14 @@
  *               relative (added to the tracked `end` of sender / receiver), bit 3 IPv6, bits
  *               4..7 n: advance the clock by 2^(n-1) ms before the frame (n = 0: no advance).
  *               The harness builds an Ethernet/IP/TCP frame for it, so the parser runs too.
- * Invariants after every frame: count <= capacity; created == count + expired + deleted +
- * evicted; adds the harness saw succeed/refused == the table's created/refused; an INVALID
+ * Invariants after every frame, for each table: count <= capacity; created == count + expired +
+ * evicted + flushed + deleted by the owner (the reference's end callback counts its deletes, the
+ * worker's are its flows_reopened); adds, evictions (as ct_table_add() reports them) and
+ * refusals the harness saw == the table's counters == what the end callback saw; an INVALID
  * verdict leaves the record's struct ct_tcp unchanged; a new record comes back zeroed; every live
  * flow read back (ct_table_read_next) has a consistent FSM state and its key finds it
- * (ct_table_read_key, ct_table_lookup_bulk) at the same record. At the end the clock runs past
- * every timeout: the table must drain to 0 flows. Any violation aborts.
+ * (ct_table_read_key, ct_table_lookup_bulk, ct_table_lookup) at the same record. At the end the
+ * clock runs past every timeout: the table must drain to 0 flows. Any violation aborts.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -53,8 +61,9 @@
 
 #define SEG_REC   14
 #define FRAME_MAX 2048
-#define TICKS_S   1000u
+#define TICKS_S   CT_WORKER_HZ
 #define BURST     32
+#define KEY_LEN   ((uint32_t)sizeof(struct ct_flow_key))
 
 /* Outcome of one frame in the reference pipeline: the values of enum ct_worker_verdict. */
 enum fv { FV_PASS, FV_MALFORMED, FV_NEW, FV_ACCEPT, FV_INVALID, FV_REFUSED, FV_MAX };
@@ -68,8 +77,13 @@ struct run {
 	unsigned int nb;
 	struct ct_tcp_conf conf;
 	struct ct_parse_conf pconf;
+	struct ct_table_policy
+	        policy;           /* the reference table's, built as the worker builds its own */
+	struct ct_lcore_stats st; /* the reference table counts here */
+	uint64_t ends[CT_TABLE_END_MAX]; /* records that left the reference table, per reason */
 	uint64_t now;
-	uint64_t adds, refused;
+	uint64_t adds, refused, evicted, reopens;
+	int flush; /* configuration bit 6: the largest clock step flushes both tables first */
 };
 
 static void
@@ -80,62 +94,113 @@ check_tcp(const struct ct_tcp *t)
 	                                    (enum ct_tcp_state)t->tcp_state[1]));
 }
 
-/* Structural checks of one table; @return its flow count. */
-static uint32_t
-check_one(struct ct_table *t)
+static struct ct_flow *
+rec_of(struct ct_table *t, int32_t pos)
 {
-	const struct ct_table_stats *st = ct_table_stats(t);
+	CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(t));
+	return ct_table_rec(t, (uint32_t)pos);
+}
+
+/* The reference table's end callback: every record that leaves it is a consistent flow. */
+static void
+ref_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why)
+{
+	struct run *r = arg;
+	const struct ct_flow *f = rec;
+
+	CHECK(pos < ct_table_positions(r->t));
+	CHECK(why < CT_TABLE_END_MAX);
+	check_tcp(&f->tcp);
+	r->ends[why]++;
+}
+
+/*
+ * Structural checks of one table: its count against its counters (@p deleted: records the owner
+ * deleted), and a full walk with the reader API (every record found again by key, in place).
+ * Fills @p by_state with the walk's flows per conntrack state. @return the flow count.
+ */
+static uint32_t
+check_one(struct ct_table *t, const struct ct_lcore_stats *st, uint64_t deleted, uint64_t *by_state)
+{
 	uint32_t count = ct_table_count(t), next = 0, n = 0;
 	struct ct_flow_key key;
 	struct ct_flow f, g;
 
 	CHECK(count <= ct_table_capacity(t));
-	CHECK(st->created == (uint64_t)count + st->expired + st->deleted + st->evicted);
+	CHECK(st->flows_created == (uint64_t)count + st->flows_expired + st->flows_evicted +
+	                                   st->flows_flushed + deleted);
+	memset(by_state, 0, CT_S_MAX * sizeof(*by_state));
 	while (ct_table_read_next(t, &next, &key, &f) == 0) {
-		const struct ct_flow_key *kp = &key;
+		const void *kp = &key;
+		uint32_t sig = ct_table_hash(&key, KEY_LEN);
 		int32_t pos = -1;
 
 		n++;
 		CHECK(n <= count);
 		check_tcp(&f.tcp);
+		by_state[f.tcp.state]++;
 		CHECK(memcmp(key.addr[0], key.addr[1], 16) <= 0);
 		CHECK(ct_table_read_key(t, &key, &g) == 0);
 		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
-		CHECK(ct_table_lookup_bulk(t, &kp, 1, &pos) == 1);
-		CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(t));
-		CHECK(memcmp(&ct_table_flow(t, (uint32_t)pos)->tcp, &f.tcp, sizeof(f.tcp)) == 0);
+		CHECK(ct_table_lookup_bulk(t, &kp, &sig, 1, &pos) == 1);
+		CHECK(memcmp(&rec_of(t, pos)->tcp, &f.tcp, sizeof(f.tcp)) == 0);
+		CHECK(ct_table_lookup(t, &key, sig) == pos);
 	}
 	CHECK(n == count);
 	return count;
 }
 
+/* The reference table's counters against what the harness did and the end callback saw. */
+static void
+check_ref(struct run *r, uint64_t *by_state)
+{
+	const struct ct_lcore_stats *st = &r->st;
+
+	check_one(r->t, st, r->ends[CT_TABLE_END_DELETED], by_state);
+	CHECK(st->flows_created == r->adds);
+	CHECK(st->flows_refused == r->refused);
+	CHECK(st->flows_evicted == r->evicted);
+	CHECK(r->ends[CT_TABLE_END_DELETED] == r->reopens);
+	CHECK(r->ends[CT_TABLE_END_EXPIRED] == st->flows_expired);
+	CHECK(r->ends[CT_TABLE_END_EVICTED] == st->flows_evicted);
+	CHECK(r->ends[CT_TABLE_END_FLUSHED] == st->flows_flushed);
+}
+
 /*
  * Check the driven table, and in worker mode that the worker's table holds exactly the same
- * flows (key, FSM state, packet counters, flags) as the one-packet-at-a-time reference.
+ * flows (key, FSM state, packet counters, flags) as the one-packet-at-a-time reference, that its
+ * table events are the reference's, and that its flows per state are a count of its table.
  */
 static void
 check_table(struct run *r)
 {
-	const struct ct_table_stats *st = ct_table_stats(r->t);
+	const struct ct_lcore_stats *ws, *st = &r->st;
+	uint64_t ref_by[CT_S_MAX], obs_by[CT_S_MAX], kept[CT_S_MAX];
 	struct ct_flow_key key;
 	struct ct_flow f, g;
 	uint32_t next = 0;
 
-	check_one(r->t);
-	CHECK(st->created == r->adds);
-	CHECK(st->refused == r->refused);
+	check_ref(r, ref_by);
 	if (r->obs == r->t)
 		return;
-	CHECK(check_one(r->obs) == ct_table_count(r->t));
+	ws = ct_worker_stats(r->w);
+	CHECK(check_one(r->obs, ws, ws->flows_reopened, obs_by) == ct_table_count(r->t));
 	while (ct_table_read_next(r->t, &next, &key, &f) == 0) {
 		CHECK(ct_table_read_key(r->obs, &key, &g) == 0);
 		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
 		CHECK(f.pkts[0] == g.pkts[0] && f.pkts[1] == g.pkts[1]);
 		CHECK(f.last_seen == g.last_seen && f.flags == g.flags && f.invalid == g.invalid);
 	}
-	CHECK(ct_table_stats(r->obs)->created == st->created);
-	CHECK(ct_table_stats(r->obs)->evicted == st->evicted);
-	CHECK(ct_table_stats(r->obs)->refused == st->refused);
+	CHECK(ws->flows_created == st->flows_created);
+	CHECK(ws->flows_evicted == st->flows_evicted);
+	CHECK(ws->flows_refused == st->flows_refused);
+	CHECK(ws->flows_expired == st->flows_expired);
+	CHECK(ws->flows_flushed == st->flows_flushed);
+	CHECK(ws->flows_reopened == r->reopens);
+	/* The per-state counts the worker keeps as states change = a walk of its table. */
+	ct_worker_flows_by_state(r->w, kept);
+	CHECK(memcmp(kept, obs_by, sizeof(kept)) == 0);
+	CHECK(memcmp(kept, ref_by, sizeof(kept)) == 0);
 }
 
 /* Start a flow from a parsed packet (after a miss or a REOPEN). */
@@ -143,8 +208,10 @@ static enum fv
 flow_start(struct run *r, const struct ct_pkt *pkt)
 {
 	static const uint8_t zero[offsetof(struct ct_flow, tm)];
-	struct ct_tcp tcp;
+	uint64_t evicted_before = r->st.flows_evicted, ends_before = r->ends[CT_TABLE_END_EVICTED];
 	enum ct_tcp_reason why = CT_R_MAX;
+	unsigned int evicted = ~0u;
+	struct ct_tcp tcp;
 	struct ct_flow *f;
 	int32_t pos;
 
@@ -153,15 +220,18 @@ flow_start(struct run *r, const struct ct_pkt *pkt)
 		return FV_INVALID;
 	}
 	check_tcp(&tcp);
-	pos = ct_table_add(r->t, &pkt->key, r->now);
-	CHECK(pos != -EEXIST);
+	pos = ct_table_add(r->t, &pkt->key, ct_table_hash(&pkt->key, KEY_LEN), r->now, &evicted);
+	/* An add says what it evicted: the counter and the end callback agree. */
+	CHECK(evicted <= 1);
+	CHECK(r->st.flows_evicted - evicted_before == evicted);
+	CHECK(r->ends[CT_TABLE_END_EVICTED] - ends_before == evicted);
+	r->evicted += evicted;
 	if (pos == -ENOSPC) {
 		r->refused++;
 		return FV_REFUSED;
 	}
-	CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(r->t));
 	r->adds++;
-	f = ct_table_flow(r->t, (uint32_t)pos);
+	f = rec_of(r->t, pos);
 	CHECK(memcmp(f, zero, sizeof(zero)) == 0);
 	CHECK(f->last_seen == (uint32_t)r->now && f->pkts[0] == 0 && f->pkts[1] == 0);
 	CHECK(f->invalid == 0 && f->flags == 0 && ct_flow_bytes(f, 0) == 0);
@@ -173,43 +243,26 @@ flow_start(struct run *r, const struct ct_pkt *pkt)
 	return FV_NEW;
 }
 
-/* The reference pipeline, one frame at a time (first @p seg_len bytes contiguous). */
+/* Track a parsed packet on its flow at @p pos (reference pipeline). */
 static enum fv
-frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
+flow_track(struct run *r, const struct ct_pkt *pkt, int32_t pos)
 {
-	const struct ct_flow_key *kp;
+	struct ct_flow *f = rec_of(r->t, pos);
+	enum ct_dir dir =
+	        pkt->swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
+	struct ct_tcp before = f->tcp;
 	enum ct_tcp_reason why = CT_R_MAX;
-	enum ct_parse_reason pr;
-	struct ct_tcp before;
-	struct ct_flow *f;
+	uint64_t deleted = r->ends[CT_TABLE_END_DELETED];
 	enum ct_verdict v;
-	struct ct_pkt pkt;
-	enum ct_dir dir;
-	int32_t pos = -1;
 
-	pr = ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt);
-	if (pr != CT_PARSE_OK)
-		return pr == CT_PARSE_NOT_IP || pr == CT_PARSE_NOT_TCP ||
-		                       pr == CT_PARSE_FRAG_FIRST || pr == CT_PARSE_FRAG_NONFIRST
-		               ? FV_PASS
-		               : FV_MALFORMED;
-	kp = &pkt.key;
-	CHECK(ct_table_lookup_bulk(r->t, &kp, 1, &pos) >= 0);
-	if (pos < 0) {
-		CHECK(pos == -ENOENT);
-		return flow_start(r, &pkt);
-	}
-	f = ct_table_flow(r->t, (uint32_t)pos);
-	dir = pkt.swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
-	before = f->tcp;
-	v = ct_tcp_track(&f->tcp, &r->conf, dir, &pkt.seg, &why);
+	v = ct_tcp_track(&f->tcp, &r->conf, dir, &pkt->seg, &why);
 	check_tcp(&f->tcp);
 	switch (v) {
 	case CT_VERDICT_ACCEPT:
 		CHECK(why == CT_R_OK);
 		f->last_seen = (uint32_t)r->now;
 		f->pkts[dir]++;
-		ct_flow_bytes_add(f, dir, pkt.l3_len);
+		ct_flow_bytes_add(f, dir, pkt->l3_len);
 		if (f->tcp.state != before.state)
 			ct_table_arm(r->t, (uint32_t)pos, r->now);
 		return FV_ACCEPT;
@@ -221,13 +274,42 @@ frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t le
 		return FV_INVALID;
 	case CT_VERDICT_REOPEN:
 		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
-		CHECK(pkt.seg.flags & CT_TCPF_SYN);
-		ct_table_del(r->t, (uint32_t)pos);
-		return flow_start(r, &pkt);
+		CHECK(pkt->seg.flags & CT_TCPF_SYN);
+		CHECK(ct_table_del(r->t, (uint32_t)pos) == 1);
+		CHECK(r->ends[CT_TABLE_END_DELETED] == deleted + 1);
+		CHECK(ct_table_lookup(r->t, &pkt->key, ct_table_hash(&pkt->key, KEY_LEN)) ==
+		      -ENOENT);
+		r->reopens++;
+		return flow_start(r, pkt);
 	default:
 		CHECK(0);
 	}
 	return FV_MAX;
+}
+
+/* The reference pipeline, one frame at a time (first @p seg_len bytes contiguous). */
+static enum fv
+frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
+{
+	enum ct_parse_reason pr;
+	struct ct_pkt pkt;
+	const void *kp = &pkt.key;
+	uint32_t sig;
+	int32_t pos = -1;
+
+	pr = ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt);
+	if (pr != CT_PARSE_OK)
+		return pr == CT_PARSE_NOT_IP || pr == CT_PARSE_NOT_TCP ||
+		                       pr == CT_PARSE_FRAG_FIRST || pr == CT_PARSE_FRAG_NONFIRST
+		               ? FV_PASS
+		               : FV_MALFORMED;
+	sig = ct_table_hash(&pkt.key, KEY_LEN);
+	CHECK(ct_table_lookup_bulk(r->t, &kp, &sig, 1, &pos) >= 0);
+	if (pos < 0) {
+		CHECK(pos == -ENOENT);
+		return flow_start(r, &pkt);
+	}
+	return flow_track(r, &pkt, pos);
 }
 
 _Static_assert(FV_PASS == CT_WV_PASS && FV_MALFORMED == CT_WV_MALFORMED && FV_NEW == CT_WV_NEW &&
@@ -241,8 +323,8 @@ static void
 check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *verdicts,
              unsigned int n)
 {
-	const struct ct_lcore_stats *s = &r->w->stats;
-	uint64_t seen[CT_WV_MAX] = {0}, sum = 0;
+	const struct ct_lcore_stats *s = ct_worker_stats(r->w);
+	uint64_t seen[CT_WV_MAX] = {0}, by_state[CT_S_MAX], sum = 0;
 	unsigned int i;
 
 	CHECK(s->rx_pkts == s->tcp_pkts + s->not_tcp + s->parse_drop);
@@ -256,8 +338,12 @@ check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *ver
 		sum += s->reason[i];
 	CHECK(s->reason[CT_R_OK] == 0);
 	CHECK(sum == s->invalid);
-	CHECK(s->flows_created == ct_table_stats(r->obs)->created);
-	CHECK(s->flows_refused == ct_table_stats(r->obs)->refused);
+	/* The table counts flows_created/_refused itself: the flows per state add up to its count. */
+	ct_worker_flows_by_state(r->w, by_state);
+	sum = 0;
+	for (i = 0; i < CT_S_MAX; i++)
+		sum += by_state[i];
+	CHECK(sum == ct_table_count(r->obs));
 	if (old == NULL)
 		return;
 	for (i = 0; i < n; i++) {
@@ -288,7 +374,7 @@ burst_flush(struct run *r)
 
 	if (r->w == NULL || r->nb == 0)
 		return;
-	old = r->w->stats;
+	old = *ct_worker_stats(r->w);
 	memset(verdicts, 0xff, sizeof(verdicts));
 	ct_worker_process_burst(r->w, r->burst, (uint16_t)r->nb, r->now, verdicts);
 	check_worker(r, &old, verdicts, r->nb);
@@ -329,10 +415,23 @@ burst_add(struct run *r, const uint8_t *frame, uint32_t len, uint32_t split)
 		burst_flush(r);
 }
 
+/*
+ * Advance the clock (after the queued frames: they arrived before it moved) and expire both
+ * tables. With the flush bit, the largest step (@p flush) first flushes both tables.
+ */
 static void
-clock_advance(struct run *r, uint64_t ticks)
+clock_advance(struct run *r, uint64_t ticks, int flush)
 {
-	burst_flush(r); /* the queued frames arrived before the clock moved */
+	burst_flush(r);
+	if (flush && r->flush) {
+		uint32_t n = ct_table_count(r->t);
+
+		CHECK(ct_table_flush(r->t) == n);
+		if (r->w != NULL)
+			CHECK(ct_worker_flush(r->w) == n);
+		CHECK(ct_table_count(r->t) == 0 && ct_table_count(r->obs) == 0);
+		check_table(r);
+	}
 	r->now += ticks;
 	if (r->w != NULL) {
 		while (ct_worker_tick(r->w, r->now) == 256)
@@ -430,18 +529,17 @@ frame_build(uint8_t *fr, const uint8_t *rec, uint32_t *tcp_off)
 static void
 frame_relative(struct run *r, uint8_t *fr, uint32_t len, uint32_t tcp_off, const uint8_t *rec)
 {
-	const struct ct_flow_key *kp;
 	const struct ct_flow *f;
 	struct ct_pkt pkt;
-	int32_t pos = -1;
+	int32_t pos;
 	enum ct_dir dir;
 
 	if (!(rec[1] & 6) || ct_parse_pkt(fr, len, &r->pconf, &pkt) != CT_PARSE_OK)
 		return;
-	kp = &pkt.key;
-	if (ct_table_lookup_bulk(r->t, &kp, 1, &pos) < 1 || pos < 0)
+	pos = ct_table_lookup(r->t, &pkt.key, ct_table_hash(&pkt.key, KEY_LEN));
+	if (pos < 0)
 		return;
-	f = ct_table_flow(r->t, (uint32_t)pos);
+	f = rec_of(r->t, pos);
 	dir = pkt.swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
 	if (rec[1] & 2)
 		wr32be(fr + tcp_off + 4, f->tcp.peer[dir].end + rd32le(rec + 3));
@@ -473,46 +571,72 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Both pipelines from the configuration byte: reference table, and the worker in worker mode. */
+static void
+run_start(struct run *r, uint8_t cfg)
+{
+	struct ct_table_params tp = {
+	        .name = "fuzz",
+	        .capacity = 8u << ((cfg >> 3) & 3),
+	        .socket_id = SOCKET_ID_ANY,
+	        .key_len = KEY_LEN,
+	        .rec = {.size = sizeof(struct ct_flow),
+	                .node_off = offsetof(struct ct_flow, tm),
+	                .last_seen_off = offsetof(struct ct_flow, last_seen),
+	                .class_off = offsetof(struct ct_flow, tcp.state)},
+	        .policy = &r->policy,
+	        .stats = &r->st,
+	        .on_end = ref_end,
+	        .end_arg = r,
+	        .now = 1000,
+	};
+	unsigned int i;
+
+	r->conf = ct_tcp_conf_default;
+	r->conf.loose = cfg & 1;
+	r->conf.liberal = (cfg >> 1) & 1;
+	r->pconf.key_vlan = (cfg >> 2) & 1;
+	r->flush = (cfg >> 6) & 1;
+	r->now = tp.now;
+	/* The worker's policy (ct_worker_ctl.c): class = state, timeout[state] in ticks,
+	 * the handshake states embryonic. */
+	for (i = 0; i < CT_S_MAX; i++) {
+		r->conf.timeouts.ms[i] = (1 + i % 10) * 1000;
+		r->policy.timeout[i] = (uint32_t)ct_worker_ticks_from_ms(r->conf.timeouts.ms[i]);
+	}
+	r->policy.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2;
+	r->t = r->obs = ct_table_create(&tp);
+	CHECK(r->t != NULL);
+	CHECK(ct_table_capacity(r->t) >= tp.capacity);
+	if (cfg & 0x20) {
+		struct ct_worker_params wp = {
+		        .name = "fuzzw",
+		        .capacity = tp.capacity,
+		        .socket_id = SOCKET_ID_ANY,
+		        .tcp = &r->conf,
+		        .parse = r->pconf,
+		        .now = r->now,
+		};
+
+		r->w = ct_worker_create(&wp);
+		CHECK(r->w != NULL);
+		r->obs = ct_worker_table(r->w);
+		CHECK(ct_table_capacity(r->obs) == ct_table_capacity(r->t));
+		for (i = 0; i < CT_S_MAX; i++)
+			CHECK(ct_worker_tcp_conf(r->w)->timeouts.ms[i] == r->conf.timeouts.ms[i]);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t frame[FRAME_MAX + 64];
-	struct ct_table_params tp = {0};
 	struct run r = {0};
 	unsigned int i;
 
 	if (size < 1)
 		return -1;
-	r.conf = ct_tcp_conf_default;
-	r.conf.loose = data[0] & 1;
-	r.conf.liberal = (data[0] >> 1) & 1;
-	r.pconf.key_vlan = (data[0] >> 2) & 1;
-	for (i = 0; i < CT_S_MAX; i++)
-		r.conf.timeouts.ms[i] = (1 + i % 10) * 1000;
-	tp.name = "fuzz";
-	tp.capacity = 8u << ((data[0] >> 3) & 3);
-	tp.socket_id = SOCKET_ID_ANY;
-	tp.tcp = &r.conf;
-	tp.ticks_per_s = TICKS_S;
-	tp.now = r.now = 1000;
-	r.t = r.obs = ct_table_create(&tp);
-	CHECK(r.t != NULL);
-	CHECK(ct_table_capacity(r.t) >= tp.capacity);
-	if (data[0] & 0x20) {
-		struct ct_worker_params wp = {
-		        .name = "fuzzw",
-		        .capacity = tp.capacity,
-		        .socket_id = SOCKET_ID_ANY,
-		        .tcp = &r.conf,
-		        .parse = r.pconf,
-		        .now = r.now,
-		};
-
-		r.w = ct_worker_create(&wp);
-		CHECK(r.w != NULL);
-		r.obs = r.w->table;
-		CHECK(ct_table_capacity(r.obs) == ct_table_capacity(r.t));
-	}
+	run_start(&r, data[0]);
 	data++;
 	size--;
 
@@ -538,7 +662,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			n = data[1] >> 4;
 			if (n)
-				clock_advance(&r, 1ull << (n - 1));
+				clock_advance(&r, 1ull << (n - 1), n == 15);
 			len = frame_build(frame, data, &tcp_off);
 			frame_relative(&r, frame, len, tcp_off, data);
 			data += SEG_REC;
@@ -550,8 +674,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				burst_flush(&r);
 			continue;
 		}
-		(void)split;
-		(void)end_burst;
 		frame_process(&r, frame, len, len);
 		check_table(&r);
 	}
@@ -559,7 +681,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Every timeout is at most 10 s: 11 s later (lazy re-arm: twice) the table is empty. */
 	for (i = 0; i < 4 && ct_table_count(r.t) > 0; i++)
-		clock_advance(&r, 11 * TICKS_S);
+		clock_advance(&r, 11 * TICKS_S, 0);
 	check_table(&r);
 	CHECK(ct_table_count(r.t) == 0 && ct_table_count(r.obs) == 0);
 	ct_worker_free(r.w);
