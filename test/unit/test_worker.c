@@ -7,13 +7,22 @@
  * right orientation; a SYN in TIME_WAIT re-creates the flow in place (same key, new client,
  * counters restarted), in its own burst or in the burst that closed the flow; and the counters
  * add up: every packet is TCP, untracked or malformed, every TCP segment accepted or INVALID,
- * the per-reason counters sum to their totals, created flows = live flows + expired ones.
+ * the per-reason counters sum to their totals, created flows = live flows + expired ones. The
+ * flows per state the worker keeps equal a count of a walk of its table through creations,
+ * state changes, REOPEN, eviction, expiry and flush. Requests from other threads
+ * (ct_worker_call()) run once, on the thread that serves them, and return their value; with
+ * nobody serving they time out and never run; two posting threads are served one at a time.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -456,5 +465,288 @@ Test(worker, counters_add_up)
 	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
 	cr_assert_eq(s->flows_created,
 	             s->flows_expired + s->flows_flushed + ct_table_count(ct_worker_table(w)));
+	ct_worker_free(w);
+}
+
+/* ---- flows per state ---- */
+
+/* ct_worker_flows_by_state() against a count by state of a full walk of the worker's table. */
+static void
+assert_by_state_is_walk(struct ct_worker *w, const char *when)
+{
+	uint64_t kept[CT_S_MAX], walked[CT_S_MAX] = {0};
+	struct ct_table *t = ct_worker_table(w);
+	struct ct_flow_key k;
+	struct ct_flow f;
+	uint32_t next = 0, n = 0;
+
+	while (ct_table_read_next(t, &next, &k, &f) == 0) {
+		cr_assert_lt(f.tcp.state, CT_S_MAX, "%s: state %u", when, f.tcp.state);
+		walked[f.tcp.state]++;
+		n++;
+	}
+	cr_assert_eq(n, ct_table_count(t), "%s: walk found %u flows, table counts %u", when, n,
+	             ct_table_count(t));
+	ct_worker_flows_by_state(w, kept);
+	for (unsigned int s = 0; s < CT_S_MAX; s++)
+		cr_assert_eq(kept[s], walked[s], "%s: %s: worker keeps %" PRIu64 ", walk %" PRIu64,
+		             when, ct_state_name(s), kept[s], walked[s]);
+}
+
+static struct ct_worker *
+worker_small(const char *name, uint32_t capacity)
+{
+	struct ct_worker_params p = {
+	        .name = name,
+	        .capacity = capacity,
+	        .socket_id = SOCKET_ID_ANY,
+	        .now = 1,
+	};
+	struct ct_worker *w = ct_worker_create(&p);
+
+	cr_assert_not_null(w, "ct_worker_create: %s", rte_strerror(rte_errno));
+	return w;
+}
+
+Test(worker, flows_by_state_equal_a_walk_of_the_table)
+{
+	static struct trace t;
+	struct conn est = conn(ip(10, 2, 0, 1), 40000, ip(10, 2, 0, 2), 80, 1000, 9000);
+	struct conn tw = conn(ip(10, 2, 0, 3), 40001, ip(10, 2, 0, 2), 80, 2000, 8000);
+	struct conn rst = conn(ip(10, 2, 0, 4), 40002, ip(10, 2, 0, 2), 80, 3000, 7000);
+	struct ct_worker *w = worker_small("w_states", 8);
+	const struct ct_lcore_stats *s = ct_worker_stats(w);
+	uint32_t cap = ct_table_capacity(ct_worker_table(w)), live;
+	uint64_t now = 100;
+
+	/* creations and state changes: ESTABLISHED, TIME_WAIT, CLOSE, one SYN_RECV */
+	t.n = 0;
+	add(&t, &est, 0, SYN, 0);
+	add(&t, &est, 1, SYN | ACK, 0);
+	add(&t, &est, 0, ACK, 0);
+	add_lifecycle(&t, &tw);
+	add(&t, &rst, 0, SYN, 0);
+	add(&t, &rst, 1, SYN | ACK, 0);
+	run(w, &t, 0, t.n, 5, now, NULL);
+	assert_by_state_is_walk(w, "handshakes");
+	t.n = 0;
+	add(&t, &rst, 1, RST, 0);
+	run(w, &t, 0, t.n, 32, now, NULL);
+	cr_assert_geq(s->state_changes, 8);
+	assert_by_state_is_walk(w, "state changes");
+
+	/* REOPEN: a SYN on the TIME_WAIT flow re-creates it in SYN_SENT */
+	t.n = 0;
+	tw.seq[0] += 100000;
+	add(&t, &tw, 0, SYN, 0);
+	run(w, &t, 0, t.n, 32, ++now, NULL);
+	cr_assert_eq(s->flows_reopened, 1);
+	assert_by_state_is_walk(w, "reopen");
+
+	/* eviction: more SYNs than the small table holds, in one burst and one by one */
+	t.n = 0;
+	for (unsigned int i = 0; i < cap + 4 && t.n < MAX_FR; i++) {
+		struct conn c = conn(ip(10, 3, 0, (uint8_t)i), 50000, ip(10, 3, 1, 1), 80, i, 0);
+
+		add(&t, &c, 0, SYN, 0);
+	}
+	run(w, &t, 0, t.n / 2, 32, ++now, NULL);
+	run(w, &t, t.n / 2, t.n - t.n / 2, 1, ++now, NULL);
+	cr_assert_gt(s->flows_evicted, 0, "the small table never evicted");
+	assert_by_state_is_walk(w, "eviction");
+
+	/* expiry: past the embryonic and closing timeouts, not ESTABLISHED's */
+	for (unsigned int i = 0; i < 6; i++) {
+		now += 60 * TPS;
+		while (ct_worker_tick(w, now) != 0)
+			;
+		assert_by_state_is_walk(w, "expiry");
+	}
+	cr_assert_gt(s->flows_expired, 0);
+	cr_assert_geq(ct_table_count(ct_worker_table(w)), 1, "ESTABLISHED expired too early");
+
+	/* flush, then traffic again */
+	live = ct_table_count(ct_worker_table(w));
+	cr_assert_eq(ct_worker_flush(w), live);
+	cr_assert_eq(s->flows_flushed, live);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
+	assert_by_state_is_walk(w, "flush");
+	t.n = 0;
+	add(&t, &rst, 0, SYN, 0);
+	add(&t, &rst, 1, SYN | ACK, 0);
+	run(w, &t, 0, t.n, 32, ++now, NULL);
+	cr_assert_eq(s->flows_created, s->flows_expired + s->flows_evicted + s->flows_flushed +
+	                                       s->flows_reopened +
+	                                       ct_table_count(ct_worker_table(w)));
+	assert_by_state_is_walk(w, "after flush");
+	ct_worker_free(w);
+}
+
+/* ---- requests from other threads (ct_worker_call / ct_worker_serve) ---- */
+
+/* One request: where and how often it ran, what it returns. */
+struct req {
+	int want;         /* fn's return value */
+	uint32_t runs;    /* atomic: times fn ran */
+	pthread_t ran_on; /* the thread it ran on (written by fn) */
+};
+
+static int
+req_fn(struct ct_worker *w, void *arg)
+{
+	struct req *r = arg;
+
+	(void)w;
+	r->ran_on = pthread_self();
+	__atomic_add_fetch(&r->runs, 1, __ATOMIC_RELAXED);
+	return r->want;
+}
+
+/* A thread that posts @p n requests (each its own struct req) and records what they returned. */
+struct poster {
+	struct ct_worker *w;
+	struct req *reqs;
+	unsigned int n;
+	uint32_t timeout_ms;
+	unsigned int wrong; /* calls whose result was not their own fn's value */
+	int last;           /* the last call's result */
+	bool done;          /* atomic */
+	pthread_t th;
+};
+
+static void *
+poster_main(void *arg)
+{
+	struct poster *p = arg;
+
+	for (unsigned int i = 0; i < p->n; i++) {
+		p->last = ct_worker_call(p->w, req_fn, &p->reqs[i], p->timeout_ms);
+		p->wrong += p->last != p->reqs[i].want;
+	}
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void
+poster_start(struct poster *p, struct ct_worker *w, struct req *reqs, unsigned int n)
+{
+	*p = (struct poster){.w = w, .reqs = reqs, .n = n, .timeout_ms = 10000};
+	cr_assert_eq(pthread_create(&p->th, NULL, poster_main, p), 0);
+}
+
+static bool
+poster_done(struct poster *p)
+{
+	return __atomic_load_n(&p->done, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+Test(worker, call_runs_once_on_the_serving_thread_and_returns_its_value)
+{
+	struct ct_worker *w = worker_new("w_call");
+	struct req reqs[2] = {{.want = 42}, {.want = -EBUSY}};
+	struct poster p;
+	unsigned int served = 0;
+
+	poster_start(&p, w, reqs, 2);
+	while (!poster_done(&p))
+		served += (unsigned int)ct_worker_serve(w);
+	cr_assert_eq(pthread_join(p.th, NULL), 0);
+	cr_assert_eq(served, 2, "serve ran %u requests, want 2", served);
+	cr_assert_eq(p.wrong, 0, "a call did not return its fn's value");
+	cr_assert_eq(p.last, -EBUSY, "a negative value comes back as it is");
+	for (unsigned int i = 0; i < 2; i++) {
+		cr_assert_eq(reqs[i].runs, 1, "request %u ran %u times", i, reqs[i].runs);
+		cr_assert(pthread_equal(reqs[i].ran_on, pthread_self()),
+		          "request %u ran on the posting thread, not the serving one", i);
+	}
+	for (unsigned int i = 0; i < 100; i++)
+		cr_assert_eq(ct_worker_serve(w), 0, "nothing is pending any more");
+	cr_assert_eq(reqs[0].runs + reqs[1].runs, 2);
+	ct_worker_free(w);
+}
+
+Test(worker, call_times_out_when_nobody_serves_and_never_runs_late)
+{
+	struct ct_worker *w = worker_new("w_tmo");
+	struct req r = {.want = 7};
+	uint64_t t0 = ms_now(), took;
+	int ret;
+
+	ret = ct_worker_call(w, req_fn, &r, 100);
+	took = ms_now() - t0;
+	cr_assert_eq(ret, -ETIMEDOUT, "nobody serves: want -ETIMEDOUT, got %d", ret);
+	cr_assert_geq(took, 100, "gave up after %" PRIu64 " ms, before its timeout", took);
+	cr_assert_lt(took, 1100, "gave up after %" PRIu64 " ms, long after its timeout", took);
+	for (unsigned int i = 0; i < 100; i++)
+		cr_assert_eq(ct_worker_serve(w), 0, "a request taken back is not pending");
+	cr_assert_eq(__atomic_load_n(&r.runs, __ATOMIC_RELAXED), 0, "a timed-out request ran");
+	/* the slot is usable again */
+	{
+		struct poster p;
+
+		r.want = 8;
+		poster_start(&p, w, &r, 1);
+		while (!poster_done(&p))
+			ct_worker_serve(w);
+		cr_assert_eq(pthread_join(p.th, NULL), 0);
+		cr_assert_eq(p.last, 8);
+		cr_assert_eq(r.runs, 1);
+	}
+	ct_worker_free(w);
+}
+
+Test(worker, two_posting_threads_are_served_one_request_at_a_time)
+{
+	enum { N = 200 };
+	static struct req ra[N], rb[N];
+	struct ct_worker *w = worker_new("w_two");
+	struct req a = {.want = 1}, b = {.want = 2};
+	struct poster pa, pb;
+	unsigned int served = 0, spins = 0;
+
+	/* Both post while nobody serves: one request waits in the slot, the other caller waits
+	 * for it; neither runs yet. */
+	poster_start(&pa, w, &a, 1);
+	poster_start(&pb, w, &b, 1);
+	usleep(100 * 1000);
+	cr_assert_eq(a.runs + b.runs, 0, "a request ran with nobody serving");
+	/* One serve runs exactly one of them. */
+	while (ct_worker_serve(w) == 0)
+		cr_assert_lt(++spins, 100000000u, "no request was posted");
+	cr_assert_eq(a.runs + b.runs, 1, "one serve ran %u requests", a.runs + b.runs);
+	while (!poster_done(&pa) || !poster_done(&pb))
+		ct_worker_serve(w);
+	cr_assert_eq(pthread_join(pa.th, NULL), 0);
+	cr_assert_eq(pthread_join(pb.th, NULL), 0);
+	cr_assert_eq(a.runs, 1);
+	cr_assert_eq(b.runs, 1);
+	cr_assert_eq(pa.last, 1, "caller A got %d", pa.last);
+	cr_assert_eq(pb.last, 2, "caller B got %d", pb.last);
+
+	/* Many calls from both at once: each runs once and its caller gets its own value. */
+	for (unsigned int i = 0; i < N; i++) {
+		ra[i] = (struct req){.want = (int)i};
+		rb[i] = (struct req){.want = -(int)i - 1};
+	}
+	poster_start(&pa, w, ra, N);
+	poster_start(&pb, w, rb, N);
+	while (!poster_done(&pa) || !poster_done(&pb))
+		served += (unsigned int)ct_worker_serve(w);
+	cr_assert_eq(pthread_join(pa.th, NULL), 0);
+	cr_assert_eq(pthread_join(pb.th, NULL), 0);
+	cr_assert_eq(served, 2 * N);
+	cr_assert_eq(pa.wrong + pb.wrong, 0, "a caller got another request's value");
+	for (unsigned int i = 0; i < N; i++)
+		cr_assert(ra[i].runs == 1 && rb[i].runs == 1, "request %u ran %u and %u times", i,
+		          ra[i].runs, rb[i].runs);
 	ct_worker_free(w);
 }
