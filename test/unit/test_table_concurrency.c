@@ -8,9 +8,7 @@
  * (bytes_lo[] hold a hash of the key and its complement, the state is never NONE once
  * published): a copy of a record that was freed, reused or not yet initialised breaks it, so
  * the reader checks it on every copy it gets. Runs ~2 s; built in the 'tsan' suite under
- * -Dtsan_tests=true, in 'unit' otherwise. Under ThreadSanitizer the file is its own program
- * (main() below, no Criterion): Criterion's runner cannot place its shared arena next to TSan's
- * shadow mappings ("Could not initialize inheritable arena") and crashes when it tries.
+ * -Dtsan_tests=true (its own program, conc_test.h), in 'unit' otherwise.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,33 +23,9 @@
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
+#include "conc_test.h"
 #include "ct_table.h"
 #include "ct_worker.h" /* struct ct_flow, the record */
-
-#if defined(__SANITIZE_THREAD__)
-#define STANDALONE 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STANDALONE 1
-#endif
-#endif
-
-#ifdef STANDALONE
-#include <stdlib.h>
-/* CHECK(cond, fmt, ...): Criterion's cr_assert, or print and exit(1) in the standalone build. */
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-#else
-#include <criterion/criterion.h>
-#define CHECK(...) cr_assert(__VA_ARGS__)
-#endif
 
 #define NKEYS    12000 /* three times the capacity: adds keep hitting a full table */
 #define CAPACITY 4000
@@ -309,20 +283,4 @@ readers_never_see_freed_or_reused_records(void)
 	ct_table_free(c.t);
 }
 
-#ifdef STANDALONE
-int
-main(void)
-{
-	eal_up();
-	readers_never_see_freed_or_reused_records();
-	eal_down();
-	return 0;
-}
-#else
-TestSuite(table_concurrency, .init = eal_up, .fini = eal_down);
-
-Test(table_concurrency, readers_never_see_freed_or_reused_records)
-{
-	readers_never_see_freed_or_reused_records();
-}
-#endif
+CONC_TEST(table_concurrency, readers_never_see_freed_or_reused_records, eal_up, eal_down)
