@@ -31,6 +31,8 @@
 #include "ct_table.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
+#include "tl_eal.h"
+#include "tl_frame.h"
 
 #define TPS      1000 /* ticks per second: 1 ms */
 #define FRAME_SZ 1600
@@ -51,11 +53,7 @@ static uint64_t now = 1000;
 static void
 eal_up(void)
 {
-	char *argv[] = {"test_hostile", "-l", "0",   "--no-huge",        "--no-pci",
-	                "--no-shconf",  "-m", "512", "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
+	cr_assert_eq(tl_eal_up("test_hostile", "0", 512), 0, "rte_eal_init: %s",
 	             rte_strerror(rte_errno));
 	pool = rte_pktmbuf_pool_create("hostile", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
 	                               SOCKET_ID_ANY);
@@ -91,12 +89,6 @@ worker_up(uint32_t capacity)
 
 /* ---- frames ---- */
 
-struct frame {
-	uint8_t b[FRAME_SZ];
-	uint32_t len;
-	uint32_t split; /* 0: one segment; else bytes in the first of two */
-};
-
 /* One endpoint pair; seq numbers follow what each side sent. */
 struct conn {
 	uint32_t caddr, saddr; /* host order */
@@ -115,75 +107,30 @@ conn_init(struct conn *c, uint32_t n)
 	c->sseq = 500000u + n * 104729u;
 }
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* IPv4/TCP frame from the client (from_server = 0) or the server; no options. */
 static void
-tcp4(struct frame *f, const struct conn *c, int from_server, uint8_t flags, uint32_t seq,
+tcp4(struct tl_frame *f, const struct conn *c, int from_server, uint8_t flags, uint32_t seq,
      uint32_t ack, uint16_t plen)
 {
-	uint8_t *ip = f->b + 14, *th = ip + 20;
-
 	cr_assert_leq(14u + 40u + plen, (unsigned int)FRAME_SZ);
-	memset(f, 0, sizeof(*f));
-	f->b[0] = 0x02;
-	f->b[6] = 0x02;
-	put16(f->b + 12, 0x0800);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + plen));
-	ip[8] = 64;
-	ip[9] = 6;
-	put32(ip + 12, from_server ? c->saddr : c->caddr);
-	put32(ip + 16, from_server ? c->caddr : c->saddr);
-	put16(th, from_server ? c->sport : c->cport);
-	put16(th + 2, from_server ? c->cport : c->sport);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	put16(th + 14, 65535);
-	f->len = 14 + 40 + plen;
+	cr_assert_gt(tl_frame_tcp4(f, from_server ? c->saddr : c->caddr,
+	                           from_server ? c->sport : c->cport,
+	                           from_server ? c->caddr : c->saddr,
+	                           from_server ? c->cport : c->sport, flags, seq, ack, 65535, plen),
+	             0);
 }
 
 /* Run frames through the worker as one burst; verdicts out (may be NULL). */
 static void
-run_burst(const struct frame *fr, unsigned int n, uint8_t *verdicts)
+run_burst(const struct tl_frame *fr, unsigned int n, uint8_t *verdicts)
 {
 	struct rte_mbuf *m[64];
 	unsigned int i;
 
 	cr_assert(n <= 64);
 	for (i = 0; i < n; i++) {
-		uint32_t first = fr[i].split ? fr[i].split : fr[i].len;
-		char *d;
-
-		m[i] = rte_pktmbuf_alloc(pool);
+		m[i] = tl_mbuf_from(pool, fr[i].b, fr[i].len, fr[i].split);
 		cr_assert_not_null(m[i]);
-		d = rte_pktmbuf_append(m[i], (uint16_t)first);
-		cr_assert(d != NULL || first == 0);
-		memcpy(d, fr[i].b, first);
-		if (first < fr[i].len) {
-			struct rte_mbuf *m2 = rte_pktmbuf_alloc(pool);
-
-			cr_assert_not_null(m2);
-			d = rte_pktmbuf_append(m2, (uint16_t)(fr[i].len - first));
-			memcpy(d, fr[i].b + first, fr[i].len - first);
-			cr_assert_eq(rte_pktmbuf_chain(m[i], m2), 0);
-		}
 	}
 	ct_worker_process_burst(w, m, (uint16_t)n, now, verdicts);
 	for (i = 0; i < n; i++)
@@ -191,7 +138,7 @@ run_burst(const struct frame *fr, unsigned int n, uint8_t *verdicts)
 }
 
 static uint8_t
-run1(const struct frame *f)
+run1(const struct tl_frame *f)
 {
 	uint8_t v = 0xff;
 
@@ -203,7 +150,7 @@ run1(const struct frame *f)
 static uint8_t
 seg(struct conn *c, int from_server, uint8_t flags, uint16_t plen)
 {
-	struct frame f;
+	struct tl_frame f;
 	uint32_t *snd = from_server ? &c->sseq : &c->cseq;
 	uint32_t rcv = from_server ? c->cseq : c->sseq;
 
@@ -309,7 +256,7 @@ stats_balanced(void)
 
 /* A frame that parses to reason @p r, built on connection @p c's addresses where it is TCP. */
 static void
-malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
+malformed(struct tl_frame *f, enum ct_parse_reason r, const struct conn *c)
 {
 	uint8_t *ip = f->b + 14, *th = ip + 20;
 
@@ -319,18 +266,18 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		f->len = 13;
 		break;
 	case CT_PARSE_TRUNC_VLAN:
-		put16(f->b + 12, 0x8100);
+		tl_put16(f->b + 12, 0x8100);
 		f->len = 16;
 		break;
 	case CT_PARSE_TOO_MANY_VLANS:
 		memmove(f->b + 24, f->b + 12, 56);
-		put16(f->b + 12, 0x88a8);
-		put16(f->b + 16, 0x8100);
-		put16(f->b + 20, 0x8100);
+		tl_put16(f->b + 12, 0x88a8);
+		tl_put16(f->b + 16, 0x8100);
+		tl_put16(f->b + 20, 0x8100);
 		f->len += 12;
 		break;
 	case CT_PARSE_NOT_IP:
-		put16(f->b + 12, 0x0806);
+		tl_put16(f->b + 12, 0x0806);
 		break;
 	case CT_PARSE_TRUNC_IP:
 		f->len = 14 + 19;
@@ -342,29 +289,29 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		ip[0] = 0x44;
 		break;
 	case CT_PARSE_BAD_IP_LEN:
-		put16(ip + 2, 41 + 20);
+		tl_put16(ip + 2, 41 + 20);
 		break;
 	case CT_PARSE_TRUNC_EXT_HDR: {
 		/* IPv6, hop-by-hop header announced but the payload is 4 bytes */
 		static const uint8_t v6[40] = {0x60, 0, 0, 0, 0, 4, 0, 64, 0x20, 1, 0xd, 0xb8};
 
-		put16(f->b + 12, 0x86dd);
+		tl_put16(f->b + 12, 0x86dd);
 		memcpy(ip, v6, sizeof(v6));
 		memset(ip + 40, 0, 4);
 		f->len = 14 + 44;
 		break;
 	}
 	case CT_PARSE_FRAG_FIRST:
-		put16(ip + 6, 0x2000);
+		tl_put16(ip + 6, 0x2000);
 		break;
 	case CT_PARSE_FRAG_NONFIRST:
-		put16(ip + 6, 0x0010);
+		tl_put16(ip + 6, 0x0010);
 		break;
 	case CT_PARSE_NOT_TCP:
 		ip[9] = 17;
 		break;
 	case CT_PARSE_TRUNC_TCP:
-		put16(ip + 2, 20 + 12);
+		tl_put16(ip + 2, 20 + 12);
 		f->len = 14 + 32;
 		break;
 	case CT_PARSE_BAD_DOFF:
@@ -375,7 +322,7 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		th[12] = 6 << 4;
 		th[20] = 2;
 		th[21] = 9;
-		put16(ip + 2, 44);
+		tl_put16(ip + 2, 44);
 		f->len = 14 + 44;
 		break;
 	case CT_PARSE_FLAGS_NONE:
@@ -417,7 +364,7 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 	}
 	snap_take(&before);
 	for (r = CT_PARSE_OK + 1; r < CT_PARSE_MAX; r++) {
-		struct frame f;
+		struct tl_frame f;
 		uint64_t old = ct_worker_stats(w)->parse[r];
 		uint8_t v;
 
@@ -431,7 +378,7 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 	/* Also with a first packet of a new connection: still no flow. */
 	for (r = CT_PARSE_OK + 1; r < CT_PARSE_MAX; r++) {
 		struct conn n;
-		struct frame f;
+		struct tl_frame f;
 
 		conn_init(&n, 100 + r);
 		malformed(&f, (enum ct_parse_reason)r, &n);
@@ -450,7 +397,7 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 
 /* Send @p f and require INVALID with reason @p want, the target flow (if any) unchanged. */
 static void
-expect_invalid(const struct frame *f, const struct conn *c, enum ct_tcp_reason want)
+expect_invalid(const struct tl_frame *f, const struct conn *c, enum ct_tcp_reason want)
 {
 	struct ct_flow a, b;
 	int had = conn_flow(c, &a);
@@ -469,7 +416,7 @@ expect_invalid(const struct frame *f, const struct conn *c, enum ct_tcp_reason w
 Test(hostile, every_fsm_invalid_reason_is_counted_and_changes_no_flow)
 {
 	struct conn c, n;
-	struct frame f;
+	struct tl_frame f;
 	unsigned int r;
 
 	conf.loose = false; /* an ACK without a flow starts none: no_flow_not_syn */
@@ -563,7 +510,7 @@ Test(hostile, blind_rst_syn_and_data_never_disturb_an_established_flow)
 {
 	struct ct_flow a, b;
 	struct conn c;
-	struct frame f;
+	struct tl_frame f;
 	uint32_t off[] = {70000, 1000000, 0x40000000, 0x80000000u, 0xc0000000u, (uint32_t)-70000};
 	unsigned int i;
 
@@ -668,7 +615,7 @@ Test(hostile, syn_flood_of_ten_times_the_table_evicts_only_embryonic_flows)
 	static struct conn legit[1024];
 	struct conn spoof;
 	uint32_t cap, nlegit, i, k = 0, refused;
-	struct frame fr[32];
+	struct tl_frame fr[32];
 
 	worker_up(256);
 	cap = ct_table_capacity(ct_worker_table(w));
@@ -728,7 +675,7 @@ Test(hostile, syn_flood_of_ten_times_the_table_evicts_only_embryonic_flows)
 Test(hostile, packet_of_a_flow_evicted_earlier_in_the_burst_is_not_tracked_on_its_old_record)
 {
 	struct conn c[64], x;
-	struct frame fr[2];
+	struct tl_frame fr[2];
 	uint8_t v[2];
 	uint32_t cap, i, next = 0, n = 0;
 	struct ct_flow_key k;
@@ -796,15 +743,14 @@ Test(hostile, soak_of_complete_connections_leaves_no_flow_and_balanced_counters)
 			conn_init(&c[i], (uint32_t)((done + i) % 0xfffff0) + 1);
 		for (s = 0; s < 8; s++) {
 			for (i = 0; i < 4; i++) {
-				struct frame f;
+				struct tl_frame f;
 				uint32_t *snd = life[s].side ? &c[i].sseq : &c[i].cseq;
 				uint32_t rcv = life[s].side ? c[i].cseq : c[i].sseq;
 
 				tcp4(&f, &c[i], life[s].side, life[s].flags, *snd,
 				     (life[s].flags & ACK) ? rcv : 0, life[s].len);
 				*snd += life[s].len + !!(life[s].flags & (SYN | FIN));
-				rte_pktmbuf_reset(m[n]);
-				memcpy(rte_pktmbuf_append(m[n], (uint16_t)f.len), f.b, f.len);
+				cr_assert_eq(tl_mbuf_set(m[n], f.b, (uint16_t)f.len), 0);
 				n++;
 			}
 		}

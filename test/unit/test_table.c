@@ -31,6 +31,8 @@
 #include "ct_parse.h"
 #include "ct_table.h"
 #include "ct_worker.h" /* struct ct_flow: a 64-byte record with a class byte (tcp.state) */
+#include "tl_eal.h"
+#include "tl_frame.h"
 
 #define TPS 1000 /* ticks per second in these tests: 1 ms */
 
@@ -46,26 +48,22 @@
 #endif
 
 static void
-eal_up_mem(const char *mem)
+eal_up_mem(unsigned int mem_mb)
 {
-	char *argv[] = {"test_table",  "-l", "0",         "--no-huge",        "--no-pci",
-	                "--no-shconf", "-m", (char *)mem, "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
+	cr_assert_eq(tl_eal_up("test_table", "0", mem_mb), 0, "rte_eal_init: %s",
 	             rte_strerror(rte_errno));
 }
 
 static void
 eal_up(void)
 {
-	eal_up_mem("512");
+	eal_up_mem(512);
 }
 
 static void
 eal_up_big(void)
 {
-	eal_up_mem("2600");
+	eal_up_mem(2600);
 }
 
 static void
@@ -257,31 +255,21 @@ Test(table, add_gives_a_zeroed_record_with_last_seen_now)
 	ct_table_free(t);
 }
 
-/* Ethernet + IPv4 + TCP frame from (sa, sp) to (da, dp). */
+/* Ethernet (zero MACs) + IPv4 + TCP frame from (sa, sp) to (da, dp): seq 1, ack 2. */
 static uint32_t
 frame(uint8_t *b, uint32_t sa, uint16_t sp, uint32_t da, uint16_t dp, uint8_t flags)
 {
-	memset(b, 0, 54);
-	b[12] = 0x08;
-	b[14] = 0x45;
-	b[16] = 0;
-	b[17] = 40;
-	b[22] = 64;
-	b[23] = 6;
-	sa = htonl(sa);
-	da = htonl(da);
-	memcpy(&b[26], &sa, 4);
-	memcpy(&b[30], &da, 4);
-	b[34] = (uint8_t)(sp >> 8);
-	b[35] = (uint8_t)sp;
-	b[36] = (uint8_t)(dp >> 8);
-	b[37] = (uint8_t)dp;
-	b[38 + 3] = 1;  /* seq */
-	b[42 + 3] = 2;  /* ack */
-	b[46] = 5 << 4; /* data offset */
-	b[47] = flags;
-	b[48] = 0xff; /* window */
-	return 54;
+	struct tl_frame_spec s;
+	long n;
+
+	tl_frame_spec_v4(&s, sa, sp, da, dp);
+	s.flags = flags;
+	s.seq = 1;
+	s.ack = 2;
+	s.win = 0xff00;
+	n = tl_frame_write(&s, b, 64, NULL);
+	cr_assert_eq(n, 54);
+	return (uint32_t)n;
 }
 
 Test(table, both_directions_of_a_parsed_connection_find_the_same_flow)

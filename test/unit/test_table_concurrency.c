@@ -26,6 +26,7 @@
 #include "conc_test.h"
 #include "ct_table.h"
 #include "ct_worker.h" /* struct ct_flow, the record */
+#include "tl_eal.h"
 
 #define NKEYS    12000 /* three times the capacity: adds keep hitting a full table */
 #define CAPACITY 4000
@@ -36,18 +37,8 @@
 static void
 eal_up(void)
 {
-	char *argv[] = {"test_table_concurrency",
-	                "-l",
-	                "0-1",
-	                "--no-huge",
-	                "--no-pci",
-	                "--no-shconf",
-	                "-m",
-	                "512",
-	                "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	CHECK(rte_eal_init(argc, argv) == argc - 1, "rte_eal_init: %s", rte_strerror(rte_errno));
+	CHECK(tl_eal_up("test_table_concurrency", "0-1", 512) == 0, "rte_eal_init: %s",
+	      rte_strerror(rte_errno));
 	CHECK(rte_lcore_count() >= 2, "needs two lcores (-l 0-1)");
 }
 

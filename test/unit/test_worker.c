@@ -36,6 +36,8 @@
 #include "ct_table.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
+#include "tl_eal.h"
+#include "tl_frame.h"
 
 #define TPS     1000 /* 1 tick = 1 ms */
 #define NMBUF   511
@@ -53,11 +55,7 @@ static struct rte_mempool *pool;
 static void
 eal_up(void)
 {
-	char *argv[] = {"test_worker", "-l", "0",   "--no-huge",        "--no-pci",
-	                "--no-shconf", "-m", "512", "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
+	cr_assert_eq(tl_eal_up("test_worker", "0", 512), 0, "rte_eal_init: %s",
 	             rte_strerror(rte_errno));
 	pool = rte_pktmbuf_pool_create("worker", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
 	                               SOCKET_ID_ANY);
@@ -91,14 +89,9 @@ worker_new(const char *name)
 
 /* ---- frames ---- */
 
-struct frame {
-	uint8_t b[FR_SIZE];
-	uint16_t len;
-};
-
 /* A list of frames of several connections. */
 struct trace {
-	struct frame f[MAX_FR];
+	struct tl_frame f[MAX_FR];
 	unsigned int n;
 };
 
@@ -108,20 +101,6 @@ struct conn {
 	uint16_t port[2];
 	uint32_t seq[2];
 };
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 static uint32_t
 ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
@@ -142,32 +121,11 @@ static void
 add_raw(struct trace *t, const struct conn *c, unsigned int from, uint8_t flags, uint32_t seq,
         uint32_t ack, uint16_t plen)
 {
-	struct frame *f;
-	uint8_t *iph, *th;
-
 	cr_assert_lt(t->n, MAX_FR);
 	cr_assert_leq(14u + 40u + plen, (unsigned int)FR_SIZE);
-	f = &t->f[t->n++];
-	memset(f, 0, sizeof(*f));
-	iph = f->b + 14;
-	th = iph + 20;
-	f->b[0] = 0x02;
-	f->b[6] = 0x02;
-	put16(f->b + 12, 0x0800);
-	iph[0] = 0x45;
-	put16(iph + 2, (uint16_t)(40 + plen));
-	iph[8] = 64;
-	iph[9] = 6;
-	put32(iph + 12, c->addr[from]);
-	put32(iph + 16, c->addr[!from]);
-	put16(th, c->port[from]);
-	put16(th + 2, c->port[!from]);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	put16(th + 14, 65535);
-	f->len = (uint16_t)(14 + 40 + plen);
+	cr_assert_gt(tl_frame_tcp4(&t->f[t->n++], c->addr[from], c->port[from], c->addr[!from],
+	                           c->port[!from], flags, seq, ack, 65535, plen),
+	             0);
 }
 
 /* Append the next in-sequence segment of side @p from, advancing its sequence number. */
@@ -201,14 +159,8 @@ run(struct ct_worker *w, const struct trace *t, unsigned int from, unsigned int 
 	struct rte_mbuf *m[MAX_FR];
 
 	for (unsigned int i = 0; i < n; i++) {
-		const struct frame *f = &t->f[from + i];
-		char *d;
-
-		m[i] = rte_pktmbuf_alloc(pool);
+		m[i] = tl_mbuf_from(pool, t->f[from + i].b, t->f[from + i].len, 0);
 		cr_assert_not_null(m[i]);
-		d = rte_pktmbuf_append(m[i], f->len);
-		cr_assert_not_null(d);
-		memcpy(d, f->b, f->len);
 	}
 	for (unsigned int i = 0; i < n; i += burst) {
 		uint16_t k = (uint16_t)(n - i < burst ? n - i : burst);
@@ -398,7 +350,7 @@ Test(worker, counters_add_up)
 	struct conn open = conn(ip(10, 1, 0, 4), 40002, ip(10, 1, 0, 2), 80, 3000, 7000);
 	struct ct_worker *w = worker_new("w_count");
 	const struct ct_lcore_stats *s = ct_worker_stats(w);
-	struct frame *udp;
+	struct tl_frame *udp;
 	uint64_t expired = 0;
 
 	t.n = 0;

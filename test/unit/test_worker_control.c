@@ -37,6 +37,8 @@
 #include "ct_table.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
+#include "tl_eal.h"
+#include "tl_frame.h"
 
 #define NFLOWS     6144 /* more than the table holds: it fills, evicts and refuses */
 #define WIN        64   /* flows active at a time: each sends two connections, then the next 64 */
@@ -51,55 +53,16 @@
 
 /* ---- traffic ---- */
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-/* An Ethernet/IPv4/TCP frame into @p b; @return its length. */
-static uint16_t
-frame(uint8_t *b, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
-      uint32_t seq, uint32_t ack, uint16_t plen)
-{
-	uint8_t *iph = b + 14, *th = iph + 20;
-
-	memset(b, 0, 14 + 40 + plen);
-	b[0] = b[6] = 0x02;
-	put16(b + 12, 0x0800);
-	iph[0] = 0x45;
-	put16(iph + 2, (uint16_t)(40 + plen));
-	iph[8] = 64;
-	iph[9] = 6;
-	put32(iph + 12, src);
-	put32(iph + 16, dst);
-	put16(th, sport);
-	put16(th + 2, dport);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	put16(th + 14, 65535);
-	return (uint16_t)(14 + 40 + plen);
-}
-
 /* One flow of the generator: its connection's ISNs and the next step of its lifecycle. */
 struct gen_flow {
 	uint32_t isn[2]; /* client, server */
 	uint8_t step;
 };
 
-/* Packet @p f->step of flow @p id's connection into @p b (then the next step). */
+/* Packet @p f->step of flow @p id's connection into @p fr (then the next step). @return its
+ * length, 0 if it could not be built. */
 static uint16_t
-gen_next(struct gen_flow *f, unsigned int id, uint8_t *b)
+gen_next(struct gen_flow *f, unsigned int id, struct tl_frame *fr)
 {
 	static const struct {
 		uint8_t from, flags;
@@ -118,16 +81,17 @@ gen_next(struct gen_flow *f, unsigned int id, uint8_t *b)
 	uint32_t addr[2] = {0x0a000000u | id, 0xcb000001u};
 	uint16_t port[2] = {(uint16_t)(10000 + id % 50000), 443};
 	unsigned int k = f->step, s = life[k].from;
-	uint16_t len;
+	long len;
 
-	len = frame(b, addr[s], addr[!s], port[s], port[!s], life[k].flags, f->isn[s] + life[k].seq,
-	            k == 0 ? 0 : f->isn[!s] + life[k].ack, life[k].len);
+	len = tl_frame_tcp4(fr, addr[s], port[s], addr[!s], port[!s], life[k].flags,
+	                    f->isn[s] + life[k].seq, k == 0 ? 0 : f->isn[!s] + life[k].ack, 65535,
+	                    life[k].len);
 	if (++f->step == STEPS) { /* the next connection re-opens the flow from TIME_WAIT */
 		f->step = 0;
 		f->isn[0] += 1000000;
 		f->isn[1] += 7000000;
 	}
-	return len;
+	return len > 0 ? (uint16_t)len : 0;
 }
 
 /* ---- the worker thread ---- */
@@ -161,12 +125,13 @@ gen_flow_id(struct wctx *c)
 
 /* A lone SYN of a scan: flows that stay embryonic (SYN_SENT), fill the table and get evicted. */
 static uint16_t
-scan_syn(struct wctx *c, uint8_t *b)
+scan_syn(struct wctx *c, struct tl_frame *fr)
 {
 	uint32_t n = c->scans++;
+	long len = tl_frame_tcp4(fr, 0x0b000000u | (n & 0xffffff), (uint16_t)(1024 + n % 60000),
+	                         0xcb000002u, 80, CT_TCPF_SYN, n * 2654435761u, 0, 65535, 0);
 
-	return frame(b, 0x0b000000u | (n & 0xffffff), 0xcb000002u, (uint16_t)(1024 + n % 60000), 80,
-	             CT_TCPF_SYN, n * 2654435761u, 0, 0);
+	return len > 0 ? (uint16_t)len : 0;
 }
 
 static int
@@ -185,18 +150,14 @@ worker_main(void *arg)
 			continue;
 		for (unsigned int i = 0; i < BURST; i++) { /* the same mbufs, rewritten */
 			unsigned int id = i < BURST - SCANS ? gen_flow_id(c) : NFLOWS;
-			uint8_t b[FRAME_SIZE];
+			struct tl_frame fr;
 			uint16_t len =
-			        id < NFLOWS ? gen_next(&c->flows[id], id, b) : scan_syn(c, b);
-			char *d;
+			        id < NFLOWS ? gen_next(&c->flows[id], id, &fr) : scan_syn(c, &fr);
 
-			rte_pktmbuf_reset(m[i]);
-			d = rte_pktmbuf_append(m[i], len);
-			if (d == NULL) {
+			if (len == 0 || tl_mbuf_set(m[i], fr.b, len) != 0) {
 				errs++;
 				break;
 			}
-			memcpy(d, b, len);
 		}
 		ct_worker_process_burst(c->w, m, BURST, ++now, NULL);
 		ct_worker_tick(c->w, now);
@@ -395,11 +356,8 @@ now_ns(void)
 static void
 eal_up(void)
 {
-	char *argv[] = {"test_worker_control", "-l", "0-1", "--no-huge",        "--no-pci",
-	                "--no-shconf",         "-m", "512", "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	CHECK(rte_eal_init(argc, argv) == argc - 1, "rte_eal_init: %s", rte_strerror(rte_errno));
+	CHECK(tl_eal_up("test_worker_control", "0-1", 512) == 0, "rte_eal_init: %s",
+	      rte_strerror(rte_errno));
 	CHECK(rte_lcore_count() >= 2, "needs two lcores (-l 0-1)");
 }
 
