@@ -16,176 +16,55 @@
 #include <criterion/criterion.h>
 
 #include "ct_parse.h"
+#include "tl_frame.h"
 
-#define MAX_FRAME 2048
-#define MAX_EXT   6
-
-struct spec {
-	int family; /* 4 or 6 */
-	int ntags;
-	uint16_t tpid[3];
-	uint16_t tci[3];
-	uint8_t src[16], dst[16]; /* IPv4 uses the first 4 bytes */
-	uint16_t sport, dport;
-	uint32_t seq, ack;
-	uint16_t win;
-	uint8_t flags;
-	uint8_t proto;
-	uint16_t frag4; /* IPv4 flags + fragment offset field */
-	uint8_t ipopt[40];
-	unsigned int ipopt_len; /* multiple of 4 */
-	int next;               /* IPv6 extension headers, in order */
-	uint8_t ext_type[MAX_EXT];
-	unsigned int ext_len[MAX_EXT]; /* bytes, valid for the type */
-	uint16_t frag6;                /* fragment header offset/M field */
-	uint8_t tcpopt[40];
-	unsigned int tcpopt_len; /* multiple of 4 */
-	unsigned int payload;
-	unsigned int pad; /* Ethernet trailer after the datagram */
-};
-
-struct frame {
-	uint8_t b[MAX_FRAME];
-	uint32_t len;
-	uint32_t l3, l4, hdr_end; /* offsets: IP header, TCP header, end of TCP header */
-};
+/* The payload bytes of every frame: 0xa0, 0xa1, ... */
+static uint8_t payload_bytes[TL_FRAME_MAX];
 
 static void
-put8(struct frame *f, uint8_t v)
+spec_v4(struct tl_frame_spec *s)
 {
-	cr_assert_lt(f->len, MAX_FRAME);
-	f->b[f->len++] = v;
-}
+	static const uint8_t dmac[6] = {2, 0, 0, 0, 0, 2}, smac[6] = {2, 0, 0, 0, 0, 1};
 
-static void
-put16(struct frame *f, uint16_t v)
-{
-	put8(f, (uint8_t)(v >> 8));
-	put8(f, (uint8_t)v);
-}
-
-static void
-put32(struct frame *f, uint32_t v)
-{
-	put16(f, (uint16_t)(v >> 16));
-	put16(f, (uint16_t)v);
-}
-
-static void
-putn(struct frame *f, const uint8_t *p, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		put8(f, p[i]);
-}
-
-static void
-spec_v4(struct spec *s)
-{
-	static const uint8_t a[4] = {192, 0, 2, 1}, b[4] = {198, 51, 100, 2};
-
-	memset(s, 0, sizeof(*s));
-	s->family = 4;
-	memcpy(s->src, a, 4);
-	memcpy(s->dst, b, 4);
-	s->sport = 40000;
-	s->dport = 80;
+	tl_frame_spec_v4(s, 0xc0000201, 40000, 0xc6336402, 80); /* 192.0.2.1 -> 198.51.100.2 */
+	memcpy(s->dmac, dmac, 6);
+	memcpy(s->smac, smac, 6);
+	s->ip_id = 0x1234;
 	s->seq = 0x11223344;
 	s->ack = 0x55667788;
 	s->win = 0xfedc;
 	s->flags = CT_TCPF_ACK;
-	s->proto = IPPROTO_TCP;
+	for (unsigned int i = 0; i < sizeof(payload_bytes); i++)
+		payload_bytes[i] = (uint8_t)(0xa0 + i);
+	s->payload_data = payload_bytes;
 }
 
 static void
-spec_v6(struct spec *s)
+spec_v6(struct tl_frame_spec *s)
 {
 	spec_v4(s);
 	s->family = 6;
+	memset(s->src, 0, sizeof(s->src));
+	memset(s->dst, 0, sizeof(s->dst));
 	inet_pton(AF_INET6, "2001:db8::1", s->src);
 	inet_pton(AF_INET6, "2001:db8::2", s->dst);
 }
 
 static void
-spec_ext(struct spec *s, uint8_t type, unsigned int len)
+spec_ext(struct tl_frame_spec *s, uint8_t type, unsigned int len)
 {
-	cr_assert_lt(s->next, MAX_EXT);
-	s->ext_type[s->next] = type;
-	s->ext_len[s->next] = len;
-	s->next++;
+	cr_assert_lt(s->n_ext, TL_IP6_EXT_MAX);
+	s->ext_type[s->n_ext] = type;
+	s->ext_len[s->n_ext] = len;
+	s->n_ext++;
 }
 
 static void
-build(const struct spec *s, struct frame *f)
+build(const struct tl_frame_spec *s, struct tl_frame *f)
 {
-	static const uint8_t mac[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
-	unsigned int tcp_len = 20 + s->tcpopt_len + s->payload, ext_total = 0;
+	long n = tl_frame_build(s, f);
 
-	memset(f, 0, sizeof(*f));
-	putn(f, mac, sizeof(mac));
-	for (int i = 0; i < s->ntags; i++) {
-		put16(f, s->tpid[i]);
-		put16(f, s->tci[i]);
-	}
-	put16(f, s->family == 4 ? 0x0800 : 0x86dd);
-	f->l3 = f->len;
-	if (s->family == 4) {
-		unsigned int ihl = 20 + s->ipopt_len;
-
-		put8(f, (uint8_t)(0x40 | ihl / 4));
-		put8(f, 0);
-		put16(f, (uint16_t)(ihl + tcp_len));
-		put16(f, 0x1234);
-		put16(f, s->frag4);
-		put8(f, 64);
-		put8(f, s->proto);
-		put16(f, 0);
-		putn(f, s->src, 4);
-		putn(f, s->dst, 4);
-		putn(f, s->ipopt, s->ipopt_len);
-	} else {
-		for (int i = 0; i < s->next; i++)
-			ext_total += s->ext_len[i];
-		put32(f, 0x60000000);
-		put16(f, (uint16_t)(ext_total + tcp_len));
-		put8(f, s->next ? s->ext_type[0] : s->proto);
-		put8(f, 64);
-		putn(f, s->src, 16);
-		putn(f, s->dst, 16);
-		for (int i = 0; i < s->next; i++) {
-			uint8_t t = s->ext_type[i];
-			unsigned int n = s->ext_len[i], start = f->len;
-
-			put8(f, i + 1 < s->next ? s->ext_type[i + 1] : s->proto);
-			if (t == 51)
-				put8(f, (uint8_t)(n / 4 - 2));
-			else if (t == 44)
-				put8(f, 0);
-			else
-				put8(f, (uint8_t)(n / 8 - 1));
-			if (t == 44) {
-				put16(f, s->frag6);
-				put32(f, 0xabcdef01);
-			}
-			while (f->len < start + n)
-				put8(f, 0); /* Pad1 options / reserved */
-		}
-	}
-	f->l4 = f->len;
-	put16(f, s->sport);
-	put16(f, s->dport);
-	put32(f, s->seq);
-	put32(f, s->ack);
-	put8(f, (uint8_t)((20 + s->tcpopt_len) / 4 << 4));
-	put8(f, s->flags);
-	put16(f, s->win);
-	put16(f, 0);
-	put16(f, 0);
-	putn(f, s->tcpopt, s->tcpopt_len);
-	f->hdr_end = f->len;
-	for (unsigned int i = 0; i < s->payload; i++)
-		put8(f, (uint8_t)(0xa0 + i));
-	for (unsigned int i = 0; i < s->pad; i++)
-		put8(f, 0);
+	cr_assert_gt(n, 0, "frame not built: %ld", n);
 }
 
 /*
@@ -212,9 +91,9 @@ parse_exact(const uint8_t *b, uint32_t len, uint32_t seg_len, const struct ct_pa
 }
 
 static enum ct_parse_reason
-parse_spec(const struct spec *s, const struct ct_parse_conf *conf, struct ct_pkt *out)
+parse_spec(const struct tl_frame_spec *s, const struct ct_parse_conf *conf, struct ct_pkt *out)
 {
-	struct frame f;
+	struct tl_frame f;
 
 	build(s, &f);
 	memset(out, 0xaa, sizeof(*out)); /* every field must be written */
@@ -222,7 +101,7 @@ parse_spec(const struct spec *s, const struct ct_parse_conf *conf, struct ct_pkt
 }
 
 static void
-expect_key(const struct ct_pkt *p, const struct spec *s, uint16_t vlan)
+expect_key(const struct ct_pkt *p, const struct tl_frame_spec *s, uint16_t vlan)
 {
 	struct ct_flow_key want;
 	uint8_t sw;
@@ -238,7 +117,7 @@ expect_key(const struct ct_pkt *p, const struct spec *s, uint16_t vlan)
 
 Test(parse, ipv4_segment_fills_key_and_fields)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 	static const uint8_t mapped_a[16] = {0, 0, 0,    0,    0,   0, 0, 0,
 	                                     0, 0, 0xff, 0xff, 192, 0, 2, 1};
@@ -272,7 +151,7 @@ Test(parse, ipv4_segment_fills_key_and_fields)
 
 Test(parse, ipv4_options_are_skipped)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v4(&s);
@@ -290,7 +169,7 @@ Test(parse, ipv4_options_are_skipped)
 
 Test(parse, ipv4_max_ihl_with_options)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v4(&s);
@@ -303,7 +182,7 @@ Test(parse, ipv4_max_ihl_with_options)
 
 Test(parse, ipv6_segment_fills_key_and_fields)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v6(&s);
@@ -321,7 +200,7 @@ Test(parse, ipv6_segment_fills_key_and_fields)
 static void
 check_v6_ext(uint8_t type, unsigned int len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v6(&s);
@@ -362,7 +241,7 @@ Test(parse, ipv6_atomic_fragment_is_parsed)
 
 Test(parse, ipv6_extension_chain_is_skipped)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v6(&s);
@@ -380,7 +259,7 @@ Test(parse, ipv6_extension_chain_is_skipped)
 
 Test(parse, ipv6_fragments_are_classified)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v6(&s);
@@ -399,7 +278,7 @@ Test(parse, ipv6_fragments_are_classified)
 
 Test(parse, ipv4_fragments_are_classified)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v4(&s);
@@ -419,7 +298,7 @@ Test(parse, ipv4_fragments_are_classified)
 
 Test(parse, single_vlan_keyed_only_when_configured)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 	struct ct_parse_conf on = {.key_vlan = true}, off = {.key_vlan = false};
 
@@ -443,7 +322,7 @@ Test(parse, qinq_keys_by_outer_vlan)
 {
 	static const uint16_t outer_tpids[] = {0x88a8, 0x9100, 0x8100};
 	struct ct_parse_conf on = {.key_vlan = true};
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	for (unsigned int i = 0; i < 3; i++) {
@@ -462,7 +341,7 @@ Test(parse, qinq_keys_by_outer_vlan)
 
 Test(parse, three_tags_are_too_many)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v4(&s);
@@ -476,9 +355,9 @@ Test(parse, three_tags_are_too_many)
 /* ---- canonical key ---- */
 
 static void
-check_both_directions(struct spec *s)
+check_both_directions(struct tl_frame_spec *s)
 {
-	struct spec r = *s;
+	struct tl_frame_spec r = *s;
 	struct ct_pkt a, b;
 
 	memcpy(r.src, s->dst, 16);
@@ -493,7 +372,7 @@ check_both_directions(struct spec *s)
 
 Test(parse, both_directions_give_same_key_with_opposite_swapped)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	spec_v4(&s);
 	check_both_directions(&s);
@@ -512,7 +391,7 @@ Test(parse, both_directions_give_same_key_with_opposite_swapped)
 
 Test(parse, smaller_endpoint_is_stored_first)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v4(&s); /* 192.0.2.1 < 198.51.100.2 */
@@ -560,9 +439,9 @@ Test(parse, key_make_rejects_bad_arguments)
 
 Test(parse, ethernet_padding_is_not_payload)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
-	struct frame f;
+	struct tl_frame f;
 
 	spec_v4(&s);
 	s.flags = CT_TCPF_SYN;
@@ -590,8 +469,8 @@ Test(parse, ipv6_l3_len_saturates)
 	enum { PLEN = 65535 };
 	uint32_t len = 14 + 40 + PLEN;
 	uint8_t *b = calloc(1, len);
-	struct spec s;
-	struct frame f;
+	struct tl_frame_spec s;
+	struct tl_frame f;
 	struct ct_pkt p;
 
 	cr_assert_not_null(b);
@@ -611,7 +490,7 @@ Test(parse, ipv6_l3_len_saturates)
 static enum ct_parse_reason
 parse_opts(const uint8_t *o, unsigned int n, struct ct_pkt *p)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	spec_v4(&s);
 	s.flags = CT_TCPF_SYN;
@@ -751,7 +630,7 @@ golden_flags(uint8_t f)
 
 Test(parse, every_flag_byte_gets_its_reason)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v4(&s);
@@ -798,7 +677,7 @@ Test(parse, flag_spot_checks)
 	        {0x18, CT_PARSE_OK},
 	        {0x19, CT_PARSE_OK},
 	};
-	struct spec s;
+	struct tl_frame_spec s;
 	struct ct_pkt p;
 
 	spec_v6(&s);
@@ -813,13 +692,13 @@ Test(parse, flag_spot_checks)
 struct rcase {
 	const char *name;
 	enum ct_parse_reason want;
-	void (*make)(struct frame *f, uint32_t *seg_len);
+	void (*make)(struct tl_frame *f, uint32_t *seg_len);
 };
 
 static void
-mk_ok(struct frame *f, uint32_t *seg_len)
+mk_ok(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
@@ -827,16 +706,16 @@ mk_ok(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_eth(struct frame *f, uint32_t *seg_len)
+mk_trunc_eth(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->len = 13;
 }
 
 static void
-mk_trunc_vlan(struct frame *f, uint32_t *seg_len)
+mk_trunc_vlan(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
@@ -848,9 +727,9 @@ mk_trunc_vlan(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_too_many_vlans(struct frame *f, uint32_t *seg_len)
+mk_too_many_vlans(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
@@ -860,7 +739,7 @@ mk_too_many_vlans(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_not_ip(struct frame *f, uint32_t *seg_len)
+mk_not_ip(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[12] = 0x08;
@@ -868,9 +747,9 @@ mk_not_ip(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_ip(struct frame *f, uint32_t *seg_len)
+mk_trunc_ip(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -879,23 +758,23 @@ mk_trunc_ip(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_ip_options(struct frame *f, uint32_t *seg_len)
+mk_trunc_ip_options(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[14] = 0x4f; /* IHL 60 in a 54-byte frame */
 }
 
 static void
-mk_bad_ip_version(struct frame *f, uint32_t *seg_len)
+mk_bad_ip_version(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[14] = 0x65;
 }
 
 static void
-mk_bad_ip_version6(struct frame *f, uint32_t *seg_len)
+mk_bad_ip_version6(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -904,21 +783,21 @@ mk_bad_ip_version6(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_bad_ihl(struct frame *f, uint32_t *seg_len)
+mk_bad_ihl(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[14] = 0x44;
 }
 
 static void
-mk_bad_ip_len_long(struct frame *f, uint32_t *seg_len)
+mk_bad_ip_len_long(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[17] += 1; /* total length one beyond the frame */
 }
 
 static void
-mk_bad_ip_len_short(struct frame *f, uint32_t *seg_len)
+mk_bad_ip_len_short(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[16] = 0;
@@ -926,9 +805,9 @@ mk_bad_ip_len_short(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_bad_ip_len6(struct frame *f, uint32_t *seg_len)
+mk_bad_ip_len6(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -937,9 +816,9 @@ mk_bad_ip_len6(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_ext_hdr(struct frame *f, uint32_t *seg_len)
+mk_trunc_ext_hdr(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -949,9 +828,9 @@ mk_trunc_ext_hdr(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_ext_hdr_frag(struct frame *f, uint32_t *seg_len)
+mk_trunc_ext_hdr_frag(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -963,9 +842,9 @@ mk_trunc_ext_hdr_frag(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_frag_first(struct frame *f, uint32_t *seg_len)
+mk_frag_first(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
@@ -974,9 +853,9 @@ mk_frag_first(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_frag_nonfirst(struct frame *f, uint32_t *seg_len)
+mk_frag_nonfirst(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -986,9 +865,9 @@ mk_frag_nonfirst(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_not_tcp(struct frame *f, uint32_t *seg_len)
+mk_not_tcp(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
@@ -997,9 +876,9 @@ mk_not_tcp(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_not_tcp6(struct frame *f, uint32_t *seg_len)
+mk_not_tcp6(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
@@ -1009,30 +888,30 @@ mk_not_tcp6(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_tcp(struct frame *f, uint32_t *seg_len)
+mk_trunc_tcp(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[17] = 20 + 19; /* IP length ends inside the TCP header; frame is longer */
 }
 
 static void
-mk_bad_doff_small(struct frame *f, uint32_t *seg_len)
+mk_bad_doff_small(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[14 + 20 + 12] = 4 << 4;
 }
 
 static void
-mk_bad_doff_large(struct frame *f, uint32_t *seg_len)
+mk_bad_doff_large(struct tl_frame *f, uint32_t *seg_len)
 {
 	mk_ok(f, seg_len);
 	f->b[14 + 20 + 12] = 6 << 4;
 }
 
 static void
-mk_bad_tcp_opt(struct frame *f, uint32_t *seg_len)
+mk_bad_tcp_opt(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
@@ -1043,9 +922,9 @@ mk_bad_tcp_opt(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_flags(struct frame *f, uint8_t flags)
+mk_flags(struct tl_frame *f, uint8_t flags)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	spec_v6(&s);
 	s.flags = flags;
@@ -1053,51 +932,51 @@ mk_flags(struct frame *f, uint8_t flags)
 }
 
 static void
-mk_flags_none(struct frame *f, uint32_t *seg_len)
+mk_flags_none(struct tl_frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
 	mk_flags(f, 0);
 }
 
 static void
-mk_flags_syn_fin(struct frame *f, uint32_t *seg_len)
+mk_flags_syn_fin(struct tl_frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
 	mk_flags(f, CT_TCPF_SYN | CT_TCPF_FIN);
 }
 
 static void
-mk_flags_syn_rst(struct frame *f, uint32_t *seg_len)
+mk_flags_syn_rst(struct tl_frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
 	mk_flags(f, CT_TCPF_SYN | CT_TCPF_RST);
 }
 
 static void
-mk_flags_rst_fin(struct frame *f, uint32_t *seg_len)
+mk_flags_rst_fin(struct tl_frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
 	mk_flags(f, CT_TCPF_RST | CT_TCPF_FIN | CT_TCPF_ACK);
 }
 
 static void
-mk_flags_urg(struct frame *f, uint32_t *seg_len)
+mk_flags_urg(struct tl_frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
 	mk_flags(f, CT_TCPF_SYN | CT_TCPF_ACK | CT_TCPF_URG);
 }
 
 static void
-mk_flags_fin_no_ack(struct frame *f, uint32_t *seg_len)
+mk_flags_fin_no_ack(struct tl_frame *f, uint32_t *seg_len)
 {
 	(void)seg_len;
 	mk_flags(f, CT_TCPF_FIN);
 }
 
 static void
-mk_trunc_seg(struct frame *f, uint32_t *seg_len)
+mk_trunc_seg(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	spec_v4(&s);
 	s.payload = 100;
@@ -1106,9 +985,9 @@ mk_trunc_seg(struct frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_trunc_seg_ext(struct frame *f, uint32_t *seg_len)
+mk_trunc_seg_ext(struct tl_frame *f, uint32_t *seg_len)
 {
-	struct spec s;
+	struct tl_frame_spec s;
 
 	spec_v6(&s);
 	spec_ext(&s, 0, 16);
@@ -1156,7 +1035,7 @@ static const struct rcase rcases[] = {
 static enum ct_parse_reason
 run_case(const struct rcase *c)
 {
-	struct frame f;
+	struct tl_frame f;
 	struct ct_pkt p;
 	uint32_t seg_len = UINT32_MAX;
 
@@ -1192,9 +1071,9 @@ Test(parse, every_reason_is_reached_by_a_crafted_frame)
 /* ---- truncation never reads out of bounds ---- */
 
 static void
-truncate_everywhere(const struct spec *s, const char *what)
+truncate_everywhere(const struct tl_frame_spec *s, const char *what)
 {
-	struct frame f;
+	struct tl_frame f;
 	struct ct_pkt p;
 
 	build(s, &f);
@@ -1208,7 +1087,7 @@ truncate_everywhere(const struct spec *s, const char *what)
 	/* cut the datagram at every byte after the IP header, IP length fixed up to match */
 	for (uint32_t len = f.l3 + (s->family == 4 ? 20 + s->ipopt_len : 40); len < f.hdr_end;
 	     len++) {
-		struct frame g = f;
+		struct tl_frame g = f;
 		uint32_t iplen = s->family == 4 ? len - f.l3 : len - f.l3 - 40;
 		uint32_t at = f.l3 + (s->family == 4 ? 2 : 4);
 		enum ct_parse_reason r;
@@ -1236,7 +1115,7 @@ Test(parse, truncation_at_every_length_is_rejected_in_bounds)
 {
 	static const uint8_t tcpo[] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2,
 	                               3, 4, 0, 0,    0, 0, 1, 3,  3, 7};
-	struct spec s;
+	struct tl_frame_spec s;
 
 	spec_v4(&s);
 	s.payload = 9;
@@ -1318,8 +1197,8 @@ Test(parse, key_addresses_format_as_text)
 Test(parse, mbuf_front_end_checks_first_segment)
 {
 	struct rte_mbuf m;
-	struct spec s;
-	struct frame f;
+	struct tl_frame_spec s;
+	struct tl_frame f;
 	struct ct_pkt p;
 
 	spec_v4(&s);
