@@ -39,7 +39,8 @@
  * verdict leaves the record's struct ct_tcp unchanged; a new record comes back zeroed; every live
  * flow read back (ct_table_read_next) has a consistent FSM state and its key finds it
  * (ct_table_read_key, ct_table_lookup_bulk, ct_table_lookup) at the same record. At the end the
- * clock runs past every timeout: the table must drain to 0 flows. Any violation aborts.
+ * clock runs past every timeout: the table must drain to 0 flows. Any violation aborts. The
+ * reference pipeline and the table checks are in fuzz_flows_ref.c, frames come from test/lib.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -58,113 +59,13 @@
 #include "ct_tcp.h"
 #include "ct_worker.h"
 #include "fuzz_check.h"
+#include "fuzz_flows.h"
+#include "tl_eal.h"
+#include "tl_frame.h"
 
 #define SEG_REC   14
 #define FRAME_MAX 2048
 #define TICKS_S   CT_WORKER_HZ
-#define BURST     32
-#define KEY_LEN   ((uint32_t)sizeof(struct ct_flow_key))
-
-/* Outcome of one frame in the reference pipeline: the values of enum ct_worker_verdict. */
-enum fv { FV_PASS, FV_MALFORMED, FV_NEW, FV_ACCEPT, FV_INVALID, FV_REFUSED, FV_MAX };
-
-struct run {
-	struct ct_table *t;   /* table the harness drives itself (the reference in worker mode) */
-	struct ct_table *obs; /* table checked against t: the worker's, or t */
-	struct ct_worker *w;  /* worker mode */
-	struct rte_mbuf *burst[BURST];
-	uint8_t ref_verdict[BURST];
-	unsigned int nb;
-	struct ct_tcp_conf conf;
-	struct ct_parse_conf pconf;
-	struct ct_table_policy
-	        policy;           /* the reference table's, built as the worker builds its own */
-	struct ct_lcore_stats st; /* the reference table counts here */
-	uint64_t ends[CT_TABLE_END_MAX]; /* records that left the reference table, per reason */
-	uint64_t now;
-	uint64_t adds, refused, evicted, reopens;
-	int flush; /* configuration bit 6: the largest clock step flushes both tables first */
-};
-
-static void
-check_tcp(const struct ct_tcp *t)
-{
-	CHECK(t->tcp_state[0] < CT_TCP_STATE_MAX && t->tcp_state[1] < CT_TCP_STATE_MAX);
-	CHECK(t->state == ct_state_from_tcp((enum ct_tcp_state)t->tcp_state[0],
-	                                    (enum ct_tcp_state)t->tcp_state[1]));
-}
-
-static struct ct_flow *
-rec_of(struct ct_table *t, int32_t pos)
-{
-	CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(t));
-	return ct_table_rec(t, (uint32_t)pos);
-}
-
-/* The reference table's end callback: every record that leaves it is a consistent flow. */
-static void
-ref_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why)
-{
-	struct run *r = arg;
-	const struct ct_flow *f = rec;
-
-	CHECK(pos < ct_table_positions(r->t));
-	CHECK(why < CT_TABLE_END_MAX);
-	check_tcp(&f->tcp);
-	r->ends[why]++;
-}
-
-/*
- * Structural checks of one table: its count against its counters (@p deleted: records the owner
- * deleted), and a full walk with the reader API (every record found again by key, in place).
- * Fills @p by_state with the walk's flows per conntrack state. @return the flow count.
- */
-static uint32_t
-check_one(struct ct_table *t, const struct ct_lcore_stats *st, uint64_t deleted, uint64_t *by_state)
-{
-	uint32_t count = ct_table_count(t), next = 0, n = 0;
-	struct ct_flow_key key;
-	struct ct_flow f, g;
-
-	CHECK(count <= ct_table_capacity(t));
-	CHECK(st->flows_created == (uint64_t)count + st->flows_expired + st->flows_evicted +
-	                                   st->flows_flushed + deleted);
-	memset(by_state, 0, CT_S_MAX * sizeof(*by_state));
-	while (ct_table_read_next(t, &next, &key, &f) == 0) {
-		const void *kp = &key;
-		uint32_t sig = ct_table_hash(&key, KEY_LEN);
-		int32_t pos = -1;
-
-		n++;
-		CHECK(n <= count);
-		check_tcp(&f.tcp);
-		by_state[f.tcp.state]++;
-		CHECK(memcmp(key.addr[0], key.addr[1], 16) <= 0);
-		CHECK(ct_table_read_key(t, &key, &g) == 0);
-		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
-		CHECK(ct_table_lookup_bulk(t, &kp, &sig, 1, &pos) == 1);
-		CHECK(memcmp(&rec_of(t, pos)->tcp, &f.tcp, sizeof(f.tcp)) == 0);
-		CHECK(ct_table_lookup(t, &key, sig) == pos);
-	}
-	CHECK(n == count);
-	return count;
-}
-
-/* The reference table's counters against what the harness did and the end callback saw. */
-static void
-check_ref(struct run *r, uint64_t *by_state)
-{
-	const struct ct_lcore_stats *st = &r->st;
-
-	check_one(r->t, st, r->ends[CT_TABLE_END_DELETED], by_state);
-	CHECK(st->flows_created == r->adds);
-	CHECK(st->flows_refused == r->refused);
-	CHECK(st->flows_evicted == r->evicted);
-	CHECK(r->ends[CT_TABLE_END_DELETED] == r->reopens);
-	CHECK(r->ends[CT_TABLE_END_EXPIRED] == st->flows_expired);
-	CHECK(r->ends[CT_TABLE_END_EVICTED] == st->flows_evicted);
-	CHECK(r->ends[CT_TABLE_END_FLUSHED] == st->flows_flushed);
-}
 
 /*
  * Check the driven table, and in worker mode that the worker's table holds exactly the same
@@ -201,115 +102,6 @@ check_table(struct run *r)
 	ct_worker_flows_by_state(r->w, kept);
 	CHECK(memcmp(kept, obs_by, sizeof(kept)) == 0);
 	CHECK(memcmp(kept, ref_by, sizeof(kept)) == 0);
-}
-
-/* Start a flow from a parsed packet (after a miss or a REOPEN). */
-static enum fv
-flow_start(struct run *r, const struct ct_pkt *pkt)
-{
-	static const uint8_t zero[offsetof(struct ct_flow, tm)];
-	uint64_t evicted_before = r->st.flows_evicted, ends_before = r->ends[CT_TABLE_END_EVICTED];
-	enum ct_tcp_reason why = CT_R_MAX;
-	unsigned int evicted = ~0u;
-	struct ct_tcp tcp;
-	struct ct_flow *f;
-	int32_t pos;
-
-	if (ct_tcp_new(&tcp, &r->conf, &pkt->seg, &why) != CT_VERDICT_NEW) {
-		CHECK(why != CT_R_OK && why < CT_R_MAX);
-		return FV_INVALID;
-	}
-	check_tcp(&tcp);
-	pos = ct_table_add(r->t, &pkt->key, ct_table_hash(&pkt->key, KEY_LEN), r->now, &evicted);
-	/* An add says what it evicted: the counter and the end callback agree. */
-	CHECK(evicted <= 1);
-	CHECK(r->st.flows_evicted - evicted_before == evicted);
-	CHECK(r->ends[CT_TABLE_END_EVICTED] - ends_before == evicted);
-	r->evicted += evicted;
-	if (pos == -ENOSPC) {
-		r->refused++;
-		return FV_REFUSED;
-	}
-	r->adds++;
-	f = rec_of(r->t, pos);
-	CHECK(memcmp(f, zero, sizeof(zero)) == 0);
-	CHECK(f->last_seen == (uint32_t)r->now && f->pkts[0] == 0 && f->pkts[1] == 0);
-	CHECK(f->invalid == 0 && f->flags == 0 && ct_flow_bytes(f, 0) == 0);
-	f->tcp = tcp;
-	f->flags = pkt->swapped ? CT_FLOW_F_SWAPPED : 0;
-	f->pkts[CT_DIR_ORIG] = 1;
-	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
-	ct_table_arm(r->t, (uint32_t)pos, r->now);
-	return FV_NEW;
-}
-
-/* Track a parsed packet on its flow at @p pos (reference pipeline). */
-static enum fv
-flow_track(struct run *r, const struct ct_pkt *pkt, int32_t pos)
-{
-	struct ct_flow *f = rec_of(r->t, pos);
-	enum ct_dir dir =
-	        pkt->swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
-	struct ct_tcp before = f->tcp;
-	enum ct_tcp_reason why = CT_R_MAX;
-	uint64_t deleted = r->ends[CT_TABLE_END_DELETED];
-	enum ct_verdict v;
-
-	v = ct_tcp_track(&f->tcp, &r->conf, dir, &pkt->seg, &why);
-	check_tcp(&f->tcp);
-	switch (v) {
-	case CT_VERDICT_ACCEPT:
-		CHECK(why == CT_R_OK);
-		f->last_seen = (uint32_t)r->now;
-		f->pkts[dir]++;
-		ct_flow_bytes_add(f, dir, pkt->l3_len);
-		if (f->tcp.state != before.state)
-			ct_table_arm(r->t, (uint32_t)pos, r->now);
-		return FV_ACCEPT;
-	case CT_VERDICT_INVALID:
-		CHECK(why != CT_R_OK && why < CT_R_MAX);
-		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
-		if (f->invalid < UINT8_MAX)
-			f->invalid++;
-		return FV_INVALID;
-	case CT_VERDICT_REOPEN:
-		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
-		CHECK(pkt->seg.flags & CT_TCPF_SYN);
-		CHECK(ct_table_del(r->t, (uint32_t)pos) == 1);
-		CHECK(r->ends[CT_TABLE_END_DELETED] == deleted + 1);
-		CHECK(ct_table_lookup(r->t, &pkt->key, ct_table_hash(&pkt->key, KEY_LEN)) ==
-		      -ENOENT);
-		r->reopens++;
-		return flow_start(r, pkt);
-	default:
-		CHECK(0);
-	}
-	return FV_MAX;
-}
-
-/* The reference pipeline, one frame at a time (first @p seg_len bytes contiguous). */
-static enum fv
-frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
-{
-	enum ct_parse_reason pr;
-	struct ct_pkt pkt;
-	const void *kp = &pkt.key;
-	uint32_t sig;
-	int32_t pos = -1;
-
-	pr = ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt);
-	if (pr != CT_PARSE_OK)
-		return pr == CT_PARSE_NOT_IP || pr == CT_PARSE_NOT_TCP ||
-		                       pr == CT_PARSE_FRAG_FIRST || pr == CT_PARSE_FRAG_NONFIRST
-		               ? FV_PASS
-		               : FV_MALFORMED;
-	sig = ct_table_hash(&pkt.key, KEY_LEN);
-	CHECK(ct_table_lookup_bulk(r->t, &kp, &sig, 1, &pos) >= 0);
-	if (pos < 0) {
-		CHECK(pos == -ENOENT);
-		return flow_start(r, &pkt);
-	}
-	return flow_track(r, &pkt, pos);
 }
 
 _Static_assert(FV_PASS == CT_WV_PASS && FV_MALFORMED == CT_WV_MALFORMED && FV_NEW == CT_WV_NEW &&
@@ -391,24 +183,11 @@ burst_flush(struct run *r)
 static void
 burst_add(struct run *r, const uint8_t *frame, uint32_t len, uint32_t split)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *m2;
-	char *d;
+	struct rte_mbuf *m = tl_mbuf_from(pool, frame, len, split);
 
 	CHECK(m != NULL);
 	if (split == 0 || split >= len)
 		split = len;
-	d = rte_pktmbuf_append(m, (uint16_t)split);
-	CHECK(d != NULL || split == 0);
-	if (split)
-		memcpy(d, frame, split);
-	if (split < len) {
-		m2 = rte_pktmbuf_alloc(pool);
-		CHECK(m2 != NULL);
-		d = rte_pktmbuf_append(m2, (uint16_t)(len - split));
-		CHECK(d != NULL);
-		memcpy(d, frame + split, len - split);
-		CHECK(rte_pktmbuf_chain(m, m2) == 0);
-	}
 	r->ref_verdict[r->nb] = (uint8_t)frame_process(r, frame, split, len);
 	r->burst[r->nb++] = m;
 	if (r->nb == BURST)
@@ -444,15 +223,6 @@ clock_advance(struct run *r, uint64_t ticks, int flush)
 	ct_table_expire(r->t, r->now, 1024);
 }
 
-static void
-wr32be(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static uint32_t
 rd32le(const uint8_t *p)
 {
@@ -460,69 +230,43 @@ rd32le(const uint8_t *p)
 }
 
 /*
- * Build the frame of a segment record. Client of flow id: 10.1.0.id:(1024 + id) or
- * 2001:db8::1:id; server: 10.2.0.(id % 4):80 or 2001:db8::2:(id % 4). Returns the frame length;
- * *tcp_off is where the TCP header starts.
+ * Build the frame of a segment record (test/lib's builder, MACs 02:00:00:00:00:00, no
+ * checksums). Client of flow id: 10.1.0.id:(1024 + id) or 2001:db8::1:id; server:
+ * 10.2.0.(id % 4):80 or 2001:db8::2:(id % 4). Returns the frame length; *tcp_off is where the
+ * TCP header starts.
  */
 static uint32_t
 frame_build(uint8_t *fr, const uint8_t *rec, uint32_t *tcp_off)
 {
-	unsigned int id = rec[0] & 0x7f, mode = rec[1], plen = rec[13];
-	int v6 = (mode >> 3) & 1, from_server = mode & 1;
-	uint8_t caddr[16] = {0}, saddr[16] = {0};
+	unsigned int id = rec[0] & 0x7f, from_server = rec[1] & 1;
+	uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8}, s6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	uint32_t c4 = 0x0a010000u | id, s4 = 0x0a020000u | (id % 4);
 	uint16_t cport = (uint16_t)(1024 + id), sport = 80;
-	uint32_t iplen, l4 = 14 + (v6 ? 40 : 20);
-	uint8_t *ip = fr + 14, *th = fr + l4;
+	struct tl_frame_spec s;
+	struct tl_frame_off off;
+	long n;
 
-	memset(fr, 0, l4 + 20 + plen);
-	fr[0] = 0x02;
-	fr[6] = 0x02;
-	fr[12] = v6 ? 0x86 : 0x08;
-	fr[13] = v6 ? 0xdd : 0x00;
-	if (v6) {
-		caddr[0] = saddr[0] = 0x20;
-		caddr[1] = saddr[1] = 0x01;
-		caddr[2] = saddr[2] = 0x0d;
-		caddr[3] = saddr[3] = 0xb8;
-		caddr[13] = 1;
-		saddr[13] = 2;
-		caddr[15] = (uint8_t)id;
-		saddr[15] = (uint8_t)(id % 4);
-		iplen = 20 + plen;
-		ip[0] = 0x60;
-		ip[4] = (uint8_t)(iplen >> 8);
-		ip[5] = (uint8_t)iplen;
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, from_server ? saddr : caddr, 16);
-		memcpy(ip + 24, from_server ? caddr : saddr, 16);
+	if ((rec[1] >> 3) & 1) {
+		c6[13] = 1;
+		c6[15] = (uint8_t)id;
+		s6[13] = 2;
+		s6[15] = (uint8_t)(id % 4);
+		tl_frame_spec_v6(&s, from_server ? s6 : c6, from_server ? sport : cport,
+		                 from_server ? c6 : s6, from_server ? cport : sport);
 	} else {
-		caddr[0] = saddr[0] = 10;
-		caddr[1] = 1;
-		saddr[1] = 2;
-		caddr[3] = (uint8_t)id;
-		saddr[3] = (uint8_t)(id % 4);
-		iplen = 40 + plen;
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)(iplen >> 8);
-		ip[3] = (uint8_t)iplen;
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, from_server ? saddr : caddr, 4);
-		memcpy(ip + 16, from_server ? caddr : saddr, 4);
+		tl_frame_spec_v4(&s, from_server ? s4 : c4, from_server ? sport : cport,
+		                 from_server ? c4 : s4, from_server ? cport : sport);
 	}
-	th[0] = (uint8_t)((from_server ? sport : cport) >> 8);
-	th[1] = (uint8_t)(from_server ? sport : cport);
-	th[2] = (uint8_t)((from_server ? cport : sport) >> 8);
-	th[3] = (uint8_t)(from_server ? cport : sport);
-	wr32be(th + 4, rd32le(rec + 3));
-	wr32be(th + 8, rd32le(rec + 7));
-	th[12] = 5 << 4;
-	th[13] = rec[2];
-	th[14] = rec[12];
-	th[15] = rec[11];
-	*tcp_off = l4;
-	return l4 + 20 + plen;
+	s.dmac[0] = s.smac[0] = 0x02;
+	s.seq = rd32le(rec + 3);
+	s.ack = rd32le(rec + 7);
+	s.flags = rec[2];
+	s.win = (uint16_t)(rec[11] | rec[12] << 8);
+	s.payload = rec[13];
+	n = tl_frame_write(&s, fr, FRAME_MAX, &off);
+	CHECK(n > 0);
+	*tcp_off = off.l4;
+	return (uint32_t)n;
 }
 
 /* Apply a segment record's relative seq/ack against the flow the frame belongs to. */
@@ -542,9 +286,9 @@ frame_relative(struct run *r, uint8_t *fr, uint32_t len, uint32_t tcp_off, const
 	f = rec_of(r->t, pos);
 	dir = pkt.swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
 	if (rec[1] & 2)
-		wr32be(fr + tcp_off + 4, f->tcp.peer[dir].end + rd32le(rec + 3));
+		tl_put32(fr + tcp_off + 4, f->tcp.peer[dir].end + rd32le(rec + 3));
 	if (rec[1] & 4)
-		wr32be(fr + tcp_off + 8, f->tcp.peer[!dir].end + rd32le(rec + 7));
+		tl_put32(fr + tcp_off + 8, f->tcp.peer[!dir].end + rd32le(rec + 7));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -553,12 +297,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {"fuzz_flows",  "-l", "0",   "--no-huge",         "--no-pci",
-	               "--no-shconf", "-m", "256", "--log-level=error", NULL};
-
 	(void)argc;
 	(void)argv;
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
+	if (tl_eal_up("fuzz_flows", "0", 256) != 0) {
 		fprintf(stderr, "fuzz_flows: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
