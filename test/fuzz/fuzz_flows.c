@@ -61,6 +61,7 @@
 #include "fuzz_check.h"
 #include "fuzz_flows.h"
 #include "tl_eal.h"
+#include "tl_flow.h"
 #include "tl_frame.h"
 
 #define SEG_REC   14
@@ -316,21 +317,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 run_start(struct run *r, uint8_t cfg)
 {
-	struct ct_table_params tp = {
-	        .name = "fuzz",
-	        .capacity = 8u << ((cfg >> 3) & 3),
-	        .socket_id = SOCKET_ID_ANY,
-	        .key_len = KEY_LEN,
-	        .rec = {.size = sizeof(struct ct_flow),
-	                .node_off = offsetof(struct ct_flow, tm),
-	                .last_seen_off = offsetof(struct ct_flow, last_seen),
-	                .class_off = offsetof(struct ct_flow, tcp.state)},
-	        .policy = &r->policy,
-	        .stats = &r->st,
-	        .on_end = ref_end,
-	        .end_arg = r,
-	        .now = 1000,
-	};
+	struct ct_table_params tp = tl_flow_table_params("fuzz", 8u << ((cfg >> 3) & 3), &r->policy,
+	                                                 &r->st, ref_end, r, 1000);
 	unsigned int i;
 
 	r->conf = ct_tcp_conf_default;
@@ -339,13 +327,11 @@ run_start(struct run *r, uint8_t cfg)
 	r->pconf.key_vlan = (cfg >> 2) & 1;
 	r->flush = (cfg >> 6) & 1;
 	r->now = tp.now;
+	for (i = 0; i < CT_S_MAX; i++)
+		r->conf.timeouts.ms[i] = (1 + i % 10) * 1000;
 	/* The worker's policy (ct_worker_ctl.c): class = state, timeout[state] in ticks,
 	 * the handshake states embryonic. */
-	for (i = 0; i < CT_S_MAX; i++) {
-		r->conf.timeouts.ms[i] = (1 + i % 10) * 1000;
-		r->policy.timeout[i] = (uint32_t)ct_worker_ticks_from_ms(r->conf.timeouts.ms[i]);
-	}
-	r->policy.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2;
+	tl_flow_policy(&r->policy, &r->conf);
 	r->t = r->obs = ct_table_create(&tp);
 	CHECK(r->t != NULL);
 	CHECK(ct_table_capacity(r->t) >= tp.capacity);

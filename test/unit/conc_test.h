@@ -10,10 +10,20 @@
  * "Could not initialize inheritable arena", and crashes). CHECK(cond, fmt, ...) is cr_assert,
  * or print and exit(1) standalone; CONC_TEST(suite, fn, up, down) makes fn the test: main()
  * running up, fn, down standalone, else a Criterion suite with up as init and down as fini.
+ * conc_eal_up() and conc_eal_down() start and stop EAL on the two lcores such a test uses;
+ * conc_now_ns() is the monotonic clock the tests time their runs with.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "tl_eal.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define STANDALONE 1
@@ -53,5 +63,29 @@
 		fn();                                                                              \
 	}
 #endif
+
+/* EAL on lcores 0 and 1 (test/lib's tl_eal_up(), 512 MB), checked. */
+static inline void
+conc_eal_up(const char *name)
+{
+	CHECK(tl_eal_up(name, "0-1", 512) == 0, "rte_eal_init: %s", rte_strerror(rte_errno));
+	CHECK(rte_lcore_count() >= 2, "needs two lcores (-l 0-1)");
+}
+
+static inline void
+conc_eal_down(void)
+{
+	rte_eal_cleanup();
+}
+
+/* Nanoseconds of CLOCK_MONOTONIC. */
+static inline uint64_t
+conc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 #endif /* CONC_TEST_H */

@@ -23,6 +23,7 @@
 #include "ct_table.h"
 #include "ct_worker.h" /* struct ct_flow: a 64-byte record with a class byte (tcp.state) */
 #include "tl_eal.h"
+#include "tl_flow.h"
 
 #define TPS 1000 /* ticks per second in these tests: 1 ms */
 
@@ -86,24 +87,8 @@ on_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why)
 static inline struct ct_table_params
 params(const char *name, uint32_t capacity, uint64_t now)
 {
-	memset(&pol, 0, sizeof(pol));
-	for (unsigned int s = 0; s < CT_S_MAX; s++)
-		pol.timeout[s] = conf.timeouts.ms[s] * TPS / 1000;
-	pol.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2;
-	return (struct ct_table_params){
-	        .name = name,
-	        .capacity = capacity,
-	        .socket_id = SOCKET_ID_ANY,
-	        .key_len = sizeof(struct ct_flow_key),
-	        .rec = {.size = sizeof(struct ct_flow),
-	                .node_off = offsetof(struct ct_flow, tm),
-	                .last_seen_off = offsetof(struct ct_flow, last_seen),
-	                .class_off = offsetof(struct ct_flow, tcp.state)},
-	        .policy = &pol,
-	        .stats = &st,
-	        .on_end = on_end,
-	        .now = now,
-	};
+	tl_flow_policy(&pol, &conf); /* ticks are ms here (TPS) */
+	return tl_flow_table_params(name, capacity, &pol, &st, on_end, NULL, now);
 }
 
 static inline struct ct_table *

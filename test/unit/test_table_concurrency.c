@@ -27,6 +27,7 @@
 #include "ct_table.h"
 #include "ct_worker.h" /* struct ct_flow, the record */
 #include "tl_eal.h"
+#include "tl_flow.h"
 
 #define NKEYS    12000 /* three times the capacity: adds keep hitting a full table */
 #define CAPACITY 4000
@@ -37,15 +38,13 @@
 static void
 eal_up(void)
 {
-	CHECK(tl_eal_up("test_table_concurrency", "0-1", 512) == 0, "rte_eal_init: %s",
-	      rte_strerror(rte_errno));
-	CHECK(rte_lcore_count() >= 2, "needs two lcores (-l 0-1)");
+	conc_eal_up("test_table_concurrency");
 }
 
 static void
 eal_down(void)
 {
-	rte_eal_cleanup();
+	conc_eal_down();
 }
 
 /* Every timeout 10 s (ticks of 1 ms): the table fills and flows expire. Deletes by the writer
@@ -176,34 +175,14 @@ writer_main(void *arg)
 	return 0;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void
 readers_never_see_freed_or_reused_records(void)
 {
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
 		pol.timeout[s] = 10 * TPS;
 	pol.embryonic = 1u << CT_S_SYN_SENT;
-	struct ct_table_params p = {
-	        .name = "t_conc",
-	        .capacity = CAPACITY,
-	        .socket_id = SOCKET_ID_ANY,
-	        .key_len = sizeof(struct ct_flow_key),
-	        .rec = {.size = sizeof(struct ct_flow),
-	                .node_off = offsetof(struct ct_flow, tm),
-	                .last_seen_off = offsetof(struct ct_flow, last_seen),
-	                .class_off = offsetof(struct ct_flow, tcp.state)},
-	        .policy = &pol,
-	        .stats = &tst,
-	        .on_end = on_end,
-	};
+	struct ct_table_params p =
+	        tl_flow_table_params("t_conc", CAPACITY, &pol, &tst, on_end, NULL, 0);
 	struct ctx c = {.t = ct_table_create(&p)};
 	struct rte_rcu_qsbr *v;
 	uint64_t reads = 0, lookups = 0, hits = 0, rounds = 0, bad = 0, rnd = 42, end;
@@ -214,8 +193,8 @@ readers_never_see_freed_or_reused_records(void)
 	CHECK(ct_table_reader_register(c.t, READER) == 0, "register");
 	CHECK(rte_eal_remote_launch(writer_main, &c, worker) == 0, "launch on lcore %u", worker);
 
-	end = now_ns() + RUN_NS;
-	while (now_ns() < end) {
+	end = conc_now_ns() + RUN_NS;
+	while (conc_now_ns() < end) {
 		struct ct_flow_key k;
 		struct ct_flow f;
 		uint32_t next = 0, n = 0;

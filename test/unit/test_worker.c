@@ -67,11 +67,11 @@ eal_down(void)
 TestSuite(worker, .init = eal_up, .fini = eal_down, .timeout = 60);
 
 static struct ct_worker *
-worker_new(const char *name)
+worker_new(const char *name, uint32_t capacity)
 {
 	struct ct_worker_params p = {
 	        .name = name,
-	        .capacity = 1024,
+	        .capacity = capacity,
 	        .socket_id = SOCKET_ID_ANY,
 	        .tcp = NULL,
 	        .now = 1,
@@ -222,7 +222,7 @@ Test(worker, lifecycle_in_one_burst_equals_one_packet_per_burst)
 	static struct trace t;
 	struct conn c1 = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
 	struct conn c2 = conn(ip(10, 0, 0, 9), 50000, ip(10, 0, 0, 2), 443, 7000, 3000);
-	struct ct_worker *one = worker_new("w_one"), *many = worker_new("w_many");
+	struct ct_worker *one = worker_new("w_one", 1024), *many = worker_new("w_many", 1024);
 	uint8_t v_one[MAX_FR], v_many[MAX_FR];
 	struct ct_flow f_one, f_many;
 
@@ -264,7 +264,7 @@ Test(worker, both_directions_hit_one_flow)
 	/* c1: client is the smaller endpoint; c2: the larger one (swapped key) */
 	struct conn c1 = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
 	struct conn c2 = conn(ip(10, 0, 0, 9), 50000, ip(10, 0, 0, 2), 443, 7000, 3000);
-	struct ct_worker *w = worker_new("w_dirs");
+	struct ct_worker *w = worker_new("w_dirs", 1024);
 	struct ct_flow f, g;
 
 	t.n = 0;
@@ -301,7 +301,7 @@ Test(worker, syn_in_time_wait_reopens_and_replaces_the_flow)
 {
 	static struct trace t;
 	struct conn c = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
-	struct ct_worker *w = worker_new("w_reopen");
+	struct ct_worker *w = worker_new("w_reopen", 1024);
 	uint8_t v[MAX_FR];
 	struct ct_flow f;
 	unsigned int n0;
@@ -343,7 +343,7 @@ Test(worker, counters_add_up)
 	struct conn closed = conn(ip(10, 1, 0, 1), 40000, ip(10, 1, 0, 2), 80, 1000, 9000);
 	struct conn reset = conn(ip(10, 1, 0, 3), 40001, ip(10, 1, 0, 2), 80, 2000, 8000);
 	struct conn open = conn(ip(10, 1, 0, 4), 40002, ip(10, 1, 0, 2), 80, 3000, 7000);
-	struct ct_worker *w = worker_new("w_count");
+	struct ct_worker *w = worker_new("w_count", 1024);
 	const struct ct_lcore_stats *s = ct_worker_stats(w);
 	struct tl_frame *udp;
 	uint64_t expired = 0;
@@ -440,28 +440,13 @@ assert_by_state_is_walk(struct ct_worker *w, const char *when)
 		             when, ct_state_name(s), kept[s], walked[s]);
 }
 
-static struct ct_worker *
-worker_small(const char *name, uint32_t capacity)
-{
-	struct ct_worker_params p = {
-	        .name = name,
-	        .capacity = capacity,
-	        .socket_id = SOCKET_ID_ANY,
-	        .now = 1,
-	};
-	struct ct_worker *w = ct_worker_create(&p);
-
-	cr_assert_not_null(w, "ct_worker_create: %s", rte_strerror(rte_errno));
-	return w;
-}
-
 Test(worker, flows_by_state_equal_a_walk_of_the_table)
 {
 	static struct trace t;
 	struct conn est = conn(ip(10, 2, 0, 1), 40000, ip(10, 2, 0, 2), 80, 1000, 9000);
 	struct conn tw = conn(ip(10, 2, 0, 3), 40001, ip(10, 2, 0, 2), 80, 2000, 8000);
 	struct conn rst = conn(ip(10, 2, 0, 4), 40002, ip(10, 2, 0, 2), 80, 3000, 7000);
-	struct ct_worker *w = worker_small("w_states", 8);
+	struct ct_worker *w = worker_new("w_states", 8);
 	const struct ct_lcore_stats *s = ct_worker_stats(w);
 	uint32_t cap = ct_table_capacity(ct_worker_table(w)), live;
 	uint64_t now = 100;

@@ -170,27 +170,28 @@ worker_main(void *arg)
 	return 0;
 }
 
-/* Requests, run on the worker thread. */
+/* Requests, run on the worker thread (start and stop: arg is the struct wctx). */
 static int
-do_start(struct ct_worker *w, void *arg)
+set_forwarding(struct ct_worker *w, void *arg, bool on)
 {
 	struct wctx *c = arg;
 
 	if (c->w != w)
 		return -EINVAL;
-	c->fwd = true;
+	c->fwd = on;
 	return 0;
+}
+
+static int
+do_start(struct ct_worker *w, void *arg)
+{
+	return set_forwarding(w, arg, true);
 }
 
 static int
 do_stop(struct ct_worker *w, void *arg)
 {
-	struct wctx *c = arg;
-
-	if (c->w != w)
-		return -EINVAL;
-	c->fwd = false;
-	return 0;
+	return set_forwarding(w, arg, false);
 }
 
 static int
@@ -344,27 +345,16 @@ pause_offline(struct control *k, unsigned int ms)
 	rte_rcu_qsbr_thread_online(k->v, READER);
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void
 eal_up(void)
 {
-	CHECK(tl_eal_up("test_worker_control", "0-1", 512) == 0, "rte_eal_init: %s",
-	      rte_strerror(rte_errno));
-	CHECK(rte_lcore_count() >= 2, "needs two lcores (-l 0-1)");
+	conc_eal_up("test_worker_control");
 }
 
 static void
 eal_down(void)
 {
-	rte_eal_cleanup();
+	conc_eal_down();
 }
 
 static void
@@ -391,8 +381,8 @@ control_plane_calls_while_the_worker_forwards(void)
 	CHECK(rte_eal_remote_launch(worker_main, &c, lcore) == 0, "launch on lcore %u", lcore);
 
 	call(&k, do_start, &c, "start");
-	end = now_ns() + RUN_NS;
-	while (now_ns() < end) {
+	end = conc_now_ns() + RUN_NS;
+	while (conc_now_ns() < end) {
 		pause_offline(&k, 1 + round % 8); /* let traffic fill the table and time pass */
 		read_all(&k);
 		switch (round++ % 8) {
