@@ -6,14 +6,15 @@
  * connections (SYN, SYN+ACK, ACK, data, FIN, ACK, FIN, ACK; 64 flows at a time interleaved, each
  * two connections, the second re-opening the first from TIME_WAIT; then the next 64 of 6144
  * flows, more than the table holds; and two lone SYNs of a scan per burst, which stay embryonic)
- * in mbufs of a mempool that it rewrites and reuses, and ct_worker_tick() as its clock advances (one tick per burst). The
- * control thread (the main lcore), for ~2 s, asks through ct_worker_call(): flush, set timeout,
- * stop and start; between them it reads the counters, the flows per state and walks the table
- * with the reader API (a QSBR reader, quiescent every 32 records, offline while it waits on a
- * call). Checks: every call returns 0 (none timed out); stopped, a flush leaves the table empty
- * (count, per-state counts and a walk all 0) until forwarding starts again; the timeout set is
- * the one ct_worker_tcp_conf() reports afterwards; counters only grow; the flows per state add
- * up to the table's count whenever the worker is stopped. Built in the 'tsan' suite under
+ * in mbufs of a mempool that it rewrites and reuses, and ct_worker_tick() as its clock advances
+ * (one tick per burst). The control thread (the main lcore), for at least 2 s and 64 rounds,
+ * asks through ct_worker_call(): flush, set timeout, stop and start; between them it reads the
+ * counters, the flows per state and walks the table with the reader API (a QSBR reader,
+ * quiescent every 32 records, offline while it waits on a call or idles). Checks: every call
+ * returns 0 (none timed out); stopped, a flush leaves the table empty (count, per-state counts
+ * and a walk all 0) until forwarding starts again; the timeout set is the one
+ * ct_worker_tcp_conf() reports afterwards; counters only grow; the flows per state equal a walk
+ * of the table whenever the worker is stopped. Built in the 'tsan' suite under
  * -Dtsan_tests=true (its own program, conc_test.h), in 'unit' otherwise.
  */
 #include <errno.h>
@@ -44,9 +45,11 @@
 #define WIN        64   /* flows active at a time: each sends two connections, then the next 64 */
 #define CAPACITY   500  /* 504 once rounded */
 #define BURST      32
-#define STEPS      8 /* packets of one connection */
-#define SCANS      2 /* lone SYNs per burst */
-#define RUN_NS     2000000000ull
+#define STEPS      8              /* packets of one connection */
+#define SCANS      2              /* lone SYNs per burst */
+#define RUN_NS     2000000000ull  /* at least this long */
+#define RUN_MAX_NS 30000000000ull /* and at least MIN_ROUNDS rounds, unless this is over */
+#define MIN_ROUNDS 64
 #define READER     0 /* QSBR thread id of the control thread */
 #define CALL_MS    5000
 #define FRAME_SIZE (14 + 20 + 20 + 100)
@@ -365,7 +368,7 @@ control_plane_calls_while_the_worker_forwards(void)
 	        .name = "w_ctl", .capacity = CAPACITY, .socket_id = SOCKET_ID_ANY, .now = 1};
 	struct control k = {.c = &c};
 	unsigned int lcore = rte_get_next_lcore(-1, 1, 0), round = 0;
-	uint64_t end;
+	uint64_t t0, t;
 
 	for (unsigned int i = 0; i < NFLOWS; i++) {
 		c.flows[i].isn[0] = i * 7919u;
@@ -381,8 +384,8 @@ control_plane_calls_while_the_worker_forwards(void)
 	CHECK(rte_eal_remote_launch(worker_main, &c, lcore) == 0, "launch on lcore %u", lcore);
 
 	call(&k, do_start, &c, "start");
-	end = conc_now_ns() + RUN_NS;
-	while (conc_now_ns() < end) {
+	t0 = conc_now_ns();
+	while ((t = conc_now_ns() - t0) < RUN_NS || (round < MIN_ROUNDS && t < RUN_MAX_NS)) {
 		pause_offline(&k, 1 + round % 8); /* let traffic fill the table and time pass */
 		read_all(&k);
 		switch (round++ % 8) {
