@@ -65,7 +65,7 @@
 #include "tl_frame.h"
 
 #define SEG_REC   14
-#define FRAME_MAX 2048
+#define FRAME_MAX TL_MBUF_ROOM /* 2048 */
 #define TICKS_S   CT_WORKER_HZ
 
 /*
@@ -304,8 +304,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_flows: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
-	pool = rte_pktmbuf_pool_create("fuzz", 4 * BURST, 0, 0, FRAME_MAX + RTE_PKTMBUF_HEADROOM,
-	                               SOCKET_ID_ANY);
+	pool = tl_pool_create("fuzz", 4 * BURST); /* data room FRAME_MAX */
 	if (pool == NULL) {
 		fprintf(stderr, "fuzz_flows: mempool: %s\n", rte_strerror(rte_errno));
 		exit(1);

@@ -27,6 +27,13 @@ tl_eal_up(const char *name, const char *lcores, unsigned int mem_mb)
 	return 0;
 }
 
+struct rte_mempool *
+tl_pool_create(const char *name, unsigned int n)
+{
+	return rte_pktmbuf_pool_create(name, n, 0, 0, RTE_PKTMBUF_HEADROOM + TL_MBUF_ROOM,
+	                               SOCKET_ID_ANY);
+}
+
 /* An mbuf of @p pool with @p len bytes of @p data, or NULL. */
 static struct rte_mbuf *
 segment(struct rte_mempool *pool, const uint8_t *data, uint32_t len)

@@ -29,6 +29,15 @@ extern "C" {
  */
 int tl_eal_up(const char *name, const char *lcores, unsigned int mem_mb);
 
+/** Room for frame bytes in the mbufs of tl_pool_create(). */
+#define TL_MBUF_ROOM 2048
+
+/**
+ * A pool of @p n mbufs with TL_MBUF_ROOM bytes of data room each (no cache, any socket).
+ * @return the pool, or NULL with rte_errno set.
+ */
+struct rte_mempool *tl_pool_create(const char *name, unsigned int n);
+
 /**
  * An mbuf of @p pool holding @p len bytes of @p frame: one segment, or two when
  * 0 < @p split < @p len (the first holds @p split bytes).

@@ -55,8 +55,7 @@ eal_up(void)
 {
 	cr_assert_eq(tl_eal_up("test_hostile", "0", 512), 0, "rte_eal_init: %s",
 	             rte_strerror(rte_errno));
-	pool = rte_pktmbuf_pool_create("hostile", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
-	                               SOCKET_ID_ANY);
+	pool = tl_pool_create("hostile", NMBUF);
 	cr_assert_not_null(pool, "mempool: %s", rte_strerror(rte_errno));
 	conf = ct_tcp_conf_default;
 }

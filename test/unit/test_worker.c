@@ -52,8 +52,7 @@ eal_up(void)
 {
 	cr_assert_eq(tl_eal_up("test_worker", "0", 512), 0, "rte_eal_init: %s",
 	             rte_strerror(rte_errno));
-	pool = rte_pktmbuf_pool_create("worker", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
-	                               SOCKET_ID_ANY);
+	pool = tl_pool_create("worker", NMBUF);
 	cr_assert_not_null(pool, "mempool: %s", rte_strerror(rte_errno));
 }
 
@@ -440,53 +439,70 @@ assert_by_state_is_walk(struct ct_worker *w, const char *when)
 		             when, ct_state_name(s), kept[s], walked[s]);
 }
 
-Test(worker, flows_by_state_equal_a_walk_of_the_table)
+/* Creations, state changes and a REOPEN on three connections: c[0] ESTABLISHED, c[1] through
+ * its whole life to TIME_WAIT and then re-opened, c[2] reset (CLOSE). */
+static void
+by_state_lifecycles(struct ct_worker *w, struct conn *c, uint64_t *now)
 {
 	static struct trace t;
-	struct conn est = conn(ip(10, 2, 0, 1), 40000, ip(10, 2, 0, 2), 80, 1000, 9000);
-	struct conn tw = conn(ip(10, 2, 0, 3), 40001, ip(10, 2, 0, 2), 80, 2000, 8000);
-	struct conn rst = conn(ip(10, 2, 0, 4), 40002, ip(10, 2, 0, 2), 80, 3000, 7000);
-	struct ct_worker *w = worker_new("w_states", 8);
 	const struct ct_lcore_stats *s = ct_worker_stats(w);
-	uint32_t cap = ct_table_capacity(ct_worker_table(w)), live;
-	uint64_t now = 100;
 
-	/* creations and state changes: ESTABLISHED, TIME_WAIT, CLOSE, one SYN_RECV */
 	t.n = 0;
-	add(&t, &est, 0, SYN, 0);
-	add(&t, &est, 1, SYN | ACK, 0);
-	add(&t, &est, 0, ACK, 0);
-	add_lifecycle(&t, &tw);
-	add(&t, &rst, 0, SYN, 0);
-	add(&t, &rst, 1, SYN | ACK, 0);
-	run(w, &t, 0, t.n, 5, now, NULL);
+	add(&t, &c[0], 0, SYN, 0);
+	add(&t, &c[0], 1, SYN | ACK, 0);
+	add(&t, &c[0], 0, ACK, 0);
+	add_lifecycle(&t, &c[1]);
+	add(&t, &c[2], 0, SYN, 0);
+	add(&t, &c[2], 1, SYN | ACK, 0);
+	run(w, &t, 0, t.n, 5, *now, NULL);
 	assert_by_state_is_walk(w, "handshakes");
 	t.n = 0;
-	add(&t, &rst, 1, RST, 0);
-	run(w, &t, 0, t.n, 32, now, NULL);
+	add(&t, &c[2], 1, RST, 0);
+	run(w, &t, 0, t.n, 32, *now, NULL);
 	cr_assert_geq(s->state_changes, 8);
 	assert_by_state_is_walk(w, "state changes");
-
 	/* REOPEN: a SYN on the TIME_WAIT flow re-creates it in SYN_SENT */
 	t.n = 0;
-	tw.seq[0] += 100000;
-	add(&t, &tw, 0, SYN, 0);
-	run(w, &t, 0, t.n, 32, ++now, NULL);
+	c[1].seq[0] += 100000;
+	add(&t, &c[1], 0, SYN, 0);
+	run(w, &t, 0, t.n, 32, ++*now, NULL);
 	cr_assert_eq(s->flows_reopened, 1);
 	assert_by_state_is_walk(w, "reopen");
+}
 
-	/* eviction: more SYNs than the small table holds, in one burst and one by one */
+/* More SYNs than the small table holds, in one burst and one by one: evictions. */
+static void
+by_state_evictions(struct ct_worker *w, uint64_t *now)
+{
+	static struct trace t;
+	uint32_t cap = ct_table_capacity(ct_worker_table(w));
+
 	t.n = 0;
 	for (unsigned int i = 0; i < cap + 4 && t.n < MAX_FR; i++) {
 		struct conn c = conn(ip(10, 3, 0, (uint8_t)i), 50000, ip(10, 3, 1, 1), 80, i, 0);
 
 		add(&t, &c, 0, SYN, 0);
 	}
-	run(w, &t, 0, t.n / 2, 32, ++now, NULL);
-	run(w, &t, t.n / 2, t.n - t.n / 2, 1, ++now, NULL);
-	cr_assert_gt(s->flows_evicted, 0, "the small table never evicted");
+	run(w, &t, 0, t.n / 2, 32, ++*now, NULL);
+	run(w, &t, t.n / 2, t.n - t.n / 2, 1, ++*now, NULL);
+	cr_assert_gt(ct_worker_stats(w)->flows_evicted, 0, "the small table never evicted");
 	assert_by_state_is_walk(w, "eviction");
+}
 
+Test(worker, flows_by_state_equal_a_walk_of_the_table)
+{
+	static struct trace t;
+	struct ct_worker *w = worker_new("w_states", 8);
+	const struct ct_lcore_stats *s = ct_worker_stats(w);
+	struct conn c[3];
+	uint64_t now = 100;
+	uint32_t live;
+
+	for (unsigned int i = 0; i < 3; i++)
+		c[i] = conn(ip(10, 2, 0, (uint8_t)(2 * i + 1)), (uint16_t)(40000 + i),
+		            ip(10, 2, 0, 2), 80, 1000 * (i + 1), 9000 - 1000 * i);
+	by_state_lifecycles(w, c, &now);
+	by_state_evictions(w, &now);
 	/* expiry: past the embryonic and closing timeouts, not ESTABLISHED's */
 	for (unsigned int i = 0; i < 6; i++) {
 		now += 60 * TPS;
@@ -496,7 +512,6 @@ Test(worker, flows_by_state_equal_a_walk_of_the_table)
 	}
 	cr_assert_gt(s->flows_expired, 0);
 	cr_assert_geq(ct_table_count(ct_worker_table(w)), 1, "ESTABLISHED expired too early");
-
 	/* flush, then traffic again */
 	live = ct_table_count(ct_worker_table(w));
 	cr_assert_eq(ct_worker_flush(w), live);
@@ -504,8 +519,8 @@ Test(worker, flows_by_state_equal_a_walk_of_the_table)
 	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
 	assert_by_state_is_walk(w, "flush");
 	t.n = 0;
-	add(&t, &rst, 0, SYN, 0);
-	add(&t, &rst, 1, SYN | ACK, 0);
+	add(&t, &c[2], 0, SYN, 0);
+	add(&t, &c[2], 1, SYN | ACK, 0);
 	run(w, &t, 0, t.n, 32, ++now, NULL);
 	cr_assert_eq(s->flows_created, s->flows_expired + s->flows_evicted + s->flows_flushed +
 	                                       s->flows_reopened +

@@ -52,7 +52,6 @@
 #define MIN_ROUNDS 64
 #define READER     0 /* QSBR thread id of the control thread */
 #define CALL_MS    5000
-#define FRAME_SIZE (14 + 20 + 20 + 100)
 
 /* ---- traffic ---- */
 
@@ -376,8 +375,7 @@ control_plane_calls_while_the_worker_forwards(void)
 	}
 	c.w = ct_worker_create(&wp);
 	CHECK(c.w != NULL, "ct_worker_create: %s", rte_strerror(rte_errno));
-	c.pool = rte_pktmbuf_pool_create("ctl", 2 * BURST - 1, 0, 0,
-	                                 RTE_PKTMBUF_HEADROOM + FRAME_SIZE, SOCKET_ID_ANY);
+	c.pool = tl_pool_create("ctl", 2 * BURST - 1);
 	CHECK(c.pool != NULL, "mempool: %s", rte_strerror(rte_errno));
 	k.v = ct_table_qsbr(ct_worker_table(c.w));
 	CHECK(ct_table_reader_register(ct_worker_table(c.w), READER) == 0, "register");
