@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Traffic generators of synfin-bench (see bench_gen.h): the lifecycle, established and synflood
- * packet streams computed from (round, slot, seed) alone, the Ethernet/IPv4/TCP frame writer and
- * a classic-pcap loader (stdlib only). None of this code is inside the timed region.
+ * packet streams computed from (round, slot, seed) alone, and the frame writer and pcap I/O on
+ * test/lib's builder and pcap code. None of this code is inside the timed region.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "ct_tcp.h"
+#include "tl_frame.h"
+#include "tl_pcap.h"
 
 #include "bench_gen.h"
 
@@ -19,6 +21,7 @@
 #define TCP_HLEN   20
 #define SYNOPT_LEN 12
 #define FRAME_MIN  60
+#define FRAME_MAX  (ETH_HLEN + 65535)
 
 static uint32_t
 mix32(uint32_t x)
@@ -39,63 +42,29 @@ bench_frame_len(const struct bench_pkt *p)
 	return l < FRAME_MIN ? FRAME_MIN : l;
 }
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = v >> 8;
-	b[1] = v & 0xff;
-}
-
-static void
-put32(uint8_t *b, uint32_t v)
-{
-	put16(b, v >> 16);
-	put16(b + 2, v & 0xffff);
-}
-
 uint32_t
 bench_frame_write(uint8_t *buf, const struct bench_pkt *p)
 {
-	static const uint8_t eth[ETH_HLEN] = {0x02, 0, 0, 0, 0,    0x02, 0x02,
-	                                      0,    0, 0, 0, 0x01, 0x08, 0x00};
+	static const uint8_t dmac[6] = {0x02, 0, 0, 0, 0, 0x02}, smac[6] = {0x02, 0, 0, 0, 0, 0x01};
 	static const uint8_t synopt[SYNOPT_LEN] = {2, 4, 0x05, 0xb4, 4, 2, 1, 1, 1, 3, 3, 7};
-	uint32_t optlen = p->synopt ? SYNOPT_LEN : 0;
-	uint32_t iplen = IP_HLEN + TCP_HLEN + optlen + p->len;
-	uint32_t flen = bench_frame_len(p);
-	uint8_t *ip = buf + ETH_HLEN;
-	uint8_t *tcp = ip + IP_HLEN;
-	uint32_t sum = 0;
+	struct tl_frame_spec s;
 
-	memcpy(buf, eth, ETH_HLEN);
-	ip[0] = 0x45;
-	ip[1] = 0;
-	put16(ip + 2, (uint16_t)iplen);
-	put16(ip + 4, 0);
-	put16(ip + 6, 0x4000);
-	ip[8] = 64;
-	ip[9] = 6;
-	put16(ip + 10, 0);
-	put32(ip + 12, p->src);
-	put32(ip + 16, p->dst);
-	for (int i = 0; i < IP_HLEN; i += 2)
-		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	put16(ip + 10, (uint16_t)~sum);
-
-	put16(tcp, p->sport);
-	put16(tcp + 2, p->dport);
-	put32(tcp + 4, p->seq);
-	put32(tcp + 8, p->ack);
-	tcp[12] = (uint8_t)(((TCP_HLEN + optlen) / 4) << 4);
-	tcp[13] = p->flags;
-	put16(tcp + 14, p->win);
-	put16(tcp + 16, 0); /* checksum: the tracker does not verify it */
-	put16(tcp + 18, 0);
-	if (optlen)
-		memcpy(tcp + TCP_HLEN, synopt, SYNOPT_LEN);
-	/* Payload and padding bytes are left as they are: nothing reads them. */
-	return flen;
+	tl_frame_spec_v4(&s, p->src, p->sport, p->dst, p->dport);
+	memcpy(s.dmac, dmac, 6);
+	memcpy(s.smac, smac, 6);
+	s.frag4 = 0x4000; /* DF */
+	s.seq = p->seq;
+	s.ack = p->ack;
+	s.flags = p->flags;
+	s.win = p->win;
+	if (p->synopt) {
+		memcpy(s.tcpopt, synopt, SYNOPT_LEN);
+		s.tcpopt_len = SYNOPT_LEN;
+	}
+	s.payload = p->len;
+	s.min_len = FRAME_MIN;
+	s.csum = TL_CSUM_IP; /* the TCP checksum stays 0: the tracker does not verify it */
+	return (uint32_t)tl_frame_write(&s, buf, bench_frame_len(p), NULL);
 }
 
 /* Endpoints of slot @p i in generation @p g (the client is always the smaller address). */
@@ -330,207 +299,51 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 	return t;
 }
 
-/* ---- classic pcap ---- */
-
-static uint32_t
-rd32(const uint8_t *b, int swap)
-{
-	uint32_t v;
-
-	memcpy(&v, b, 4);
-	return swap ? __builtin_bswap32(v) : v;
-}
-
-/* Offset of the TCP header of an Ethernet frame, or -1 (handles VLAN tags, IPv4, IPv6 without
- * extension headers). */
-static int32_t
-tcp_offset(const uint8_t *f, uint32_t len)
-{
-	uint32_t o = 12;
-	uint16_t et;
-
-	for (;;) {
-		if (len < o + 2)
-			return -1;
-		et = (uint16_t)(f[o] << 8 | f[o + 1]);
-		if (et != 0x8100 && et != 0x88a8)
-			break;
-		o += 4;
-	}
-	o += 2;
-	if (et == 0x0800) {
-		if (len < o + 20 || f[o + 9] != 6 || (f[o + 6] & 0x3f) || f[o + 7])
-			return -1;
-		o += (uint32_t)(f[o] & 0xf) * 4;
-	} else if (et == 0x86dd) {
-		if (len < o + 40 || f[o + 6] != 6)
-			return -1;
-		o += 40;
-	} else {
-		return -1;
-	}
-	return len >= o + 20 ? (int32_t)o : -1;
-}
+/* ---- classic pcap (test/lib) ---- */
 
 int
-bench_pcap_load(const char *path, struct bench_pcap *pc)
+bench_pcap_load(const char *path, struct tl_pcap *pc)
 {
-	FILE *fp = fopen(path, "rb");
-	uint8_t gh[24], ph[16];
-	uint32_t magic;
-	int swap, nano;
-	uint64_t cap = 0, ncap = 0, used = 0, ts0 = 0;
-	long fsz;
+	char err[256];
 
-	memset(pc, 0, sizeof(*pc));
-	if (fp == NULL) {
-		fprintf(stderr, "pcap %s: %s\n", path, strerror(errno));
+	if (tl_pcap_load(path, pc, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pcap %s: %s\n", path, err);
 		return -1;
 	}
-	if (fread(gh, 1, sizeof(gh), fp) != sizeof(gh)) {
-		fprintf(stderr, "pcap %s: short global header\n", path);
-		goto fail;
-	}
-	memcpy(&magic, gh, 4);
-	switch (magic) {
-	case 0xa1b2c3d4:
-		swap = 0;
-		nano = 0;
-		break;
-	case 0xd4c3b2a1:
-		swap = 1;
-		nano = 0;
-		break;
-	case 0xa1b23c4d:
-		swap = 0;
-		nano = 1;
-		break;
-	case 0x4d3cb2a1:
-		swap = 1;
-		nano = 1;
-		break;
-	default:
-		fprintf(stderr,
-		        "pcap %s: not a classic pcap (magic %08x; pcapng is not supported)\n", path,
-		        magic);
-		goto fail;
-	}
-	if (rd32(gh + 20, swap) != 1) {
-		fprintf(stderr, "pcap %s: link type %u, only Ethernet (1) is supported\n", path,
-		        rd32(gh + 20, swap));
-		goto fail;
-	}
-	fseek(fp, 0, SEEK_END);
-	fsz = ftell(fp);
-	fseek(fp, 24, SEEK_SET);
-	pc->data = malloc(fsz > 0 ? (size_t)fsz : 1);
-	if (pc->data == NULL)
-		goto oom;
-	while (fread(ph, 1, sizeof(ph), fp) == sizeof(ph)) {
-		uint32_t incl = rd32(ph + 8, swap);
-		uint64_t ts = (uint64_t)rd32(ph, swap) * 1000000000ull +
-		              (uint64_t)rd32(ph + 4, swap) * (nano ? 1 : 1000);
-
-		if (incl > 262144 || used + incl > (uint64_t)fsz) {
-			fprintf(stderr, "pcap %s: bad record length %u\n", path, incl);
-			goto fail;
-		}
-		if (fread(pc->data + used, 1, incl, fp) != incl) {
-			fprintf(stderr, "pcap %s: truncated record %u (ignored)\n", path,
-			        pc->count);
-			break;
-		}
-		if (pc->count == ncap) {
-			ncap = ncap ? ncap * 2 : 1024;
-			void *a = realloc(pc->off, ncap * sizeof(*pc->off));
-			void *b = realloc(pc->len, ncap * sizeof(*pc->len));
-			void *c = realloc(pc->ts_ns, ncap * sizeof(*pc->ts_ns));
-			void *d = realloc(pc->tcp_off, ncap * sizeof(*pc->tcp_off));
-
-			if (a)
-				pc->off = a;
-			if (b)
-				pc->len = b;
-			if (c)
-				pc->ts_ns = c;
-			if (d)
-				pc->tcp_off = d;
-			if (!a || !b || !c || !d)
-				goto oom;
-		}
-		if (pc->count == 0)
-			ts0 = ts;
-		pc->off[pc->count] = used;
-		pc->len[pc->count] = incl;
-		pc->ts_ns[pc->count] = ts >= ts0 ? ts - ts0 : 0;
-		pc->tcp_off[pc->count] = tcp_offset(pc->data + used, incl);
-		if (pc->ts_ns[pc->count] > pc->span_ns)
-			pc->span_ns = pc->ts_ns[pc->count];
-		used += incl;
-		pc->count++;
-	}
-	(void)cap;
-	fclose(fp);
-	if (pc->count == 0) {
-		fprintf(stderr, "pcap %s: no packets\n", path);
-		bench_pcap_free(pc);
-		return -1;
-	}
+	if (pc->truncated)
+		fprintf(stderr, "pcap %s: truncated record %u (ignored)\n", path, pc->count);
 	return 0;
-oom:
-	fprintf(stderr, "pcap %s: out of memory\n", path);
-fail:
-	fclose(fp);
-	bench_pcap_free(pc);
-	return -1;
-}
-
-void
-bench_pcap_free(struct bench_pcap *pc)
-{
-	free(pc->data);
-	free(pc->off);
-	free(pc->len);
-	free(pc->ts_ns);
-	free(pc->tcp_off);
-	memset(pc, 0, sizeof(*pc));
 }
 
 int
 bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
                  uint32_t us_per_pkt)
 {
-	const uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1};
-	uint8_t frame[256];
-	FILE *fp = fopen(path, "wb");
+	static uint8_t frame[FRAME_MAX];
+	struct tl_pcap_out out;
 	uint64_t us = 0;
+	int ret = tl_pcap_out_create(&out, path, 65535);
 
-	if (fp == NULL || fwrite(gh, sizeof(gh), 1, fp) != 1) {
-		fprintf(stderr, "pcap %s: %s\n", path, strerror(errno));
-		if (fp)
-			fclose(fp);
+	if (ret != 0) {
+		fprintf(stderr, "pcap %s: %s\n", path, strerror(-ret));
 		return -1;
 	}
-	memset(frame, 0, sizeof(frame));
 	while (npkts > 0) {
 		struct bench_pkt p;
 		struct bench_tag t = bench_gen_next(g, &p);
-		uint32_t len, ph[4];
+		uint32_t len;
 
 		if (t.warmup && skip_warm)
 			continue;
-		len = bench_frame_write(frame, &p);
-		ph[0] = (uint32_t)(us / 1000000);
-		ph[1] = (uint32_t)(us % 1000000);
-		ph[2] = len;
-		ph[3] = len;
-		if (fwrite(ph, sizeof(ph), 1, fp) != 1 || fwrite(frame, len, 1, fp) != 1) {
-			fprintf(stderr, "pcap %s: %s\n", path, strerror(errno));
-			fclose(fp);
+		len = bench_frame_len(&p);
+		if (len > sizeof(frame) || bench_frame_write(frame, &p) != len ||
+		    tl_pcap_out_add(&out, us, frame, len) != 0) {
+			fprintf(stderr, "pcap %s: cannot write a frame of %u bytes\n", path, len);
+			tl_pcap_out_free(&out);
 			return -1;
 		}
 		us += us_per_pkt;
 		npkts--;
 	}
-	return fclose(fp) == 0 ? 0 : -1;
+	return tl_pcap_out_free(&out) == 0 ? 0 : -1;
 }

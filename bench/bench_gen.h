@@ -5,8 +5,8 @@
 /**
  * @file
  * Traffic generators of synfin-bench: stateless descriptions of the packets of each workload
- * (lifecycle, established, synflood) and a classic-pcap loader, plus the frame writer that
- * turns a description into Ethernet/IPv4/TCP bytes in an mbuf. Everything here runs outside the
+ * (lifecycle, established, synflood), the frame writer that turns a description into
+ * Ethernet/IPv4/TCP bytes in an mbuf and pcap reading and writing (both on test/lib). Everything here runs outside the
  * timed region; the generators keep O(1) state (a round counter and a slot index), so 10 M
  * concurrent connections cost no generator memory.
  *
@@ -15,6 +15,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "tl_pcap.h"
 
 /** One packet to write: addresses/ports in host order, TCP fields in host order. */
 struct bench_pkt {
@@ -77,22 +79,12 @@ void bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, ui
 /** Next packet. @return tag describing it. */
 struct bench_tag bench_gen_next(struct bench_gen *g, struct bench_pkt *p);
 
-/** A pcap loaded in memory. */
-struct bench_pcap {
-	uint8_t *data;    /**< all frames back to back */
-	uint64_t *off;    /**< frame i starts at data + off[i] */
-	uint32_t *len;    /**< captured length of frame i */
-	uint64_t *ts_ns;  /**< timestamp of frame i, ns since the first frame */
-	int32_t *tcp_off; /**< offset of the TCP header in frame i, or -1 */
-	uint32_t count;
-	uint64_t span_ns; /**< last timestamp - first */
-};
-
 /**
- * Load a classic pcap (microsecond or nanosecond magic, either byte order, LINKTYPE_ETHERNET).
+ * Load a classic pcap into memory (test/lib's tl_pcap_load(): microsecond or nanosecond magic,
+ * either byte order, LINKTYPE_ETHERNET); free it with tl_pcap_free().
  * @return 0, or -1 with a message on stderr.
  */
-int bench_pcap_load(const char *path, struct bench_pcap *pc);
+int bench_pcap_load(const char *path, struct tl_pcap *pc);
 
 /**
  * Write @p npkts packets of generator @p g (warm-up first, then timed packets) to a classic pcap
@@ -102,8 +94,5 @@ int bench_pcap_load(const char *path, struct bench_pcap *pc);
  */
 int bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
                      uint32_t us_per_pkt);
-
-/** Free what bench_pcap_load() allocated. */
-void bench_pcap_free(struct bench_pcap *pc);
 
 #endif /* BENCH_GEN_H */

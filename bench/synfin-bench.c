@@ -391,7 +391,7 @@ run_synthetic(struct bench *b, uint64_t tsc_hz)
 
 /* Copy pcap frame @p i into @p m, with the synthetic clock taken from its timestamp. */
 static void
-pcap_frame_set(struct rte_mbuf *m, const struct bench_pcap *pc, uint32_t i)
+pcap_frame_set(struct rte_mbuf *m, const struct tl_pcap *pc, uint32_t i)
 {
 	uint32_t len = pc->len[i],
 	         room = rte_pktmbuf_data_room_size(m->pool) - RTE_PKTMBUF_HEADROOM;
@@ -403,7 +403,7 @@ pcap_frame_set(struct rte_mbuf *m, const struct bench_pcap *pc, uint32_t i)
 }
 
 static void
-run_pcap(struct bench *b, const struct bench_pcap *pc, uint64_t tsc_hz)
+run_pcap(struct bench *b, const struct tl_pcap *pc, uint64_t tsc_hz)
 {
 	uint64_t base_ns = 0;
 
@@ -466,7 +466,7 @@ main(int argc, char **argv)
 	static struct bench b;
 	struct ct_worker_params wp;
 	struct ct_lcore_stats st;
-	struct bench_pcap pc;
+	struct tl_pcap pc;
 	struct rte_mempool *mp;
 	uint64_t tsc_hz, nmbuf;
 	double secs, mpps, cpp, cps, bpf;
@@ -596,7 +596,7 @@ main(int argc, char **argv)
 	rte_mempool_free(mp);
 	free(b.broken);
 	if (b.o.workload == BENCH_W_PCAP)
-		bench_pcap_free(&pc);
+		tl_pcap_free(&pc);
 	rte_eal_cleanup();
 	return 0;
 }

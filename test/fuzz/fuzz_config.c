@@ -16,8 +16,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "synfin.h"
+#include "ct_worker.h" /* CT_WORKER_TIMEOUT_MS_MAX */
 #include "fuzz_check.h"
+#include "synfin.h"
 
 static int fd = -1;
 static char path[64];

@@ -2,10 +2,12 @@
 /*
  * libFuzzer harness of the whole tracking path on a sequence of frames: parser (lib/parse),
  * FSM (lib/tcp) and flow table with its timer wheel (lib/table, lib/timer), driven the way the
- * worker drives them (parse, look up, ct_tcp_new/ct_table_add or ct_tcp_track, arm on state
- * change, delete and restart on REOPEN, expire as the clock advances). EAL starts once in
- * LLVMFuzzerInitialize (--no-huge); each input gets a fresh small table (8 to 64 flows) so the
- * full / evict / refuse paths and expiry are hit, with short timeouts (1 to 10 s of 1 ms ticks).
+ * worker drives them (parse, hash once, look up, ct_tcp_new/ct_table_add or ct_tcp_track, arm on
+ * state change, delete and restart on REOPEN, expire as the clock advances), on a table with the
+ * worker's policy and record layout (class = conntrack state, a timeout per state in ticks, the
+ * handshake states embryonic). EAL starts once in LLVMFuzzerInitialize (--no-huge); each input
+ * gets a fresh small table (8 to 64 flows) so the full / evict / refuse paths and expiry are hit,
+ * with short timeouts (1 to 10 s of 1 ms ticks).
  *
  * With bit 5 of the configuration byte set, the frames go
  * instead through the real pipeline, ct_worker_process_burst(), as mbufs in bursts of up to 32
@@ -13,12 +15,16 @@
  * same-burst paths (flows created, evicted, re-opened earlier in the burst) are fuzzed; the
  * harness then runs the same frames one at a time through its own reference pipeline on a
  * second table and checks the worker against it (differential): same verdict per packet, same
- * set of flows with the same FSM state and counters after every burst and expiry; plus the
- * worker's counter identities (rx = tcp + not_tcp + parse_drop, tcp = accepted + invalid +
- * refused, reason sums, worker created = table created, verdicts matching counter deltas).
+ * set of flows with the same FSM state and counters after every burst and expiry, the same table
+ * events (created, evicted, refused, expired, flushed; the worker's flows_reopened = the
+ * reference's deletes); plus the worker's counter identities (rx = tcp + not_tcp + parse_drop,
+ * tcp = accepted + invalid + refused, reason sums, verdicts matching counter deltas) and its
+ * flows per state (ct_worker_flows_by_state()) = a count by state of a ct_table_read_next() walk
+ * of its table.
  *
  * Input: one configuration byte (bit 0 loose, bit 1 liberal, bit 2 VLAN in the key, bits 3..4
- * table size 8 << n, bit 5 worker) then records:
+ * table size 8 << n, bit 5 worker, bit 6 flush: a clock step of n = 15 first flushes both
+ * tables) then records:
  *   raw frame:  0x80 | x, length (u16 LE, at most 2048), frame bytes; x bit 6: chain the mbuf
  *               (worker mode), first segment (x & 0x3f) * 2 bytes; x bit 5: end the burst
  *   segment:    flow id (0..127), mode, flags, seq (u32 LE), ack (u32 LE), window (u16 LE),
@@ -26,12 +32,15 @@
  *               relative (added to the tracked `end` of sender / receiver), bit 3 IPv6, bits
  *               4..7 n: advance the clock by 2^(n-1) ms before the frame (n = 0: no advance).
  *               The harness builds an Ethernet/IP/TCP frame for it, so the parser runs too.
- * Invariants after every frame: count <= capacity; created == count + expired + deleted +
- * evicted; adds the harness saw succeed/refused == the table's created/refused; an INVALID
+ * Invariants after every frame, for each table: count <= capacity; created == count + expired +
+ * evicted + flushed + deleted by the owner (the reference's end callback counts its deletes, the
+ * worker's are its flows_reopened); adds, evictions (as ct_table_add() reports them) and
+ * refusals the harness saw == the table's counters == what the end callback saw; an INVALID
  * verdict leaves the record's struct ct_tcp unchanged; a new record comes back zeroed; every live
  * flow read back (ct_table_read_next) has a consistent FSM state and its key finds it
- * (ct_table_read_key, ct_table_lookup_bulk) at the same record. At the end the clock runs past
- * every timeout: the table must drain to 0 flows. Any violation aborts.
+ * (ct_table_read_key, ct_table_lookup_bulk, ct_table_lookup) at the same record. At the end the
+ * clock runs past every timeout: the table must drain to 0 flows. Any violation aborts. The
+ * reference pipeline and the table checks are in fuzz_flows_ref.c, frames come from test/lib.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -50,184 +59,50 @@
 #include "ct_tcp.h"
 #include "ct_worker.h"
 #include "fuzz_check.h"
+#include "fuzz_flows.h"
+#include "tl_eal.h"
+#include "tl_flow.h"
+#include "tl_frame.h"
 
 #define SEG_REC   14
-#define FRAME_MAX 2048
-#define TICKS_S   1000u
-#define BURST     32
-
-/* Outcome of one frame in the reference pipeline: the values of enum ct_worker_verdict. */
-enum fv { FV_PASS, FV_MALFORMED, FV_NEW, FV_ACCEPT, FV_INVALID, FV_REFUSED, FV_MAX };
-
-struct run {
-	struct ct_table *t;   /* table the harness drives itself (the reference in worker mode) */
-	struct ct_table *obs; /* table checked against t: the worker's, or t */
-	struct ct_worker *w;  /* worker mode */
-	struct rte_mbuf *burst[BURST];
-	uint8_t ref_verdict[BURST];
-	unsigned int nb;
-	struct ct_tcp_conf conf;
-	struct ct_parse_conf pconf;
-	uint64_t now;
-	uint64_t adds, refused;
-};
-
-static void
-check_tcp(const struct ct_tcp *t)
-{
-	CHECK(t->tcp_state[0] < CT_TCP_STATE_MAX && t->tcp_state[1] < CT_TCP_STATE_MAX);
-	CHECK(t->state == ct_state_from_tcp((enum ct_tcp_state)t->tcp_state[0],
-	                                    (enum ct_tcp_state)t->tcp_state[1]));
-}
-
-/* Structural checks of one table; @return its flow count. */
-static uint32_t
-check_one(struct ct_table *t)
-{
-	const struct ct_table_stats *st = ct_table_stats(t);
-	uint32_t count = ct_table_count(t), next = 0, n = 0;
-	struct ct_flow_key key;
-	struct ct_flow f, g;
-
-	CHECK(count <= ct_table_capacity(t));
-	CHECK(st->created == (uint64_t)count + st->expired + st->deleted + st->evicted);
-	while (ct_table_read_next(t, &next, &key, &f) == 0) {
-		const struct ct_flow_key *kp = &key;
-		int32_t pos = -1;
-
-		n++;
-		CHECK(n <= count);
-		check_tcp(&f.tcp);
-		CHECK(memcmp(key.addr[0], key.addr[1], 16) <= 0);
-		CHECK(ct_table_read_key(t, &key, &g) == 0);
-		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
-		CHECK(ct_table_lookup_bulk(t, &kp, 1, &pos) == 1);
-		CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(t));
-		CHECK(memcmp(&ct_table_flow(t, (uint32_t)pos)->tcp, &f.tcp, sizeof(f.tcp)) == 0);
-	}
-	CHECK(n == count);
-	return count;
-}
+#define FRAME_MAX TL_MBUF_ROOM /* 2048 */
+#define TICKS_S   CT_WORKER_HZ
 
 /*
  * Check the driven table, and in worker mode that the worker's table holds exactly the same
- * flows (key, FSM state, packet counters, flags) as the one-packet-at-a-time reference.
+ * flows (key, FSM state, packet counters, flags) as the one-packet-at-a-time reference, that its
+ * table events are the reference's, and that its flows per state are a count of its table.
  */
 static void
 check_table(struct run *r)
 {
-	const struct ct_table_stats *st = ct_table_stats(r->t);
+	const struct ct_lcore_stats *ws, *st = &r->st;
+	uint64_t ref_by[CT_S_MAX], obs_by[CT_S_MAX], kept[CT_S_MAX];
 	struct ct_flow_key key;
 	struct ct_flow f, g;
 	uint32_t next = 0;
 
-	check_one(r->t);
-	CHECK(st->created == r->adds);
-	CHECK(st->refused == r->refused);
+	check_ref(r, ref_by);
 	if (r->obs == r->t)
 		return;
-	CHECK(check_one(r->obs) == ct_table_count(r->t));
+	ws = ct_worker_stats(r->w);
+	CHECK(check_one(r->obs, ws, ws->flows_reopened, obs_by) == ct_table_count(r->t));
 	while (ct_table_read_next(r->t, &next, &key, &f) == 0) {
 		CHECK(ct_table_read_key(r->obs, &key, &g) == 0);
 		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
 		CHECK(f.pkts[0] == g.pkts[0] && f.pkts[1] == g.pkts[1]);
 		CHECK(f.last_seen == g.last_seen && f.flags == g.flags && f.invalid == g.invalid);
 	}
-	CHECK(ct_table_stats(r->obs)->created == st->created);
-	CHECK(ct_table_stats(r->obs)->evicted == st->evicted);
-	CHECK(ct_table_stats(r->obs)->refused == st->refused);
-}
-
-/* Start a flow from a parsed packet (after a miss or a REOPEN). */
-static enum fv
-flow_start(struct run *r, const struct ct_pkt *pkt)
-{
-	static const uint8_t zero[offsetof(struct ct_flow, tm)];
-	struct ct_tcp tcp;
-	enum ct_tcp_reason why = CT_R_MAX;
-	struct ct_flow *f;
-	int32_t pos;
-
-	if (ct_tcp_new(&tcp, &r->conf, &pkt->seg, &why) != CT_VERDICT_NEW) {
-		CHECK(why != CT_R_OK && why < CT_R_MAX);
-		return FV_INVALID;
-	}
-	check_tcp(&tcp);
-	pos = ct_table_add(r->t, &pkt->key, r->now);
-	CHECK(pos != -EEXIST);
-	if (pos == -ENOSPC) {
-		r->refused++;
-		return FV_REFUSED;
-	}
-	CHECK(pos >= 0 && (uint32_t)pos < ct_table_positions(r->t));
-	r->adds++;
-	f = ct_table_flow(r->t, (uint32_t)pos);
-	CHECK(memcmp(f, zero, sizeof(zero)) == 0);
-	CHECK(f->last_seen == (uint32_t)r->now && f->pkts[0] == 0 && f->pkts[1] == 0);
-	CHECK(f->invalid == 0 && f->flags == 0 && ct_flow_bytes(f, 0) == 0);
-	f->tcp = tcp;
-	f->flags = pkt->swapped ? CT_FLOW_F_SWAPPED : 0;
-	f->pkts[CT_DIR_ORIG] = 1;
-	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
-	ct_table_arm(r->t, (uint32_t)pos, r->now);
-	return FV_NEW;
-}
-
-/* The reference pipeline, one frame at a time (first @p seg_len bytes contiguous). */
-static enum fv
-frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
-{
-	const struct ct_flow_key *kp;
-	enum ct_tcp_reason why = CT_R_MAX;
-	enum ct_parse_reason pr;
-	struct ct_tcp before;
-	struct ct_flow *f;
-	enum ct_verdict v;
-	struct ct_pkt pkt;
-	enum ct_dir dir;
-	int32_t pos = -1;
-
-	pr = ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt);
-	if (pr != CT_PARSE_OK)
-		return pr == CT_PARSE_NOT_IP || pr == CT_PARSE_NOT_TCP ||
-		                       pr == CT_PARSE_FRAG_FIRST || pr == CT_PARSE_FRAG_NONFIRST
-		               ? FV_PASS
-		               : FV_MALFORMED;
-	kp = &pkt.key;
-	CHECK(ct_table_lookup_bulk(r->t, &kp, 1, &pos) >= 0);
-	if (pos < 0) {
-		CHECK(pos == -ENOENT);
-		return flow_start(r, &pkt);
-	}
-	f = ct_table_flow(r->t, (uint32_t)pos);
-	dir = pkt.swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
-	before = f->tcp;
-	v = ct_tcp_track(&f->tcp, &r->conf, dir, &pkt.seg, &why);
-	check_tcp(&f->tcp);
-	switch (v) {
-	case CT_VERDICT_ACCEPT:
-		CHECK(why == CT_R_OK);
-		f->last_seen = (uint32_t)r->now;
-		f->pkts[dir]++;
-		ct_flow_bytes_add(f, dir, pkt.l3_len);
-		if (f->tcp.state != before.state)
-			ct_table_arm(r->t, (uint32_t)pos, r->now);
-		return FV_ACCEPT;
-	case CT_VERDICT_INVALID:
-		CHECK(why != CT_R_OK && why < CT_R_MAX);
-		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
-		if (f->invalid < UINT8_MAX)
-			f->invalid++;
-		return FV_INVALID;
-	case CT_VERDICT_REOPEN:
-		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
-		CHECK(pkt.seg.flags & CT_TCPF_SYN);
-		ct_table_del(r->t, (uint32_t)pos);
-		return flow_start(r, &pkt);
-	default:
-		CHECK(0);
-	}
-	return FV_MAX;
+	CHECK(ws->flows_created == st->flows_created);
+	CHECK(ws->flows_evicted == st->flows_evicted);
+	CHECK(ws->flows_refused == st->flows_refused);
+	CHECK(ws->flows_expired == st->flows_expired);
+	CHECK(ws->flows_flushed == st->flows_flushed);
+	CHECK(ws->flows_reopened == r->reopens);
+	/* The per-state counts the worker keeps as states change = a walk of its table. */
+	ct_worker_flows_by_state(r->w, kept);
+	CHECK(memcmp(kept, obs_by, sizeof(kept)) == 0);
+	CHECK(memcmp(kept, ref_by, sizeof(kept)) == 0);
 }
 
 _Static_assert(FV_PASS == CT_WV_PASS && FV_MALFORMED == CT_WV_MALFORMED && FV_NEW == CT_WV_NEW &&
@@ -241,8 +116,8 @@ static void
 check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *verdicts,
              unsigned int n)
 {
-	const struct ct_lcore_stats *s = &r->w->stats;
-	uint64_t seen[CT_WV_MAX] = {0}, sum = 0;
+	const struct ct_lcore_stats *s = ct_worker_stats(r->w);
+	uint64_t seen[CT_WV_MAX] = {0}, by_state[CT_S_MAX], sum = 0;
 	unsigned int i;
 
 	CHECK(s->rx_pkts == s->tcp_pkts + s->not_tcp + s->parse_drop);
@@ -256,8 +131,12 @@ check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *ver
 		sum += s->reason[i];
 	CHECK(s->reason[CT_R_OK] == 0);
 	CHECK(sum == s->invalid);
-	CHECK(s->flows_created == ct_table_stats(r->obs)->created);
-	CHECK(s->flows_refused == ct_table_stats(r->obs)->refused);
+	/* The table counts flows_created/_refused itself: the flows per state add up to its count. */
+	ct_worker_flows_by_state(r->w, by_state);
+	sum = 0;
+	for (i = 0; i < CT_S_MAX; i++)
+		sum += by_state[i];
+	CHECK(sum == ct_table_count(r->obs));
 	if (old == NULL)
 		return;
 	for (i = 0; i < n; i++) {
@@ -288,7 +167,7 @@ burst_flush(struct run *r)
 
 	if (r->w == NULL || r->nb == 0)
 		return;
-	old = r->w->stats;
+	old = *ct_worker_stats(r->w);
 	memset(verdicts, 0xff, sizeof(verdicts));
 	ct_worker_process_burst(r->w, r->burst, (uint16_t)r->nb, r->now, verdicts);
 	check_worker(r, &old, verdicts, r->nb);
@@ -305,34 +184,34 @@ burst_flush(struct run *r)
 static void
 burst_add(struct run *r, const uint8_t *frame, uint32_t len, uint32_t split)
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *m2;
-	char *d;
+	struct rte_mbuf *m = tl_mbuf_from(pool, frame, len, split);
 
 	CHECK(m != NULL);
 	if (split == 0 || split >= len)
 		split = len;
-	d = rte_pktmbuf_append(m, (uint16_t)split);
-	CHECK(d != NULL || split == 0);
-	if (split)
-		memcpy(d, frame, split);
-	if (split < len) {
-		m2 = rte_pktmbuf_alloc(pool);
-		CHECK(m2 != NULL);
-		d = rte_pktmbuf_append(m2, (uint16_t)(len - split));
-		CHECK(d != NULL);
-		memcpy(d, frame + split, len - split);
-		CHECK(rte_pktmbuf_chain(m, m2) == 0);
-	}
 	r->ref_verdict[r->nb] = (uint8_t)frame_process(r, frame, split, len);
 	r->burst[r->nb++] = m;
 	if (r->nb == BURST)
 		burst_flush(r);
 }
 
+/*
+ * Advance the clock (after the queued frames: they arrived before it moved) and expire both
+ * tables. With the flush bit, the largest step (@p flush) first flushes both tables.
+ */
 static void
-clock_advance(struct run *r, uint64_t ticks)
+clock_advance(struct run *r, uint64_t ticks, int flush)
 {
-	burst_flush(r); /* the queued frames arrived before the clock moved */
+	burst_flush(r);
+	if (flush && r->flush) {
+		uint32_t n = ct_table_count(r->t);
+
+		CHECK(ct_table_flush(r->t) == n);
+		if (r->w != NULL)
+			CHECK(ct_worker_flush(r->w) == n);
+		CHECK(ct_table_count(r->t) == 0 && ct_table_count(r->obs) == 0);
+		check_table(r);
+	}
 	r->now += ticks;
 	if (r->w != NULL) {
 		while (ct_worker_tick(r->w, r->now) == 256)
@@ -345,15 +224,6 @@ clock_advance(struct run *r, uint64_t ticks)
 	ct_table_expire(r->t, r->now, 1024);
 }
 
-static void
-wr32be(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 static uint32_t
 rd32le(const uint8_t *p)
 {
@@ -361,92 +231,65 @@ rd32le(const uint8_t *p)
 }
 
 /*
- * Build the frame of a segment record. Client of flow id: 10.1.0.id:(1024 + id) or
- * 2001:db8::1:id; server: 10.2.0.(id % 4):80 or 2001:db8::2:(id % 4). Returns the frame length;
- * *tcp_off is where the TCP header starts.
+ * Build the frame of a segment record (test/lib's builder, MACs 02:00:00:00:00:00, no
+ * checksums). Client of flow id: 10.1.0.id:(1024 + id) or 2001:db8::1:id; server:
+ * 10.2.0.(id % 4):80 or 2001:db8::2:(id % 4). Returns the frame length; *tcp_off is where the
+ * TCP header starts.
  */
 static uint32_t
 frame_build(uint8_t *fr, const uint8_t *rec, uint32_t *tcp_off)
 {
-	unsigned int id = rec[0] & 0x7f, mode = rec[1], plen = rec[13];
-	int v6 = (mode >> 3) & 1, from_server = mode & 1;
-	uint8_t caddr[16] = {0}, saddr[16] = {0};
+	unsigned int id = rec[0] & 0x7f, from_server = rec[1] & 1;
+	uint8_t c6[16] = {0x20, 0x01, 0x0d, 0xb8}, s6[16] = {0x20, 0x01, 0x0d, 0xb8};
+	uint32_t c4 = 0x0a010000u | id, s4 = 0x0a020000u | (id % 4);
 	uint16_t cport = (uint16_t)(1024 + id), sport = 80;
-	uint32_t iplen, l4 = 14 + (v6 ? 40 : 20);
-	uint8_t *ip = fr + 14, *th = fr + l4;
+	struct tl_frame_spec s;
+	struct tl_frame_off off;
+	long n;
 
-	memset(fr, 0, l4 + 20 + plen);
-	fr[0] = 0x02;
-	fr[6] = 0x02;
-	fr[12] = v6 ? 0x86 : 0x08;
-	fr[13] = v6 ? 0xdd : 0x00;
-	if (v6) {
-		caddr[0] = saddr[0] = 0x20;
-		caddr[1] = saddr[1] = 0x01;
-		caddr[2] = saddr[2] = 0x0d;
-		caddr[3] = saddr[3] = 0xb8;
-		caddr[13] = 1;
-		saddr[13] = 2;
-		caddr[15] = (uint8_t)id;
-		saddr[15] = (uint8_t)(id % 4);
-		iplen = 20 + plen;
-		ip[0] = 0x60;
-		ip[4] = (uint8_t)(iplen >> 8);
-		ip[5] = (uint8_t)iplen;
-		ip[6] = 6;
-		ip[7] = 64;
-		memcpy(ip + 8, from_server ? saddr : caddr, 16);
-		memcpy(ip + 24, from_server ? caddr : saddr, 16);
+	if ((rec[1] >> 3) & 1) {
+		c6[13] = 1;
+		c6[15] = (uint8_t)id;
+		s6[13] = 2;
+		s6[15] = (uint8_t)(id % 4);
+		tl_frame_spec_v6(&s, from_server ? s6 : c6, from_server ? sport : cport,
+		                 from_server ? c6 : s6, from_server ? cport : sport);
 	} else {
-		caddr[0] = saddr[0] = 10;
-		caddr[1] = 1;
-		saddr[1] = 2;
-		caddr[3] = (uint8_t)id;
-		saddr[3] = (uint8_t)(id % 4);
-		iplen = 40 + plen;
-		ip[0] = 0x45;
-		ip[2] = (uint8_t)(iplen >> 8);
-		ip[3] = (uint8_t)iplen;
-		ip[8] = 64;
-		ip[9] = 6;
-		memcpy(ip + 12, from_server ? saddr : caddr, 4);
-		memcpy(ip + 16, from_server ? caddr : saddr, 4);
+		tl_frame_spec_v4(&s, from_server ? s4 : c4, from_server ? sport : cport,
+		                 from_server ? c4 : s4, from_server ? cport : sport);
 	}
-	th[0] = (uint8_t)((from_server ? sport : cport) >> 8);
-	th[1] = (uint8_t)(from_server ? sport : cport);
-	th[2] = (uint8_t)((from_server ? cport : sport) >> 8);
-	th[3] = (uint8_t)(from_server ? cport : sport);
-	wr32be(th + 4, rd32le(rec + 3));
-	wr32be(th + 8, rd32le(rec + 7));
-	th[12] = 5 << 4;
-	th[13] = rec[2];
-	th[14] = rec[12];
-	th[15] = rec[11];
-	*tcp_off = l4;
-	return l4 + 20 + plen;
+	s.dmac[0] = s.smac[0] = 0x02;
+	s.seq = rd32le(rec + 3);
+	s.ack = rd32le(rec + 7);
+	s.flags = rec[2];
+	s.win = (uint16_t)(rec[11] | rec[12] << 8);
+	s.payload = rec[13];
+	n = tl_frame_write(&s, fr, FRAME_MAX, &off);
+	CHECK(n > 0);
+	*tcp_off = off.l4;
+	return (uint32_t)n;
 }
 
 /* Apply a segment record's relative seq/ack against the flow the frame belongs to. */
 static void
 frame_relative(struct run *r, uint8_t *fr, uint32_t len, uint32_t tcp_off, const uint8_t *rec)
 {
-	const struct ct_flow_key *kp;
 	const struct ct_flow *f;
 	struct ct_pkt pkt;
-	int32_t pos = -1;
+	int32_t pos;
 	enum ct_dir dir;
 
 	if (!(rec[1] & 6) || ct_parse_pkt(fr, len, &r->pconf, &pkt) != CT_PARSE_OK)
 		return;
-	kp = &pkt.key;
-	if (ct_table_lookup_bulk(r->t, &kp, 1, &pos) < 1 || pos < 0)
+	pos = ct_table_lookup(r->t, &pkt.key, ct_table_hash(&pkt.key, KEY_LEN));
+	if (pos < 0)
 		return;
-	f = ct_table_flow(r->t, (uint32_t)pos);
+	f = rec_of(r->t, pos);
 	dir = pkt.swapped == !!(f->flags & CT_FLOW_F_SWAPPED) ? CT_DIR_ORIG : CT_DIR_REPLY;
 	if (rec[1] & 2)
-		wr32be(fr + tcp_off + 4, f->tcp.peer[dir].end + rd32le(rec + 3));
+		tl_put32(fr + tcp_off + 4, f->tcp.peer[dir].end + rd32le(rec + 3));
 	if (rec[1] & 4)
-		wr32be(fr + tcp_off + 8, f->tcp.peer[!dir].end + rd32le(rec + 7));
+		tl_put32(fr + tcp_off + 8, f->tcp.peer[!dir].end + rd32le(rec + 7));
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -455,17 +298,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *eal[] = {"fuzz_flows",  "-l", "0",   "--no-huge",         "--no-pci",
-	               "--no-shconf", "-m", "256", "--log-level=error", NULL};
-
 	(void)argc;
 	(void)argv;
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
+	if (tl_eal_up("fuzz_flows", "0", 256) != 0) {
 		fprintf(stderr, "fuzz_flows: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
 		exit(1);
 	}
-	pool = rte_pktmbuf_pool_create("fuzz", 4 * BURST, 0, 0, FRAME_MAX + RTE_PKTMBUF_HEADROOM,
-	                               SOCKET_ID_ANY);
+	pool = tl_pool_create("fuzz", 4 * BURST); /* data room FRAME_MAX */
 	if (pool == NULL) {
 		fprintf(stderr, "fuzz_flows: mempool: %s\n", rte_strerror(rte_errno));
 		exit(1);
@@ -473,46 +312,57 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Both pipelines from the configuration byte: reference table, and the worker in worker mode. */
+static void
+run_start(struct run *r, uint8_t cfg)
+{
+	struct ct_table_params tp = tl_flow_table_params("fuzz", 8u << ((cfg >> 3) & 3), &r->policy,
+	                                                 &r->st, ref_end, r, 1000);
+	unsigned int i;
+
+	r->conf = ct_tcp_conf_default;
+	r->conf.loose = cfg & 1;
+	r->conf.liberal = (cfg >> 1) & 1;
+	r->pconf.key_vlan = (cfg >> 2) & 1;
+	r->flush = (cfg >> 6) & 1;
+	r->now = tp.now;
+	for (i = 0; i < CT_S_MAX; i++)
+		r->conf.timeouts.ms[i] = (1 + i % 10) * 1000;
+	/* The worker's policy (ct_worker_ctl.c): class = state, timeout[state] in ticks,
+	 * the handshake states embryonic. */
+	tl_flow_policy(&r->policy, &r->conf);
+	r->t = r->obs = ct_table_create(&tp);
+	CHECK(r->t != NULL);
+	CHECK(ct_table_capacity(r->t) >= tp.capacity);
+	if (cfg & 0x20) {
+		struct ct_worker_params wp = {
+		        .name = "fuzzw",
+		        .capacity = tp.capacity,
+		        .socket_id = SOCKET_ID_ANY,
+		        .tcp = &r->conf,
+		        .parse = r->pconf,
+		        .now = r->now,
+		};
+
+		r->w = ct_worker_create(&wp);
+		CHECK(r->w != NULL);
+		r->obs = ct_worker_table(r->w);
+		CHECK(ct_table_capacity(r->obs) == ct_table_capacity(r->t));
+		for (i = 0; i < CT_S_MAX; i++)
+			CHECK(ct_worker_tcp_conf(r->w)->timeouts.ms[i] == r->conf.timeouts.ms[i]);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t frame[FRAME_MAX + 64];
-	struct ct_table_params tp = {0};
 	struct run r = {0};
 	unsigned int i;
 
 	if (size < 1)
 		return -1;
-	r.conf = ct_tcp_conf_default;
-	r.conf.loose = data[0] & 1;
-	r.conf.liberal = (data[0] >> 1) & 1;
-	r.pconf.key_vlan = (data[0] >> 2) & 1;
-	for (i = 0; i < CT_S_MAX; i++)
-		r.conf.timeouts.ms[i] = (1 + i % 10) * 1000;
-	tp.name = "fuzz";
-	tp.capacity = 8u << ((data[0] >> 3) & 3);
-	tp.socket_id = SOCKET_ID_ANY;
-	tp.tcp = &r.conf;
-	tp.ticks_per_s = TICKS_S;
-	tp.now = r.now = 1000;
-	r.t = r.obs = ct_table_create(&tp);
-	CHECK(r.t != NULL);
-	CHECK(ct_table_capacity(r.t) >= tp.capacity);
-	if (data[0] & 0x20) {
-		struct ct_worker_params wp = {
-		        .name = "fuzzw",
-		        .capacity = tp.capacity,
-		        .socket_id = SOCKET_ID_ANY,
-		        .tcp = &r.conf,
-		        .parse = r.pconf,
-		        .now = r.now,
-		};
-
-		r.w = ct_worker_create(&wp);
-		CHECK(r.w != NULL);
-		r.obs = r.w->table;
-		CHECK(ct_table_capacity(r.obs) == ct_table_capacity(r.t));
-	}
+	run_start(&r, data[0]);
 	data++;
 	size--;
 
@@ -538,7 +388,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			n = data[1] >> 4;
 			if (n)
-				clock_advance(&r, 1ull << (n - 1));
+				clock_advance(&r, 1ull << (n - 1), n == 15);
 			len = frame_build(frame, data, &tcp_off);
 			frame_relative(&r, frame, len, tcp_off, data);
 			data += SEG_REC;
@@ -550,8 +400,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				burst_flush(&r);
 			continue;
 		}
-		(void)split;
-		(void)end_burst;
 		frame_process(&r, frame, len, len);
 		check_table(&r);
 	}
@@ -559,7 +407,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Every timeout is at most 10 s: 11 s later (lazy re-arm: twice) the table is empty. */
 	for (i = 0; i < 4 && ct_table_count(r.t) > 0; i++)
-		clock_advance(&r, 11 * TICKS_S);
+		clock_advance(&r, 11 * TICKS_S, 0);
 	check_table(&r);
 	CHECK(ct_table_count(r.t) == 0 && ct_table_count(r.obs) == 0);
 	ct_worker_free(r.w);

@@ -37,6 +37,30 @@ endpoint_cmp(const struct ct_flow_key *k)
 	return p0 < p1 ? -1 : p0 > p1;
 }
 
+/*
+ * The nine flag combinations Linux nf_conntrack accepts (tcp_valid_flags[]), decided on FIN,
+ * SYN, RST, ACK and URG (PSH, ECE, CWR never matter); written out here independently of
+ * lib/tcp's rule table, which the parser uses.
+ */
+static int
+flags_valid(uint8_t flags)
+{
+	switch (flags & 0x37) {
+	case 0x02: /* SYN */
+	case 0x22: /* SYN+URG */
+	case 0x12: /* SYN+ACK */
+	case 0x04: /* RST */
+	case 0x14: /* RST+ACK */
+	case 0x11: /* FIN+ACK */
+	case 0x31: /* FIN+ACK+URG */
+	case 0x10: /* ACK */
+	case 0x30: /* ACK+URG */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void
 check_ok(const struct ct_pkt *pkt, uint32_t len, int key_vlan)
 {
@@ -61,7 +85,7 @@ check_ok(const struct ct_pkt *pkt, uint32_t len, int key_vlan)
 		CHECK((uint32_t)pkt->seg.len + 20u + (k->family == 4 ? 20u : 40u) <= pkt->l3_len);
 	/* Flags the parser refuses never come out as OK. */
 	CHECK(pkt->seg.flags & 0x3f);
-	CHECK((pkt->seg.flags & 0x29) != 0x29); /* FIN+PSH+URG */
+	CHECK(flags_valid(pkt->seg.flags));
 	CHECK((pkt->seg.flags & 0x03) != 0x03); /* SYN+FIN */
 	CHECK((pkt->seg.flags & 0x06) != 0x06); /* SYN+RST */
 	CHECK((pkt->seg.flags & 0x11) != 0x01); /* FIN without ACK */

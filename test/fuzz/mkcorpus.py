@@ -144,6 +144,10 @@ def flows_seeds():
     fill = [flow_rec(i, 0, SYN, 100 + i, 0) for i in range(8)]
     evict = [flow_rec(8, 0, SYN, 500, 0, tadv=1), flow_rec(0, 1, SYN | ACK, 9000, 0, False, True)]
     seeds.append(bytes([0x21]) + b"".join(fill + evict + flow_conn(0)[2:]))
+    # flush (conf bit 6): open flows, the largest clock step flushes both tables, traffic again
+    flush = [flow_rec(1, 0, ACK, 0, 0, True, True, tadv=15)]
+    for conf in (0x41, 0x61):
+        seeds.append(bytes([conf]) + b"".join(many[:20] + flush + flow_conn(2) + flush))
     return seeds
 
 

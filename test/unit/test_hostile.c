@@ -4,13 +4,8 @@
  * in memory, EAL without hugepages): every parse reason and every FSM INVALID reason is reached
  * by a crafted packet and counted, and no such packet creates or changes a flow; blind injection
  * (RFC 5961: out-of-window RST, SYN, data) never disturbs an established flow while an in-window
- * RST closes it; a full table refuses new flows and keeps tracking the existing ones through
- * their close; a SYN flood ten times the table size evicts only embryonic flows; a packet of a
- * flow evicted earlier in the same burst is not tracked on the evicted record; a soak of many
- * complete connections with short timeouts leaves no flow, balanced counters and every mbuf and
- * heap byte returned (SYNFIN_SOAK=<connections> for the long run, default 200000).
+ * RST closes it. Load (a full table, a SYN flood, the soak): test_hostile_load.c.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,8 +15,6 @@
 
 #include <criterion/criterion.h>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -31,285 +24,16 @@
 #include "ct_table.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
-
-#define TPS      1000 /* ticks per second: 1 ms */
-#define FRAME_SZ 1600
-#define NMBUF    1023
-
-#define FIN CT_TCPF_FIN
-#define SYN CT_TCPF_SYN
-#define RST CT_TCPF_RST
-#define PSH CT_TCPF_PSH
-#define ACK CT_TCPF_ACK
-#define URG CT_TCPF_URG
-
-static struct rte_mempool *pool;
-static struct ct_worker *w;
-static struct ct_tcp_conf conf;
-static uint64_t now = 1000;
-
-static void
-eal_up(void)
-{
-	char *argv[] = {"test_hostile", "-l", "0",   "--no-huge",        "--no-pci",
-	                "--no-shconf",  "-m", "512", "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
-	             rte_strerror(rte_errno));
-	pool = rte_pktmbuf_pool_create("hostile", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
-	                               SOCKET_ID_ANY);
-	cr_assert_not_null(pool, "mempool: %s", rte_strerror(rte_errno));
-	conf = ct_tcp_conf_default;
-}
-
-static void
-eal_down(void)
-{
-	ct_worker_free(w);
-	w = NULL;
-	rte_mempool_free(pool);
-	rte_eal_cleanup();
-}
+#include "hostile_helpers.h"
+#include "tl_frame.h"
 
 TestSuite(hostile, .init = eal_up, .fini = eal_down, .timeout = 240);
-
-static void
-worker_up(uint32_t capacity)
-{
-	struct ct_worker_params p = {
-	        .name = "hostile",
-	        .capacity = capacity,
-	        .socket_id = SOCKET_ID_ANY,
-	        .tcp = &conf,
-	        .now = now,
-	};
-
-	w = ct_worker_create(&p);
-	cr_assert_not_null(w, "ct_worker_create: %s", rte_strerror(rte_errno));
-}
-
-/* ---- frames ---- */
-
-struct frame {
-	uint8_t b[FRAME_SZ];
-	uint32_t len;
-	uint32_t split; /* 0: one segment; else bytes in the first of two */
-};
-
-/* One endpoint pair; seq numbers follow what each side sent. */
-struct conn {
-	uint32_t caddr, saddr; /* host order */
-	uint16_t cport, sport;
-	uint32_t cseq, sseq; /* next seq of client / server */
-};
-
-static void
-conn_init(struct conn *c, uint32_t n)
-{
-	c->caddr = 0x0a000000u | (n & 0xffffff); /* 10.x.y.z */
-	c->saddr = 0xc0000201u;                  /* 192.0.2.1 */
-	c->cport = (uint16_t)(1024 + (n % 60000));
-	c->sport = 80;
-	c->cseq = 1000u + n * 7919u;
-	c->sseq = 500000u + n * 104729u;
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* IPv4/TCP frame from the client (from_server = 0) or the server; no options. */
-static void
-tcp4(struct frame *f, const struct conn *c, int from_server, uint8_t flags, uint32_t seq,
-     uint32_t ack, uint16_t plen)
-{
-	uint8_t *ip = f->b + 14, *th = ip + 20;
-
-	cr_assert_leq(14u + 40u + plen, (unsigned int)FRAME_SZ);
-	memset(f, 0, sizeof(*f));
-	f->b[0] = 0x02;
-	f->b[6] = 0x02;
-	put16(f->b + 12, 0x0800);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + plen));
-	ip[8] = 64;
-	ip[9] = 6;
-	put32(ip + 12, from_server ? c->saddr : c->caddr);
-	put32(ip + 16, from_server ? c->caddr : c->saddr);
-	put16(th, from_server ? c->sport : c->cport);
-	put16(th + 2, from_server ? c->cport : c->sport);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	put16(th + 14, 65535);
-	f->len = 14 + 40 + plen;
-}
-
-/* Run frames through the worker as one burst; verdicts out (may be NULL). */
-static void
-run_burst(const struct frame *fr, unsigned int n, uint8_t *verdicts)
-{
-	struct rte_mbuf *m[64];
-	unsigned int i;
-
-	cr_assert(n <= 64);
-	for (i = 0; i < n; i++) {
-		uint32_t first = fr[i].split ? fr[i].split : fr[i].len;
-		char *d;
-
-		m[i] = rte_pktmbuf_alloc(pool);
-		cr_assert_not_null(m[i]);
-		d = rte_pktmbuf_append(m[i], (uint16_t)first);
-		cr_assert(d != NULL || first == 0);
-		memcpy(d, fr[i].b, first);
-		if (first < fr[i].len) {
-			struct rte_mbuf *m2 = rte_pktmbuf_alloc(pool);
-
-			cr_assert_not_null(m2);
-			d = rte_pktmbuf_append(m2, (uint16_t)(fr[i].len - first));
-			memcpy(d, fr[i].b + first, fr[i].len - first);
-			cr_assert_eq(rte_pktmbuf_chain(m[i], m2), 0);
-		}
-	}
-	ct_worker_process_burst(w, m, (uint16_t)n, now, verdicts);
-	for (i = 0; i < n; i++)
-		rte_pktmbuf_free(m[i]);
-}
-
-static uint8_t
-run1(const struct frame *f)
-{
-	uint8_t v = 0xff;
-
-	run_burst(f, 1, &v);
-	return v;
-}
-
-/* Client/server segment at the tracked sequence numbers, advancing them. */
-static uint8_t
-seg(struct conn *c, int from_server, uint8_t flags, uint16_t plen)
-{
-	struct frame f;
-	uint32_t *snd = from_server ? &c->sseq : &c->cseq;
-	uint32_t rcv = from_server ? c->cseq : c->sseq;
-
-	tcp4(&f, c, from_server, flags, *snd, (flags & ACK) ? rcv : 0, plen);
-	*snd += plen + !!(flags & SYN) + !!(flags & FIN);
-	return run1(&f);
-}
-
-static void
-handshake(struct conn *c)
-{
-	cr_assert_eq(seg(c, 0, SYN, 0), CT_WV_NEW);
-	cr_assert_eq(seg(c, 1, SYN | ACK, 0), CT_WV_ACCEPT);
-	cr_assert_eq(seg(c, 0, ACK, 0), CT_WV_ACCEPT);
-}
-
-static void
-conn_key(const struct conn *c, struct ct_flow_key *k)
-{
-	uint32_t s = htonl(c->caddr), d = htonl(c->saddr);
-
-	cr_assert_eq(ct_flow_key_make(k, 4, &s, &d, htons(c->cport), htons(c->sport), 0, NULL), 0);
-}
-
-/* Copy of the flow of @p c; @return 0 or -ENOENT. */
-static int
-conn_flow(const struct conn *c, struct ct_flow *f)
-{
-	struct ct_flow_key k;
-
-	conn_key(c, &k);
-	return ct_table_read_key(ct_worker_table(w), &k, f);
-}
-
-static unsigned int
-conn_state(const struct conn *c)
-{
-	struct ct_flow f;
-
-	cr_assert_eq(conn_flow(c, &f), 0, "flow of %08x:%u not found", c->caddr, c->cport);
-	return f.tcp.state;
-}
-
-/* The parts of a record a packet may change (the timer links are the table's business). */
-static bool
-flow_same(const struct ct_flow *a, const struct ct_flow *b)
-{
-	return memcmp(&a->tcp, &b->tcp, sizeof(a->tcp)) == 0 && a->last_seen == b->last_seen &&
-	       a->pkts[0] == b->pkts[0] && a->pkts[1] == b->pkts[1] &&
-	       ct_flow_bytes(a, 0) == ct_flow_bytes(b, 0) &&
-	       ct_flow_bytes(a, 1) == ct_flow_bytes(b, 1) && a->flags == b->flags;
-}
-
-/* Every flow of the table: keys and records, in position order. */
-struct snap {
-	unsigned int n;
-	struct ct_flow_key key[64];
-	struct ct_flow flow[64];
-};
-
-static void
-snap_take(struct snap *s)
-{
-	uint32_t next = 0;
-
-	s->n = 0;
-	while (s->n < 64 &&
-	       ct_table_read_next(ct_worker_table(w), &next, &s->key[s->n], &s->flow[s->n]) == 0)
-		s->n++;
-	cr_assert_eq(s->n, ct_table_count(ct_worker_table(w)));
-}
-
-static void
-snap_same(const struct snap *a, const struct snap *b, const char *what)
-{
-	cr_assert_eq(a->n, b->n, "%s: %u flows before, %u after", what, a->n, b->n);
-	for (unsigned int i = 0; i < a->n; i++) {
-		cr_assert(memcmp(&a->key[i], &b->key[i], sizeof(a->key[i])) == 0, "%s: flow %u",
-		          what, i);
-		cr_assert(flow_same(&a->flow[i], &b->flow[i]), "%s: flow %u changed", what, i);
-	}
-}
-
-/* Counter identities of the pipeline. */
-static void
-stats_balanced(void)
-{
-	const struct ct_lcore_stats *s = ct_worker_stats(w);
-	uint64_t p = 0, r = 0;
-	unsigned int i;
-
-	for (i = 0; i < CT_PARSE_MAX; i++)
-		p += s->parse[i];
-	for (i = 0; i < CT_R_MAX; i++)
-		r += s->reason[i];
-	cr_assert_eq(s->rx_pkts, s->tcp_pkts + s->not_tcp + s->parse_drop);
-	cr_assert_eq(s->tcp_pkts, s->accepted + s->invalid + s->flows_refused);
-	cr_assert_eq(p, s->not_tcp + s->parse_drop);
-	cr_assert_eq(r, s->invalid);
-}
 
 /* ---- (a) every parse reason, counted, changing nothing ---- */
 
 /* A frame that parses to reason @p r, built on connection @p c's addresses where it is TCP. */
 static void
-malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
+malformed(struct tl_frame *f, enum ct_parse_reason r, const struct conn *c)
 {
 	uint8_t *ip = f->b + 14, *th = ip + 20;
 
@@ -319,18 +43,18 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		f->len = 13;
 		break;
 	case CT_PARSE_TRUNC_VLAN:
-		put16(f->b + 12, 0x8100);
+		tl_put16(f->b + 12, 0x8100);
 		f->len = 16;
 		break;
 	case CT_PARSE_TOO_MANY_VLANS:
 		memmove(f->b + 24, f->b + 12, 56);
-		put16(f->b + 12, 0x88a8);
-		put16(f->b + 16, 0x8100);
-		put16(f->b + 20, 0x8100);
+		tl_put16(f->b + 12, 0x88a8);
+		tl_put16(f->b + 16, 0x8100);
+		tl_put16(f->b + 20, 0x8100);
 		f->len += 12;
 		break;
 	case CT_PARSE_NOT_IP:
-		put16(f->b + 12, 0x0806);
+		tl_put16(f->b + 12, 0x0806);
 		break;
 	case CT_PARSE_TRUNC_IP:
 		f->len = 14 + 19;
@@ -342,29 +66,29 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		ip[0] = 0x44;
 		break;
 	case CT_PARSE_BAD_IP_LEN:
-		put16(ip + 2, 41 + 20);
+		tl_put16(ip + 2, 41 + 20);
 		break;
 	case CT_PARSE_TRUNC_EXT_HDR: {
 		/* IPv6, hop-by-hop header announced but the payload is 4 bytes */
 		static const uint8_t v6[40] = {0x60, 0, 0, 0, 0, 4, 0, 64, 0x20, 1, 0xd, 0xb8};
 
-		put16(f->b + 12, 0x86dd);
+		tl_put16(f->b + 12, 0x86dd);
 		memcpy(ip, v6, sizeof(v6));
 		memset(ip + 40, 0, 4);
 		f->len = 14 + 44;
 		break;
 	}
 	case CT_PARSE_FRAG_FIRST:
-		put16(ip + 6, 0x2000);
+		tl_put16(ip + 6, 0x2000);
 		break;
 	case CT_PARSE_FRAG_NONFIRST:
-		put16(ip + 6, 0x0010);
+		tl_put16(ip + 6, 0x0010);
 		break;
 	case CT_PARSE_NOT_TCP:
 		ip[9] = 17;
 		break;
 	case CT_PARSE_TRUNC_TCP:
-		put16(ip + 2, 20 + 12);
+		tl_put16(ip + 2, 20 + 12);
 		f->len = 14 + 32;
 		break;
 	case CT_PARSE_BAD_DOFF:
@@ -375,7 +99,7 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		th[12] = 6 << 4;
 		th[20] = 2;
 		th[21] = 9;
-		put16(ip + 2, 44);
+		tl_put16(ip + 2, 44);
 		f->len = 14 + 44;
 		break;
 	case CT_PARSE_FLAGS_NONE:
@@ -417,7 +141,7 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 	}
 	snap_take(&before);
 	for (r = CT_PARSE_OK + 1; r < CT_PARSE_MAX; r++) {
-		struct frame f;
+		struct tl_frame f;
 		uint64_t old = ct_worker_stats(w)->parse[r];
 		uint8_t v;
 
@@ -431,7 +155,7 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 	/* Also with a first packet of a new connection: still no flow. */
 	for (r = CT_PARSE_OK + 1; r < CT_PARSE_MAX; r++) {
 		struct conn n;
-		struct frame f;
+		struct tl_frame f;
 
 		conn_init(&n, 100 + r);
 		malformed(&f, (enum ct_parse_reason)r, &n);
@@ -450,7 +174,7 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 
 /* Send @p f and require INVALID with reason @p want, the target flow (if any) unchanged. */
 static void
-expect_invalid(const struct frame *f, const struct conn *c, enum ct_tcp_reason want)
+expect_invalid(const struct tl_frame *f, const struct conn *c, enum ct_tcp_reason want)
 {
 	struct ct_flow a, b;
 	int had = conn_flow(c, &a);
@@ -469,7 +193,7 @@ expect_invalid(const struct frame *f, const struct conn *c, enum ct_tcp_reason w
 Test(hostile, every_fsm_invalid_reason_is_counted_and_changes_no_flow)
 {
 	struct conn c, n;
-	struct frame f;
+	struct tl_frame f;
 	unsigned int r;
 
 	conf.loose = false; /* an ACK without a flow starts none: no_flow_not_syn */
@@ -563,7 +287,7 @@ Test(hostile, blind_rst_syn_and_data_never_disturb_an_established_flow)
 {
 	struct ct_flow a, b;
 	struct conn c;
-	struct frame f;
+	struct tl_frame f;
 	uint32_t off[] = {70000, 1000000, 0x40000000, 0x80000000u, 0xc0000000u, (uint32_t)-70000};
 	unsigned int i;
 
@@ -606,239 +330,4 @@ Test(hostile, blind_rst_syn_and_data_never_disturb_an_established_flow)
 	cr_assert_eq(run1(&f), CT_WV_ACCEPT);
 	cr_assert_eq(conn_state(&c), CT_S_CLOSE);
 	stats_balanced();
-}
-
-/* ---- (c) table full ---- */
-
-Test(hostile, full_table_refuses_new_flows_and_tracks_existing_ones_to_their_close)
-{
-	static struct conn c[1024];
-	uint32_t cap, i;
-
-	worker_up(64);
-	cap = ct_table_capacity(ct_worker_table(w));
-	cr_assert_leq(cap, 1024);
-	for (i = 0; i < cap; i++) {
-		conn_init(&c[i], i + 1);
-		handshake(&c[i]);
-	}
-	cr_assert_eq(ct_table_count(ct_worker_table(w)), cap);
-	for (i = 0; i < 3 * cap; i++) {
-		struct conn n;
-
-		conn_init(&n, 100000 + i);
-		cr_assert_eq(seg(&n, 0, SYN, 0), CT_WV_REFUSED);
-		cr_assert_eq(seg(&n, 0, ACK, 0), CT_WV_REFUSED); /* loose pick-up refused too */
-	}
-	cr_assert_eq(ct_worker_stats(w)->flows_refused, 6 * cap);
-	cr_assert_eq(ct_worker_stats(w)->flows_evicted, 0);
-	for (i = 0; i < cap; i++) {
-		cr_assert_eq(seg(&c[i], 0, PSH | ACK, 100), CT_WV_ACCEPT);
-		cr_assert_eq(seg(&c[i], 1, PSH | ACK, 200), CT_WV_ACCEPT);
-		cr_assert_eq(seg(&c[i], 0, FIN | ACK, 0), CT_WV_ACCEPT);
-		cr_assert_eq(conn_state(&c[i]), CT_S_FIN_WAIT);
-		cr_assert_eq(seg(&c[i], 1, FIN | ACK, 0), CT_WV_ACCEPT);
-		cr_assert_eq(seg(&c[i], 0, ACK, 0), CT_WV_ACCEPT);
-		cr_assert_eq(conn_state(&c[i]), CT_S_TIME_WAIT);
-	}
-	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
-	cr_assert_eq(ct_worker_stats(w)->flows_closed, cap);
-	cr_assert_eq(ct_table_count(ct_worker_table(w)), cap);
-	stats_balanced();
-}
-
-/* ---- (d) SYN flood ---- */
-
-static unsigned int
-embryonic_count(void)
-{
-	uint32_t next = 0;
-	unsigned int n = 0;
-	struct ct_flow_key k;
-	struct ct_flow f;
-
-	while (ct_table_read_next(ct_worker_table(w), &next, &k, &f) == 0)
-		n += f.tcp.state == CT_S_SYN_SENT || f.tcp.state == CT_S_SYN_RECV ||
-		     f.tcp.state == CT_S_SYN_SENT2;
-	return n;
-}
-
-Test(hostile, syn_flood_of_ten_times_the_table_evicts_only_embryonic_flows)
-{
-	static struct conn legit[1024];
-	struct conn spoof;
-	uint32_t cap, nlegit, i, k = 0, refused;
-	struct frame fr[32];
-
-	worker_up(256);
-	cap = ct_table_capacity(ct_worker_table(w));
-	nlegit = cap / 2;
-	cr_assert_leq(nlegit, 1024);
-	/* A quarter established before the flood, the rest connect during it. */
-	for (i = 0; i < nlegit / 2; i++) {
-		conn_init(&legit[i], i + 1);
-		handshake(&legit[i]);
-	}
-	for (i = nlegit / 2; i < nlegit; i++)
-		conn_init(&legit[i], i + 1);
-	i = nlegit / 2;
-	while (k < 10 * cap) {
-		unsigned int j;
-
-		/* 32 spoofed SYNs from random-looking sources, as one burst */
-		for (j = 0; j < 32; j++, k++) {
-			conn_init(&spoof, 0x800000 + k); /* 10.128.0.0/9: unique sources */
-			tcp4(&fr[j], &spoof, 0, SYN, k * 2246822519u, 0, 0);
-		}
-		run_burst(fr, 32, NULL);
-		now++;
-		if (i < nlegit) {
-			if (seg(&legit[i], 0, SYN, 0) != CT_WV_NEW)
-				cr_assert_fail(
-				        "legitimate SYN %u refused during the flood while %u of "
-				        "the %u flows are embryonic (evictable)",
-				        i, embryonic_count(), ct_table_count(ct_worker_table(w)));
-			cr_assert_eq(seg(&legit[i], 1, SYN | ACK, 0), CT_WV_ACCEPT);
-			cr_assert_eq(seg(&legit[i], 0, ACK, 0), CT_WV_ACCEPT);
-			cr_assert_eq(seg(&legit[i], 0, PSH | ACK, 100), CT_WV_ACCEPT);
-			i++;
-		}
-	}
-	cr_assert_eq(i, nlegit, "the flood ended before every legitimate client connected");
-	for (i = 0; i < nlegit; i++) {
-		cr_assert_eq(conn_state(&legit[i]), CT_S_ESTABLISHED, "legitimate flow %u lost", i);
-		cr_assert_eq(seg(&legit[i], 1, PSH | ACK, 10), CT_WV_ACCEPT);
-		cr_assert_eq(seg(&legit[i], 0, ACK, 0), CT_WV_ACCEPT);
-	}
-	ct_worker_tick(w, now);
-	refused = (uint32_t)ct_worker_stats(w)->flows_refused;
-	cr_assert_eq(refused, 0, "%u SYNs refused although embryonic flows could be evicted",
-	             refused);
-	cr_assert_geq(ct_worker_stats(w)->flows_evicted, 10 * cap - cap, "evicted %lu",
-	              (unsigned long)ct_worker_stats(w)->flows_evicted);
-	/* the flood keeps the table at its high-water mark, below the capacity */
-	cr_assert_eq(ct_table_count(ct_worker_table(w)), ct_table_high_water(ct_worker_table(w)));
-	cr_assert_lt(ct_table_high_water(ct_worker_table(w)), cap);
-	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
-	stats_balanced();
-}
-
-/* ---- same-burst eviction ---- */
-
-Test(hostile, packet_of_a_flow_evicted_earlier_in_the_burst_is_not_tracked_on_its_old_record)
-{
-	struct conn c[64], x;
-	struct frame fr[2];
-	uint8_t v[2];
-	uint32_t cap, i, next = 0, n = 0;
-	struct ct_flow_key k;
-	struct ct_flow f;
-
-	worker_up(8);
-	cap = ct_table_capacity(ct_worker_table(w));
-	cr_assert_leq(cap, 64);
-	for (i = 0; i < cap; i++) {
-		conn_init(&c[i], i + 1);
-		cr_assert_eq(seg(&c[i], 0, SYN, 0), CT_WV_NEW);
-	}
-	now++;
-	/* One burst: a new SYN evicts c[0] (the oldest embryonic flow), then c[0]'s SYN+ACK. */
-	conn_init(&x, 1000);
-	tcp4(&fr[0], &x, 0, SYN, x.cseq, 0, 0);
-	tcp4(&fr[1], &c[0], 1, SYN | ACK, c[0].sseq, c[0].cseq, 0);
-	run_burst(fr, 2, v);
-	cr_assert_eq(v[0], CT_WV_NEW);
-	cr_assert_eq(conn_flow(&c[0], &f), -ENOENT, "evicted flow still present");
-	/* c[0] no longer exists: its SYN+ACK finds no flow (as when sent in the next burst). */
-	cr_expect_eq(v[1], CT_WV_INVALID, "SYN+ACK of the evicted flow: verdict %u", v[1]);
-	cr_expect_eq(ct_worker_stats(w)->reason[CT_R_NO_FLOW_SYNACK], 1);
-	while (ct_table_read_next(ct_worker_table(w), &next, &k, &f) == 0)
-		n++;
-	cr_assert_eq(n, ct_table_count(ct_worker_table(w)), "%u published records, count %u", n,
-	             ct_table_count(ct_worker_table(w)));
-	cr_assert_eq(conn_state(&x), CT_S_SYN_SENT);
-}
-
-/* ---- (e) soak ---- */
-
-Test(hostile, soak_of_complete_connections_leaves_no_flow_and_balanced_counters)
-{
-	const char *env = getenv("SYNFIN_SOAK");
-	uint64_t total = env != NULL ? strtoull(env, NULL, 0) : 200000;
-	struct rte_malloc_socket_stats h0, h1;
-	struct rte_mbuf *m[32];
-	struct conn c[4];
-	uint64_t done = 0, t_end;
-	unsigned int i, s;
-	/* The 8 segments of one connection: side, flags, payload length. */
-	static const struct {
-		uint8_t side, flags;
-		uint16_t len;
-	} life[8] = {
-	        {0, SYN, 0},         {1, SYN | ACK, 0}, {0, ACK, 0},       {0, PSH | ACK, 64},
-	        {1, PSH | ACK, 128}, {0, FIN | ACK, 0}, {1, FIN | ACK, 0}, {0, ACK, 0},
-	};
-
-	for (s = 0; s < CT_S_MAX; s++)
-		conf.timeouts.ms[s] = 2000;
-	conf.timeouts.ms[CT_S_TIME_WAIT] = 1000;
-	cr_assert_eq(rte_malloc_get_socket_stats(0, &h0), 0);
-	worker_up(1u << 14);
-	for (i = 0; i < 32; i++) {
-		m[i] = rte_pktmbuf_alloc(pool);
-		cr_assert_not_null(m[i]);
-	}
-	/* Bursts of 32 packets: 4 connections' whole lives interleaved, 1 ms per burst. */
-	while (done < total) {
-		unsigned int n = 0;
-
-		for (i = 0; i < 4; i++)
-			conn_init(&c[i], (uint32_t)((done + i) % 0xfffff0) + 1);
-		for (s = 0; s < 8; s++) {
-			for (i = 0; i < 4; i++) {
-				struct frame f;
-				uint32_t *snd = life[s].side ? &c[i].sseq : &c[i].cseq;
-				uint32_t rcv = life[s].side ? c[i].cseq : c[i].sseq;
-
-				tcp4(&f, &c[i], life[s].side, life[s].flags, *snd,
-				     (life[s].flags & ACK) ? rcv : 0, life[s].len);
-				*snd += life[s].len + !!(life[s].flags & (SYN | FIN));
-				rte_pktmbuf_reset(m[n]);
-				memcpy(rte_pktmbuf_append(m[n], (uint16_t)f.len), f.b, f.len);
-				n++;
-			}
-		}
-		ct_worker_process_burst(w, m, (uint16_t)n, now, NULL);
-		done += 4;
-		now++;
-		ct_worker_tick(w, now);
-	}
-	cr_assert_eq(ct_worker_stats(w)->flows_created, done);
-	cr_assert_eq(ct_worker_stats(w)->flows_closed, done);
-	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
-	cr_assert_eq(ct_worker_stats(w)->flows_refused, 0);
-	cr_assert_eq(ct_worker_stats(w)->flows_evicted, 0);
-	cr_assert_eq(ct_worker_stats(w)->flows_created, ct_worker_stats(w)->flows_expired +
-	                                                        ct_worker_stats(w)->flows_evicted +
-	                                                        ct_worker_stats(w)->flows_flushed +
-	                                                        ct_table_count(ct_worker_table(w)));
-	/* Past every timeout: the table drains. */
-	t_end = now + 10 * TPS;
-	while (now < t_end && ct_table_count(ct_worker_table(w)) > 0) {
-		now += 100;
-		while (ct_worker_tick(w, now) == 256)
-			;
-	}
-	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
-	cr_assert_eq(ct_worker_stats(w)->flows_expired, done);
-	stats_balanced();
-	for (i = 0; i < 32; i++)
-		rte_pktmbuf_free(m[i]);
-	cr_assert_eq(rte_mempool_avail_count(pool), NMBUF, "mbufs leaked");
-	ct_worker_free(w);
-	w = NULL;
-	cr_assert_eq(rte_malloc_get_socket_stats(0, &h1), 0);
-	cr_assert_eq(h1.heap_allocsz_bytes, h0.heap_allocsz_bytes,
-	             "DPDK heap: %zu bytes before, %zu after", h0.heap_allocsz_bytes,
-	             h1.heap_allocsz_bytes);
 }

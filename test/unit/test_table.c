@@ -4,219 +4,23 @@
  * directions of a parsed connection reaching one flow, the table-full policy (the oldest embryonic
  * flow is evicted; with only established flows new ones are refused and nothing is disturbed),
  * exact expiry and lazy re-arm (by the wheel at cascade time, and by the expiry path for a flow
- * touched in its last ticks) including the 32-bit last_seen wrap, flush, the reader API
- * (unpublished records invisible, deleted positions not reused while a reader is online, an add
- * waiting for readers only when every free position is in its grace period), and the memory per
- * flow, everything included (<= 128 B, checked against the DPDK heap's own accounting). Each
- * test runs in its own Criterion child process, which starts EAL without hugepages in the suite's
- * init.
+ * touched in its last ticks) including the 32-bit last_seen wrap, and flush. The reader API and
+ * the memory per flow: test_table_read.c. Each test runs in its own Criterion child process,
+ * which starts EAL without hugepages in the suite's init.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_malloc.h>
-#include <rte_memory.h>
-#include <rte_rcu_qsbr.h>
-
 #include "ct_parse.h"
 #include "ct_table.h"
-#include "ct_worker.h" /* struct ct_flow: a 64-byte record with a class byte (tcp.state) */
-
-#define TPS 1000 /* ticks per second in these tests: 1 ms */
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
-
-static void
-eal_up_mem(const char *mem)
-{
-	char *argv[] = {"test_table",  "-l", "0",         "--no-huge",        "--no-pci",
-	                "--no-shconf", "-m", (char *)mem, "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
-	             rte_strerror(rte_errno));
-}
-
-static void
-eal_up(void)
-{
-	eal_up_mem("512");
-}
-
-static void
-eal_up_big(void)
-{
-	eal_up_mem("2600");
-}
-
-static void
-eal_down(void)
-{
-	rte_eal_cleanup();
-}
+#include "table_helpers.h"
+#include "tl_frame.h"
 
 TestSuite(table, .init = eal_up, .fini = eal_down);
-TestSuite(table_big, .init = eal_up_big, .fini = eal_down);
-
-/* Timeouts: distinct per state so a wrong state lookup shows. */
-static struct ct_tcp_conf conf = {
-        .timeouts = {.ms = {[CT_S_NONE] = 5000,
-                            [CT_S_SYN_SENT] = 120000,
-                            [CT_S_SYN_RECV] = 60000,
-                            [CT_S_ESTABLISHED] = 300000,
-                            [CT_S_FIN_WAIT] = 120000,
-                            [CT_S_CLOSE_WAIT] = 60000,
-                            [CT_S_LAST_ACK] = 30000,
-                            [CT_S_TIME_WAIT] = 240000,
-                            [CT_S_CLOSE] = 10000,
-                            [CT_S_SYN_SENT2] = 120000}},
-};
-
-/*
- * The owner's side, as the worker does it: records are struct ct_flow, the class is the
- * conntrack state, the policy gives each state its timeout (ms = ticks here) and marks the
- * handshake states embryonic; the table counts into st and reports every end into ends[].
- */
-static struct ct_lcore_stats st;
-static struct ct_table_policy pol;
-static unsigned int ends[CT_TABLE_END_MAX];
-
-static void
-on_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why)
-{
-	(void)arg;
-	(void)pos;
-	(void)rec;
-	ends[why]++;
-}
-
-static struct ct_table_params
-params(const char *name, uint32_t capacity, uint64_t now)
-{
-	memset(&pol, 0, sizeof(pol));
-	for (unsigned int s = 0; s < CT_S_MAX; s++)
-		pol.timeout[s] = conf.timeouts.ms[s] * TPS / 1000;
-	pol.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2;
-	return (struct ct_table_params){
-	        .name = name,
-	        .capacity = capacity,
-	        .socket_id = SOCKET_ID_ANY,
-	        .key_len = sizeof(struct ct_flow_key),
-	        .rec = {.size = sizeof(struct ct_flow),
-	                .node_off = offsetof(struct ct_flow, tm),
-	                .last_seen_off = offsetof(struct ct_flow, last_seen),
-	                .class_off = offsetof(struct ct_flow, tcp.state)},
-	        .policy = &pol,
-	        .stats = &st,
-	        .on_end = on_end,
-	        .now = now,
-	};
-}
-
-static struct ct_table *
-mk(const char *name, uint32_t capacity, uint64_t now)
-{
-	struct ct_table_params p = params(name, capacity, now);
-	struct ct_table *t = ct_table_create(&p);
-
-	cr_assert_not_null(t, "ct_table_create: %s", rte_strerror(rte_errno));
-	memset(&st, 0, sizeof(st));
-	memset(ends, 0, sizeof(ends));
-	return t;
-}
-
-#define ct_table_flow(t, pos) ((struct ct_flow *)ct_table_rec((t), (pos)))
-
-static uint32_t
-sig_of(const struct ct_flow_key *k)
-{
-	return ct_table_hash(k, sizeof(*k));
-}
-
-/* Add @p k unless present (-EEXIST), as the worker does after a lookup miss. */
-static int32_t
-table_add(struct ct_table *t, const struct ct_flow_key *k, uint64_t now)
-{
-	unsigned int evicted;
-
-	if (ct_table_lookup(t, k, sig_of(k)) >= 0)
-		return -EEXIST;
-	return ct_table_add(t, k, sig_of(k), now, &evicted);
-}
-
-/* ct_table_lookup_bulk() with the keys' signatures. */
-static int
-lookup_bulk(struct ct_table *t, const struct ct_flow_key **kp, unsigned int n, int32_t *pos)
-{
-	uint32_t sigs[CT_TABLE_BULK_MAX];
-
-	for (unsigned int i = 0; i < n && i < CT_TABLE_BULK_MAX; i++)
-		sigs[i] = sig_of(kp[i]);
-	return ct_table_lookup_bulk(t, (const void *const *)kp, sigs, n, pos);
-}
-
-/* Canonical IPv4 key of flow number i (distinct for distinct i). */
-static struct ct_flow_key
-key_of(uint32_t i)
-{
-	struct ct_flow_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.addr[0][10] = k.addr[0][11] = 0xff;
-	k.addr[1][10] = k.addr[1][11] = 0xff;
-	k.addr[0][12] = 10;
-	memcpy(&k.addr[0][13], (uint8_t[]){(uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i}, 3);
-	k.addr[1][12] = 192;
-	k.addr[1][13] = 168;
-	k.port[0] = htons((uint16_t)(1024 + (i & 0x7fff)));
-	k.port[1] = htons(80);
-	k.proto = 6;
-	k.family = 4;
-	return k;
-}
-
-static int32_t
-add_flow(struct ct_table *t, uint32_t i, uint8_t state, uint64_t now)
-{
-	struct ct_flow_key k = key_of(i);
-	int32_t pos = table_add(t, &k, now);
-
-	if (pos >= 0) {
-		ct_table_flow(t, (uint32_t)pos)->tcp.state = state;
-		ct_table_arm(t, (uint32_t)pos, now);
-	}
-	return pos;
-}
-
-static int32_t
-lookup(struct ct_table *t, uint32_t i)
-{
-	struct ct_flow_key k = key_of(i);
-	const struct ct_flow_key *kp = &k;
-	int32_t pos;
-
-	cr_assert_geq(lookup_bulk(t, &kp, 1, &pos), 0);
-	return pos;
-}
 
 Test(table, add_then_lookup_finds_the_flow_and_del_removes_it)
 {
@@ -257,31 +61,21 @@ Test(table, add_gives_a_zeroed_record_with_last_seen_now)
 	ct_table_free(t);
 }
 
-/* Ethernet + IPv4 + TCP frame from (sa, sp) to (da, dp). */
+/* Ethernet (zero MACs) + IPv4 + TCP frame from (sa, sp) to (da, dp): seq 1, ack 2. */
 static uint32_t
 frame(uint8_t *b, uint32_t sa, uint16_t sp, uint32_t da, uint16_t dp, uint8_t flags)
 {
-	memset(b, 0, 54);
-	b[12] = 0x08;
-	b[14] = 0x45;
-	b[16] = 0;
-	b[17] = 40;
-	b[22] = 64;
-	b[23] = 6;
-	sa = htonl(sa);
-	da = htonl(da);
-	memcpy(&b[26], &sa, 4);
-	memcpy(&b[30], &da, 4);
-	b[34] = (uint8_t)(sp >> 8);
-	b[35] = (uint8_t)sp;
-	b[36] = (uint8_t)(dp >> 8);
-	b[37] = (uint8_t)dp;
-	b[38 + 3] = 1;  /* seq */
-	b[42 + 3] = 2;  /* ack */
-	b[46] = 5 << 4; /* data offset */
-	b[47] = flags;
-	b[48] = 0xff; /* window */
-	return 54;
+	struct tl_frame_spec s;
+	long n;
+
+	tl_frame_spec_v4(&s, sa, sp, da, dp);
+	s.flags = flags;
+	s.seq = 1;
+	s.ack = 2;
+	s.win = 0xff00;
+	n = tl_frame_write(&s, b, 64, NULL);
+	cr_assert_eq(n, 54);
+	return (uint32_t)n;
 }
 
 Test(table, both_directions_of_a_parsed_connection_find_the_same_flow)
@@ -587,197 +381,6 @@ Test(table, flush_deletes_every_flow_including_unarmed_ones)
 	/* Every position comes back. */
 	for (uint32_t i = 0; i < ct_table_capacity(t); i++)
 		cr_assert_geq(add_flow(t, 10000 + i, CT_S_ESTABLISHED, 1), 0);
-	ct_table_free(t);
-}
-
-Test(table, readers_see_only_armed_flows_and_copies_of_their_records)
-{
-	struct ct_table *t = mk("t_read", 100, 0);
-	struct ct_flow_key k = key_of(3), got;
-	struct ct_flow f;
-	uint32_t next = 0, n = 0;
-
-	cr_assert_eq(ct_table_reader_register(t, 0), 0);
-	int32_t pos = table_add(t, &k, 0);
-	ct_table_flow(t, (uint32_t)pos)->tcp.state = CT_S_SYN_SENT;
-	ct_table_flow(t, (uint32_t)pos)->bytes_lo[1] = 77;
-	cr_assert_eq(ct_table_read_key(t, &k, &f), -ENOENT, "visible before ct_table_arm()");
-	cr_assert_eq(ct_table_read_next(t, &next, &got, &f), -ENOENT);
-	ct_table_arm(t, (uint32_t)pos, 0);
-	for (uint32_t i = 10; i < 20; i++)
-		add_flow(t, i, CT_S_ESTABLISHED, 0);
-
-	cr_assert_eq(ct_table_read_key(t, &k, &f), 0);
-	cr_assert_eq(f.bytes_lo[1], 77);
-	cr_assert_eq(f.tcp.state, CT_S_SYN_SENT);
-	next = 0;
-	while (ct_table_read_next(t, &next, &got, &f) == 0) {
-		const struct ct_flow_key *kp = &got;
-		int32_t p;
-
-		cr_assert_eq(lookup_bulk(t, &kp, 1, &p), 1,
-		             "read_next gave a key not in the table");
-		cr_assert_eq(p + 1, (int32_t)next);
-		n++;
-	}
-	cr_assert_eq(n, 11);
-	cr_assert_eq(next, ct_table_positions(t));
-
-	ct_table_del(t, (uint32_t)pos);
-	cr_assert_eq(ct_table_read_key(t, &k, &f), -ENOENT, "visible after delete");
-	cr_assert_eq(ct_table_reader_unregister(t, 0), 0);
-	ct_table_free(t);
-}
-
-/*
- * Reader 0 stays online without reporting a quiescent state: the positions the writer deletes
- * meanwhile must not come back from ct_table_add(). With 8 flows and 7 positions in their grace
- * period all 15 positions are taken, so the next delete + add (run by a writer thread) has to wait
- * until the reader reports; then it gets one of the reclaimed positions.
- */
-struct late_writer {
-	struct ct_table *t;
-	uint32_t del; /* flow deleted */
-	uint32_t add; /* flow added */
-	int32_t pos;
-	bool done; /* atomic */
-};
-
-static void *
-late_writer_main(void *arg)
-{
-	struct late_writer *w = arg;
-
-	ct_table_del(w->t, (uint32_t)lookup(w->t, w->del));
-	w->pos = add_flow(w->t, w->add, CT_S_ESTABLISHED, 2);
-	__atomic_store_n(&w->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-Test(table, deleted_positions_are_not_reused_while_a_reader_is_online)
-{
-	struct ct_table *t = mk("t_qsbr", 8, 0); /* 15 positions, 8 usable, 7 in grace */
-	struct late_writer w = {.t = t, .del = 7, .add = 200};
-	bool deleted[16] = {false};
-	pthread_t th;
-
-	cr_assert_eq(ct_table_positions(t), 15);
-	cr_assert_eq(ct_table_capacity(t), 8);
-	cr_assert_eq(ct_table_reader_register(t, 0), 0);
-	for (uint32_t i = 0; i < 8; i++)
-		cr_assert_geq(add_flow(t, i, CT_S_ESTABLISHED, 0), 0);
-	for (uint32_t i = 0; i < 7; i++) {
-		int32_t old = lookup(t, i);
-
-		ct_table_del(t, (uint32_t)old);
-		deleted[old] = true;
-		ct_table_expire(t, 1, 64); /* tries to reclaim: the reader holds it back */
-		int32_t pos = add_flow(t, 100 + i, CT_S_ESTABLISHED, 1);
-		cr_assert_geq(pos, 0);
-		cr_assert_not(deleted[pos], "position %d reused inside the grace period", pos);
-	}
-	cr_assert_eq(pthread_create(&th, NULL, late_writer_main, &w), 0);
-	usleep(200000);
-	cr_assert_not(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE),
-	              "the writer reused a position without waiting for the reader");
-	rte_rcu_qsbr_quiescent(ct_table_qsbr(t), 0);
-	cr_assert_eq(pthread_join(th, NULL), 0);
-	cr_assert(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE));
-	cr_assert_geq(w.pos, 0);
-	cr_assert(deleted[w.pos], "position %d: expected a reclaimed one", w.pos);
-	cr_assert_eq(ct_table_count(t), 8);
-	cr_assert_eq(ct_table_reader_unregister(t, 0), 0);
-	ct_table_free(t);
-}
-
-/*
- * Deleted positions count against the positions, not against a fixed queue: with 1023 positions
- * the capacity leaves R = 7 to grace periods while the defer queue holds up to Q = 15. With a
- * reader online and silent, a full table can delete and re-add 7 flows without waiting; an 8th
- * delete still does not wait (the queue has room), but the add after it would need a position in
- * its grace period, so it waits for the reader and then gets a reclaimed one.
- */
-Test(table, add_waits_for_readers_only_when_every_free_position_is_in_grace)
-{
-	struct ct_table *t = mk("t_acct", 1000, 0);
-	struct late_writer w = {.t = t, .del = 7, .add = 200000};
-	uint32_t cap = ct_table_capacity(t);
-	bool *deleted = calloc(ct_table_positions(t), sizeof(*deleted));
-	pthread_t th;
-
-	cr_assert_not_null(deleted);
-	cr_assert_eq(ct_table_positions(t), 1023);
-	cr_assert_eq(cap, 1016);
-	cr_assert_eq(ct_table_reader_register(t, 0), 0);
-	for (uint32_t i = 0; i < cap; i++)
-		cr_assert_geq(add_flow(t, i, CT_S_ESTABLISHED, 0), 0, "flow %u", i);
-	for (uint32_t i = 8; i < 15; i++) {
-		int32_t old = lookup(t, i);
-
-		ct_table_del(t, (uint32_t)old);
-		deleted[old] = true;
-		int32_t pos = add_flow(t, 100000 + i, CT_S_ESTABLISHED, 1);
-		cr_assert_geq(pos, 0);
-		cr_assert_not(deleted[pos], "position %d reused inside the grace period", pos);
-	}
-	/* Deleting flow 7 does not wait; adding flow 200000 does (late_writer_main). */
-	cr_assert_eq(pthread_create(&th, NULL, late_writer_main, &w), 0);
-	usleep(200000);
-	cr_assert_not(__atomic_load_n(&w.done, __ATOMIC_ACQUIRE),
-	              "the writer reused a position without waiting for the reader");
-	cr_assert_eq(ct_table_count(t), cap - 1, "the delete went through without waiting");
-	rte_rcu_qsbr_quiescent(ct_table_qsbr(t), 0);
-	cr_assert_eq(pthread_join(th, NULL), 0);
-	cr_assert_geq(w.pos, 0);
-	cr_assert(deleted[w.pos], "position %d: expected a reclaimed one", w.pos);
-	cr_assert_eq(ct_table_count(t), cap);
-	cr_assert_eq(ct_table_reader_unregister(t, 0), 0);
-	free(deleted);
-	ct_table_free(t);
-}
-
-/*
- * The target: at most 128 B of memory per flow of capacity, everything included (rte_hash, records,
- * bitmap, FIFO, defer queue, QSBR variable, timer wheel). The DPDK-heap part must match what the
- * heap really handed out; the wheel adds a fixed few KiB (nothing per record).
- */
-Test(table, mem_per_flow_at_1m_is_at_most_128_bytes_and_matches_the_heap)
-{
-	struct rte_malloc_socket_stats before, after;
-
-	cr_assert_eq(rte_malloc_get_socket_stats(0, &before), 0);
-	struct ct_table *t = mk("t_mem", 1000000, 0);
-	cr_assert_eq(rte_malloc_get_socket_stats(0, &after), 0);
-
-	double own = ct_table_mem_per_flow_heap(t), total = ct_table_mem_per_flow(t);
-	double heap = (double)(after.heap_allocsz_bytes - before.heap_allocsz_bytes) /
-	              ct_table_capacity(t);
-
-	printf("table of %u flows (%u positions): %.2f B/flow in total (%.2f B in the DPDK heap, "
-	       "%.2f measured there)\n",
-	       ct_table_capacity(t), ct_table_positions(t), total, own, heap);
-	cr_assert_geq(ct_table_capacity(t), 1000000);
-	cr_assert_leq(total, 128.0, "%.2f B per flow", total);
-	cr_assert_geq(total, own);
-	cr_assert_lt(total - own, 0.05, "the wheel costs nothing per flow");
-	cr_assert_leq(heap, own + 0.05, "heap %.3f > computed %.3f", heap, own);
-	cr_assert_geq(heap, own - 0.05, "heap %.3f < computed %.3f", heap, own);
-	ct_table_free(t);
-}
-
-Test(table_big, capacity_of_16m_flows_can_be_created_and_used)
-{
-	struct ct_table *t = mk("t_16m", 16000000, 0);
-
-	cr_assert_geq(ct_table_capacity(t), 16000000);
-	printf("16M table: %u flows, %.2f B/flow (%.2f in the DPDK heap)\n", ct_table_capacity(t),
-	       ct_table_mem_per_flow(t), ct_table_mem_per_flow_heap(t));
-	cr_assert_leq(ct_table_mem_per_flow(t), 128.0);
-	if (!UNDER_ASAN || getenv("CT_TEST_BIG") != NULL) {
-		for (uint32_t i = 0; i < 100000; i++)
-			cr_assert_geq(add_flow(t, i * 97, CT_S_ESTABLISHED, 0), 0);
-		cr_assert_eq(ct_table_count(t), 100000);
-	}
 	ct_table_free(t);
 }
 

@@ -8,9 +8,7 @@
  * (bytes_lo[] hold a hash of the key and its complement, the state is never NONE once
  * published): a copy of a record that was freed, reused or not yet initialised breaks it, so
  * the reader checks it on every copy it gets. Runs ~2 s; built in the 'tsan' suite under
- * -Dtsan_tests=true, in 'unit' otherwise. Under ThreadSanitizer the file is its own program
- * (main() below, no Criterion): Criterion's runner cannot place its shared arena next to TSan's
- * shadow mappings ("Could not initialize inheritable arena") and crashes when it tries.
+ * -Dtsan_tests=true (its own program, conc_test.h), in 'unit' otherwise.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -25,33 +23,11 @@
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
+#include "conc_test.h"
 #include "ct_table.h"
 #include "ct_worker.h" /* struct ct_flow, the record */
-
-#if defined(__SANITIZE_THREAD__)
-#define STANDALONE 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STANDALONE 1
-#endif
-#endif
-
-#ifdef STANDALONE
-#include <stdlib.h>
-/* CHECK(cond, fmt, ...): Criterion's cr_assert, or print and exit(1) in the standalone build. */
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond);                 \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-#else
-#include <criterion/criterion.h>
-#define CHECK(...) cr_assert(__VA_ARGS__)
-#endif
+#include "tl_eal.h"
+#include "tl_flow.h"
 
 #define NKEYS    12000 /* three times the capacity: adds keep hitting a full table */
 #define CAPACITY 4000
@@ -62,25 +38,13 @@
 static void
 eal_up(void)
 {
-	char *argv[] = {"test_table_concurrency",
-	                "-l",
-	                "0-1",
-	                "--no-huge",
-	                "--no-pci",
-	                "--no-shconf",
-	                "-m",
-	                "512",
-	                "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	CHECK(rte_eal_init(argc, argv) == argc - 1, "rte_eal_init: %s", rte_strerror(rte_errno));
-	CHECK(rte_lcore_count() >= 2, "needs two lcores (-l 0-1)");
+	conc_eal_up("test_table_concurrency");
 }
 
 static void
 eal_down(void)
 {
-	rte_eal_cleanup();
+	conc_eal_down();
 }
 
 /* Every timeout 10 s (ticks of 1 ms): the table fills and flows expire. Deletes by the writer
@@ -211,34 +175,14 @@ writer_main(void *arg)
 	return 0;
 }
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void
 readers_never_see_freed_or_reused_records(void)
 {
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
 		pol.timeout[s] = 10 * TPS;
 	pol.embryonic = 1u << CT_S_SYN_SENT;
-	struct ct_table_params p = {
-	        .name = "t_conc",
-	        .capacity = CAPACITY,
-	        .socket_id = SOCKET_ID_ANY,
-	        .key_len = sizeof(struct ct_flow_key),
-	        .rec = {.size = sizeof(struct ct_flow),
-	                .node_off = offsetof(struct ct_flow, tm),
-	                .last_seen_off = offsetof(struct ct_flow, last_seen),
-	                .class_off = offsetof(struct ct_flow, tcp.state)},
-	        .policy = &pol,
-	        .stats = &tst,
-	        .on_end = on_end,
-	};
+	struct ct_table_params p =
+	        tl_flow_table_params("t_conc", CAPACITY, &pol, &tst, on_end, NULL, 0);
 	struct ctx c = {.t = ct_table_create(&p)};
 	struct rte_rcu_qsbr *v;
 	uint64_t reads = 0, lookups = 0, hits = 0, rounds = 0, bad = 0, rnd = 42, end;
@@ -249,8 +193,8 @@ readers_never_see_freed_or_reused_records(void)
 	CHECK(ct_table_reader_register(c.t, READER) == 0, "register");
 	CHECK(rte_eal_remote_launch(writer_main, &c, worker) == 0, "launch on lcore %u", worker);
 
-	end = now_ns() + RUN_NS;
-	while (now_ns() < end) {
+	end = conc_now_ns() + RUN_NS;
+	while (conc_now_ns() < end) {
 		struct ct_flow_key k;
 		struct ct_flow f;
 		uint32_t next = 0, n = 0;
@@ -309,20 +253,4 @@ readers_never_see_freed_or_reused_records(void)
 	ct_table_free(c.t);
 }
 
-#ifdef STANDALONE
-int
-main(void)
-{
-	eal_up();
-	readers_never_see_freed_or_reused_records();
-	eal_down();
-	return 0;
-}
-#else
-TestSuite(table_concurrency, .init = eal_up, .fini = eal_down);
-
-Test(table_concurrency, readers_never_see_freed_or_reused_records)
-{
-	readers_never_see_freed_or_reused_records();
-}
-#endif
+CONC_TEST(table_concurrency, readers_never_see_freed_or_reused_records, eal_up, eal_down)

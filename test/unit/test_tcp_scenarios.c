@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Replays every scenario of test/scenarios/ (*.scn files) (one Criterion test per scenario, parameterized
- * by file and name) through the TCP state machine and checks states, verdict and reason after
- * every step (test/unit/scenario.h). A guard test makes sure the folder really holds the
+ * Replays every scenario of test/scenarios/ (*.scn files) (one Criterion test per scenario,
+ * parameterized by file and name) through the TCP state machine and checks states, verdict and
+ * reason after every step (test/lib/tl_scenario.h). A guard test makes sure the folder really holds the
  * scenarios, so an empty or unreadable folder cannot pass.
  */
 #include <glob.h>
@@ -12,7 +12,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
-#include "scenario.h"
+#include "tl_scenario.h"
 
 #ifndef SCENARIO_DIR
 #define SCENARIO_DIR "test/scenarios"

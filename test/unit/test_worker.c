@@ -7,9 +7,13 @@
  * right orientation; a SYN in TIME_WAIT re-creates the flow in place (same key, new client,
  * counters restarted), in its own burst or in the burst that closed the flow; and the counters
  * add up: every packet is TCP, untracked or malformed, every TCP segment accepted or INVALID,
- * the per-reason counters sum to their totals, created flows = live flows + expired ones.
+ * the per-reason counters sum to their totals, created flows = live flows + expired ones. The
+ * flows per state the worker keeps equal a count of a walk of its table through creations,
+ * state changes, REOPEN, eviction, expiry and flush. Requests from other threads
+ * (ct_worker_call()): test_worker_call.c.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +31,8 @@
 #include "ct_table.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
+#include "tl_eal.h"
+#include "tl_frame.h"
 
 #define TPS     1000 /* 1 tick = 1 ms */
 #define NMBUF   511
@@ -44,14 +50,9 @@ static struct rte_mempool *pool;
 static void
 eal_up(void)
 {
-	char *argv[] = {"test_worker", "-l", "0",   "--no-huge",        "--no-pci",
-	                "--no-shconf", "-m", "512", "--log-level=error"};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0]));
-
-	cr_assert_eq(rte_eal_init(argc, argv), argc - 1, "rte_eal_init: %s",
+	cr_assert_eq(tl_eal_up("test_worker", "0", 512), 0, "rte_eal_init: %s",
 	             rte_strerror(rte_errno));
-	pool = rte_pktmbuf_pool_create("worker", NMBUF, 0, 0, RTE_PKTMBUF_HEADROOM + 2048,
-	                               SOCKET_ID_ANY);
+	pool = tl_pool_create("worker", NMBUF);
 	cr_assert_not_null(pool, "mempool: %s", rte_strerror(rte_errno));
 }
 
@@ -65,11 +66,11 @@ eal_down(void)
 TestSuite(worker, .init = eal_up, .fini = eal_down, .timeout = 60);
 
 static struct ct_worker *
-worker_new(const char *name)
+worker_new(const char *name, uint32_t capacity)
 {
 	struct ct_worker_params p = {
 	        .name = name,
-	        .capacity = 1024,
+	        .capacity = capacity,
 	        .socket_id = SOCKET_ID_ANY,
 	        .tcp = NULL,
 	        .now = 1,
@@ -82,14 +83,9 @@ worker_new(const char *name)
 
 /* ---- frames ---- */
 
-struct frame {
-	uint8_t b[FR_SIZE];
-	uint16_t len;
-};
-
 /* A list of frames of several connections. */
 struct trace {
-	struct frame f[MAX_FR];
+	struct tl_frame f[MAX_FR];
 	unsigned int n;
 };
 
@@ -99,20 +95,6 @@ struct conn {
 	uint16_t port[2];
 	uint32_t seq[2];
 };
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 static uint32_t
 ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
@@ -133,32 +115,11 @@ static void
 add_raw(struct trace *t, const struct conn *c, unsigned int from, uint8_t flags, uint32_t seq,
         uint32_t ack, uint16_t plen)
 {
-	struct frame *f;
-	uint8_t *iph, *th;
-
 	cr_assert_lt(t->n, MAX_FR);
 	cr_assert_leq(14u + 40u + plen, (unsigned int)FR_SIZE);
-	f = &t->f[t->n++];
-	memset(f, 0, sizeof(*f));
-	iph = f->b + 14;
-	th = iph + 20;
-	f->b[0] = 0x02;
-	f->b[6] = 0x02;
-	put16(f->b + 12, 0x0800);
-	iph[0] = 0x45;
-	put16(iph + 2, (uint16_t)(40 + plen));
-	iph[8] = 64;
-	iph[9] = 6;
-	put32(iph + 12, c->addr[from]);
-	put32(iph + 16, c->addr[!from]);
-	put16(th, c->port[from]);
-	put16(th + 2, c->port[!from]);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	put16(th + 14, 65535);
-	f->len = (uint16_t)(14 + 40 + plen);
+	cr_assert_gt(tl_frame_tcp4(&t->f[t->n++], c->addr[from], c->port[from], c->addr[!from],
+	                           c->port[!from], flags, seq, ack, 65535, plen),
+	             0);
 }
 
 /* Append the next in-sequence segment of side @p from, advancing its sequence number. */
@@ -192,14 +153,8 @@ run(struct ct_worker *w, const struct trace *t, unsigned int from, unsigned int 
 	struct rte_mbuf *m[MAX_FR];
 
 	for (unsigned int i = 0; i < n; i++) {
-		const struct frame *f = &t->f[from + i];
-		char *d;
-
-		m[i] = rte_pktmbuf_alloc(pool);
+		m[i] = tl_mbuf_from(pool, t->f[from + i].b, t->f[from + i].len, 0);
 		cr_assert_not_null(m[i]);
-		d = rte_pktmbuf_append(m[i], f->len);
-		cr_assert_not_null(d);
-		memcpy(d, f->b, f->len);
 	}
 	for (unsigned int i = 0; i < n; i += burst) {
 		uint16_t k = (uint16_t)(n - i < burst ? n - i : burst);
@@ -266,7 +221,7 @@ Test(worker, lifecycle_in_one_burst_equals_one_packet_per_burst)
 	static struct trace t;
 	struct conn c1 = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
 	struct conn c2 = conn(ip(10, 0, 0, 9), 50000, ip(10, 0, 0, 2), 443, 7000, 3000);
-	struct ct_worker *one = worker_new("w_one"), *many = worker_new("w_many");
+	struct ct_worker *one = worker_new("w_one", 1024), *many = worker_new("w_many", 1024);
 	uint8_t v_one[MAX_FR], v_many[MAX_FR];
 	struct ct_flow f_one, f_many;
 
@@ -308,7 +263,7 @@ Test(worker, both_directions_hit_one_flow)
 	/* c1: client is the smaller endpoint; c2: the larger one (swapped key) */
 	struct conn c1 = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
 	struct conn c2 = conn(ip(10, 0, 0, 9), 50000, ip(10, 0, 0, 2), 443, 7000, 3000);
-	struct ct_worker *w = worker_new("w_dirs");
+	struct ct_worker *w = worker_new("w_dirs", 1024);
 	struct ct_flow f, g;
 
 	t.n = 0;
@@ -345,7 +300,7 @@ Test(worker, syn_in_time_wait_reopens_and_replaces_the_flow)
 {
 	static struct trace t;
 	struct conn c = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
-	struct ct_worker *w = worker_new("w_reopen");
+	struct ct_worker *w = worker_new("w_reopen", 1024);
 	uint8_t v[MAX_FR];
 	struct ct_flow f;
 	unsigned int n0;
@@ -387,9 +342,9 @@ Test(worker, counters_add_up)
 	struct conn closed = conn(ip(10, 1, 0, 1), 40000, ip(10, 1, 0, 2), 80, 1000, 9000);
 	struct conn reset = conn(ip(10, 1, 0, 3), 40001, ip(10, 1, 0, 2), 80, 2000, 8000);
 	struct conn open = conn(ip(10, 1, 0, 4), 40002, ip(10, 1, 0, 2), 80, 3000, 7000);
-	struct ct_worker *w = worker_new("w_count");
+	struct ct_worker *w = worker_new("w_count", 1024);
 	const struct ct_lcore_stats *s = ct_worker_stats(w);
-	struct frame *udp;
+	struct tl_frame *udp;
 	uint64_t expired = 0;
 
 	t.n = 0;
@@ -456,5 +411,120 @@ Test(worker, counters_add_up)
 	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
 	cr_assert_eq(s->flows_created,
 	             s->flows_expired + s->flows_flushed + ct_table_count(ct_worker_table(w)));
+	ct_worker_free(w);
+}
+
+/* ---- flows per state ---- */
+
+/* ct_worker_flows_by_state() against a count by state of a full walk of the worker's table. */
+static void
+assert_by_state_is_walk(struct ct_worker *w, const char *when)
+{
+	uint64_t kept[CT_S_MAX], walked[CT_S_MAX] = {0};
+	struct ct_table *t = ct_worker_table(w);
+	struct ct_flow_key k;
+	struct ct_flow f;
+	uint32_t next = 0, n = 0;
+
+	while (ct_table_read_next(t, &next, &k, &f) == 0) {
+		cr_assert_lt(f.tcp.state, CT_S_MAX, "%s: state %u", when, f.tcp.state);
+		walked[f.tcp.state]++;
+		n++;
+	}
+	cr_assert_eq(n, ct_table_count(t), "%s: walk found %u flows, table counts %u", when, n,
+	             ct_table_count(t));
+	ct_worker_flows_by_state(w, kept);
+	for (unsigned int s = 0; s < CT_S_MAX; s++)
+		cr_assert_eq(kept[s], walked[s], "%s: %s: worker keeps %" PRIu64 ", walk %" PRIu64,
+		             when, ct_state_name(s), kept[s], walked[s]);
+}
+
+/* Creations, state changes and a REOPEN on three connections: c[0] ESTABLISHED, c[1] through
+ * its whole life to TIME_WAIT and then re-opened, c[2] reset (CLOSE). */
+static void
+by_state_lifecycles(struct ct_worker *w, struct conn *c, uint64_t *now)
+{
+	static struct trace t;
+	const struct ct_lcore_stats *s = ct_worker_stats(w);
+
+	t.n = 0;
+	add(&t, &c[0], 0, SYN, 0);
+	add(&t, &c[0], 1, SYN | ACK, 0);
+	add(&t, &c[0], 0, ACK, 0);
+	add_lifecycle(&t, &c[1]);
+	add(&t, &c[2], 0, SYN, 0);
+	add(&t, &c[2], 1, SYN | ACK, 0);
+	run(w, &t, 0, t.n, 5, *now, NULL);
+	assert_by_state_is_walk(w, "handshakes");
+	t.n = 0;
+	add(&t, &c[2], 1, RST, 0);
+	run(w, &t, 0, t.n, 32, *now, NULL);
+	cr_assert_geq(s->state_changes, 8);
+	assert_by_state_is_walk(w, "state changes");
+	/* REOPEN: a SYN on the TIME_WAIT flow re-creates it in SYN_SENT */
+	t.n = 0;
+	c[1].seq[0] += 100000;
+	add(&t, &c[1], 0, SYN, 0);
+	run(w, &t, 0, t.n, 32, ++*now, NULL);
+	cr_assert_eq(s->flows_reopened, 1);
+	assert_by_state_is_walk(w, "reopen");
+}
+
+/* More SYNs than the small table holds, in one burst and one by one: evictions. */
+static void
+by_state_evictions(struct ct_worker *w, uint64_t *now)
+{
+	static struct trace t;
+	uint32_t cap = ct_table_capacity(ct_worker_table(w));
+
+	t.n = 0;
+	for (unsigned int i = 0; i < cap + 4 && t.n < MAX_FR; i++) {
+		struct conn c = conn(ip(10, 3, 0, (uint8_t)i), 50000, ip(10, 3, 1, 1), 80, i, 0);
+
+		add(&t, &c, 0, SYN, 0);
+	}
+	run(w, &t, 0, t.n / 2, 32, ++*now, NULL);
+	run(w, &t, t.n / 2, t.n - t.n / 2, 1, ++*now, NULL);
+	cr_assert_gt(ct_worker_stats(w)->flows_evicted, 0, "the small table never evicted");
+	assert_by_state_is_walk(w, "eviction");
+}
+
+Test(worker, flows_by_state_equal_a_walk_of_the_table)
+{
+	static struct trace t;
+	struct ct_worker *w = worker_new("w_states", 8);
+	const struct ct_lcore_stats *s = ct_worker_stats(w);
+	struct conn c[3];
+	uint64_t now = 100;
+	uint32_t live;
+
+	for (unsigned int i = 0; i < 3; i++)
+		c[i] = conn(ip(10, 2, 0, (uint8_t)(2 * i + 1)), (uint16_t)(40000 + i),
+		            ip(10, 2, 0, 2), 80, 1000 * (i + 1), 9000 - 1000 * i);
+	by_state_lifecycles(w, c, &now);
+	by_state_evictions(w, &now);
+	/* expiry: past the embryonic and closing timeouts, not ESTABLISHED's */
+	for (unsigned int i = 0; i < 6; i++) {
+		now += 60 * TPS;
+		while (ct_worker_tick(w, now) != 0)
+			;
+		assert_by_state_is_walk(w, "expiry");
+	}
+	cr_assert_gt(s->flows_expired, 0);
+	cr_assert_geq(ct_table_count(ct_worker_table(w)), 1, "ESTABLISHED expired too early");
+	/* flush, then traffic again */
+	live = ct_table_count(ct_worker_table(w));
+	cr_assert_eq(ct_worker_flush(w), live);
+	cr_assert_eq(s->flows_flushed, live);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 0);
+	assert_by_state_is_walk(w, "flush");
+	t.n = 0;
+	add(&t, &c[2], 0, SYN, 0);
+	add(&t, &c[2], 1, SYN | ACK, 0);
+	run(w, &t, 0, t.n, 32, ++now, NULL);
+	cr_assert_eq(s->flows_created, s->flows_expired + s->flows_evicted + s->flows_flushed +
+	                                       s->flows_reopened +
+	                                       ct_table_count(ct_worker_table(w)));
+	assert_by_state_is_walk(w, "after flush");
 	ct_worker_free(w);
 }

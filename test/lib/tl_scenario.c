@@ -1,55 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#ifndef SYNFIN_TEST_SCENARIO_H
-#define SYNFIN_TEST_SCENARIO_H
-
-/**
- * @file
- * Loader and runner of the TCP scenario files in test/scenarios/ (*.scn files) (format: that folder's
- * README.md). Pure C, header-only (static functions), no allocation: a file is parsed into
- * fixed-size arrays, and a scenario is replayed through ct_tcp_new()/ct_tcp_track() exactly as a
- * caller would (a REOPEN verdict restarts the flow with ct_tcp_new() on the same segment). The
- * runner checks after every step the verdict, the reason, the RFC 9293 state of both endpoints,
- * the conntrack state (and that it equals ct_state_from_tcp() of the endpoints), optional flow
- * flags, and that an INVALID or REOPEN verdict left struct ct_tcp byte-for-byte unchanged.
+/*
+ * The .scn loader and runner (tl_scenario.h): a file is read line by line, split into tokens
+ * ('#' starts a comment), "scenario" and "conf" lines set up a scenario, every other line is a
+ * step (a segment, "->", then the expected endpoint states, conntrack state, verdict and
+ * reason); the runner replays the steps through the FSM and compares.
  */
-
-#include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "ct_tcp.h"
-
-#define SCN_MAX_STEPS    64
-#define SCN_MAX_PER_FILE 32
-#define SCN_NAME_LEN     64
-
-/** One step: a segment and what must hold after it. */
-struct scn_step {
-	int line;
-	unsigned int ep; /**< sender: 0 = endpoint C (C>), 1 = endpoint S (S>) */
-	struct ct_tcp_seg seg;
-	int want_ep[2];   /**< enum ct_tcp_state of C and S, -1 for '-' (no flow) */
-	int want_ct;      /**< enum ct_state, -1 for '-' */
-	int want_verdict; /**< enum ct_verdict */
-	int want_reason;  /**< enum ct_tcp_reason (CT_R_OK unless INVALID) */
-	int want_assured; /**< -1 unchecked, else 0/1 */
-	int want_picked;  /**< -1 unchecked, else 0/1 */
-};
-
-struct scn {
-	char name[SCN_NAME_LEN];
-	struct ct_tcp_conf conf;
-	unsigned int n;
-	struct scn_step step[SCN_MAX_STEPS];
-};
-
-struct scn_file {
-	unsigned int n;
-	struct scn scn[SCN_MAX_PER_FILE];
-};
+#include "tl_scenario.h"
 
 static void __attribute__((format(printf, 3, 4)))
 scn_err(char *err, size_t len, const char *fmt, ...)
@@ -137,7 +100,7 @@ scn_verdict(const char *s)
 	return -1;
 }
 
-static const char *
+const char *
 scn_verdict_name(int v)
 {
 	static const char *const names[CT_VERDICT_MAX] = {"ACCEPT", "INVALID", "NEW", "REOPEN"};
@@ -156,12 +119,96 @@ scn_reason(const char *s)
 	return -1;
 }
 
+/* The segment half of a step line: tokens 2.. up to "->". @return the arrow's index, or -1. */
+static int
+scn_parse_seg(char **tok, int ntok, struct scn_step *st)
+{
+	int i, have_seq = 0;
+	uint32_t v;
+
+	for (i = 2; i < ntok && strcmp(tok[i], "->") != 0; i++) {
+		char *k = tok[i], *val = strchr(k, '=');
+
+		if (strcmp(k, "sackok") == 0) {
+			st->seg.opts |= CT_TCPO_SACK_PERM;
+			continue;
+		}
+		if (val == NULL)
+			return -1;
+		*val++ = '\0';
+		if (strcmp(k, "ts") == 0) {
+			char *c = strchr(val, ',');
+
+			if (c == NULL)
+				return -1;
+			*c++ = '\0';
+			if (scn_u32(val, &st->seg.tsval) != 0 || scn_u32(c, &st->tsecr) != 0)
+				return -1;
+			st->seg.opts |= CT_TCPO_TS;
+			continue;
+		}
+		if (scn_u32(val, &v) != 0)
+			return -1;
+		if (strcmp(k, "seq") == 0) {
+			st->seg.seq = v;
+			have_seq = 1;
+		} else if (strcmp(k, "ack") == 0) {
+			st->seg.ack = v;
+		} else if (strcmp(k, "len") == 0 && v <= 65535) {
+			st->seg.len = (uint16_t)v;
+		} else if (strcmp(k, "win") == 0 && v <= 65535) {
+			st->seg.win = (uint16_t)v;
+		} else if (strcmp(k, "wscale") == 0 && v <= 255) {
+			st->seg.wscale = (uint8_t)v;
+			st->seg.opts |= CT_TCPO_WSCALE;
+		} else if (strcmp(k, "mss") == 0 && v <= 65535) {
+			st->mss = (uint16_t)v;
+			st->seg.opts |= CT_TCPO_MSS;
+		} else {
+			return -1;
+		}
+	}
+	return have_seq ? i : -1;
+}
+
+/* The expectation half of a step line: tokens after the arrow. @return 0 or -1. */
+static int
+scn_parse_want(char **tok, int ntok, int arrow, struct scn_step *st)
+{
+	int i;
+
+	if (ntok < arrow + 5)
+		return -1;
+	st->want_ep[0] = scn_tcp_state(tok[arrow + 1]);
+	st->want_ep[1] = scn_tcp_state(tok[arrow + 2]);
+	st->want_ct = strcmp(tok[arrow + 3], "-") == 0 ? -1 : ct_state_parse(tok[arrow + 3]);
+	st->want_verdict = scn_verdict(tok[arrow + 4]);
+	if (st->want_ep[0] < -1 || st->want_ep[1] < -1 || st->want_ct < -1 ||
+	    (st->want_ct == -1 && strcmp(tok[arrow + 3], "-") != 0) || st->want_verdict < 0)
+		return -1;
+	st->want_reason = st->want_verdict == CT_VERDICT_INVALID ? -1 : CT_R_OK;
+	for (i = arrow + 5; i < ntok; i++) {
+		if (strncmp(tok[i], "assured=", 8) == 0 && (tok[i][8] == '0' || tok[i][8] == '1') &&
+		    tok[i][9] == '\0') {
+			st->want_assured = tok[i][8] - '0';
+		} else if (strncmp(tok[i], "picked=", 7) == 0 &&
+		           (tok[i][7] == '0' || tok[i][7] == '1') && tok[i][8] == '\0') {
+			st->want_picked = tok[i][7] - '0';
+		} else if (st->want_verdict == CT_VERDICT_INVALID && st->want_reason == -1 &&
+		           scn_reason(tok[i]) > 0) {
+			st->want_reason = scn_reason(tok[i]);
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parse one step line (already split into tokens). */
 static int
 scn_parse_step(char **tok, int ntok, int line, struct scn_step *st, char *err, size_t errlen)
 {
-	int i, arrow = -1, have_seq = 0;
-	uint32_t v;
+	int arrow;
 
 	memset(st, 0, sizeof(*st));
 	st->line = line;
@@ -177,73 +224,9 @@ scn_parse_step(char **tok, int ntok, int line, struct scn_step *st, char *err, s
 		goto bad;
 	if (ntok < 2 || scn_flags(tok[1], &st->seg.flags) != 0)
 		goto bad;
-	for (i = 2; i < ntok && strcmp(tok[i], "->") != 0; i++) {
-		char *k = tok[i], *val = strchr(k, '=');
-
-		if (strcmp(k, "sackok") == 0) {
-			st->seg.opts |= CT_TCPO_SACK_PERM;
-			continue;
-		}
-		if (val == NULL)
-			goto bad;
-		*val++ = '\0';
-		if (strcmp(k, "ts") == 0) {
-			char *c = strchr(val, ',');
-			uint32_t ecr;
-
-			if (c == NULL)
-				goto bad;
-			*c++ = '\0';
-			if (scn_u32(val, &st->seg.tsval) != 0 || scn_u32(c, &ecr) != 0)
-				goto bad;
-			st->seg.opts |= CT_TCPO_TS;
-			continue;
-		}
-		if (scn_u32(val, &v) != 0)
-			goto bad;
-		if (strcmp(k, "seq") == 0) {
-			st->seg.seq = v;
-			have_seq = 1;
-		} else if (strcmp(k, "ack") == 0) {
-			st->seg.ack = v;
-		} else if (strcmp(k, "len") == 0 && v <= 65535) {
-			st->seg.len = (uint16_t)v;
-		} else if (strcmp(k, "win") == 0 && v <= 65535) {
-			st->seg.win = (uint16_t)v;
-		} else if (strcmp(k, "wscale") == 0 && v <= 255) {
-			st->seg.wscale = (uint8_t)v;
-			st->seg.opts |= CT_TCPO_WSCALE;
-		} else if (strcmp(k, "mss") == 0 && v <= 65535) {
-			st->seg.opts |= CT_TCPO_MSS;
-		} else {
-			goto bad;
-		}
-	}
-	arrow = i;
-	if (!have_seq || ntok < arrow + 5)
+	arrow = scn_parse_seg(tok, ntok, st);
+	if (arrow < 0 || scn_parse_want(tok, ntok, arrow, st) != 0)
 		goto bad;
-	st->want_ep[0] = scn_tcp_state(tok[arrow + 1]);
-	st->want_ep[1] = scn_tcp_state(tok[arrow + 2]);
-	st->want_ct = strcmp(tok[arrow + 3], "-") == 0 ? -1 : ct_state_parse(tok[arrow + 3]);
-	st->want_verdict = scn_verdict(tok[arrow + 4]);
-	if (st->want_ep[0] < -1 || st->want_ep[1] < -1 || st->want_ct < -1 ||
-	    (st->want_ct == -1 && strcmp(tok[arrow + 3], "-") != 0) || st->want_verdict < 0)
-		goto bad;
-	st->want_reason = st->want_verdict == CT_VERDICT_INVALID ? -1 : CT_R_OK;
-	for (i = arrow + 5; i < ntok; i++) {
-		if (strncmp(tok[i], "assured=", 8) == 0 && (tok[i][8] == '0' || tok[i][8] == '1') &&
-		    tok[i][9] == '\0') {
-			st->want_assured = tok[i][8] - '0';
-		} else if (strncmp(tok[i], "picked=", 7) == 0 &&
-		           (tok[i][7] == '0' || tok[i][7] == '1') && tok[i][8] == '\0') {
-			st->want_picked = tok[i][7] - '0';
-		} else if (st->want_verdict == CT_VERDICT_INVALID && st->want_reason == -1 &&
-		           scn_reason(tok[i]) > 0) {
-			st->want_reason = scn_reason(tok[i]);
-		} else {
-			goto bad;
-		}
-	}
 	if (st->want_reason == -1) {
 		scn_err(err, errlen, "line %d: INVALID needs a reason", line);
 		return -1;
@@ -276,11 +259,7 @@ scn_parse_conf(char **tok, int ntok, int line, struct ct_tcp_conf *conf, char *e
 	return 0;
 }
 
-/**
- * Load every scenario of one file into @p f.
- * @return number of scenarios, or -1 with a message in @p err.
- */
-static int
+int
 scn_load(const char *path, struct scn_file *f, char *err, size_t errlen)
 {
 	char buf[512];
@@ -340,14 +319,77 @@ fail:
 	return -1;
 }
 
-/**
- * Replay @p s.
- * @return 0, or -1 with the first mismatch in @p err ("line N: ...").
- */
+/* The state after step @p st (endpoint states got_ep, conntrack got_ct) against its want. */
 static int
+scn_check(const struct scn_step *st, const struct ct_tcp *t, enum ct_verdict v,
+          enum ct_tcp_reason r, const int *got_ep, int got_ct, char *err, size_t errlen)
+{
+	if ((int)v != st->want_verdict || (int)r != st->want_reason ||
+	    got_ep[0] != st->want_ep[0] || got_ep[1] != st->want_ep[1] || got_ct != st->want_ct) {
+		scn_err(err, errlen, "line %d: want %s %s %s %s %s, got %s %s %s %s %s", st->line,
+		        st->want_ep[0] < 0 ? "-" : ct_tcp_state_name(st->want_ep[0]),
+		        st->want_ep[1] < 0 ? "-" : ct_tcp_state_name(st->want_ep[1]),
+		        st->want_ct < 0 ? "-" : ct_state_name(st->want_ct),
+		        scn_verdict_name(st->want_verdict), ct_tcp_reason_name(st->want_reason),
+		        got_ep[0] < 0 ? "-" : ct_tcp_state_name(got_ep[0]),
+		        got_ep[1] < 0 ? "-" : ct_tcp_state_name(got_ep[1]),
+		        got_ct < 0 ? "-" : ct_state_name(got_ct), scn_verdict_name(v),
+		        ct_tcp_reason_name(r));
+		return -1;
+	}
+	if (st->want_assured >= 0 && !!(t->flags & CT_F_ASSURED) != st->want_assured) {
+		scn_err(err, errlen, "line %d: want assured=%d", st->line, st->want_assured);
+		return -1;
+	}
+	if (st->want_picked >= 0 && !!(t->flags & CT_F_PICKED_UP) != st->want_picked) {
+		scn_err(err, errlen, "line %d: want picked=%d", st->line, st->want_picked);
+		return -1;
+	}
+	return 0;
+}
+
+/* Step @p st on the flow @p t (none yet unless *have), as a caller of the FSM would. */
+static int
+scn_step_run(const struct scn *s, const struct scn_step *st, struct ct_tcp *t, int *have,
+             unsigned int *orig_ep, enum ct_verdict *v, enum ct_tcp_reason *r, char *err,
+             size_t errlen)
+{
+	struct ct_tcp before = *t;
+
+	if (!*have) {
+		*v = ct_tcp_new(t, &s->conf, &st->seg, r);
+		if (*v == CT_VERDICT_NEW) {
+			*have = 1;
+			*orig_ep = st->ep;
+		} else if (memcmp(&before, t, sizeof(*t)) != 0) {
+			scn_err(err, errlen, "line %d: INVALID ct_tcp_new wrote", st->line);
+			return -1;
+		}
+		return 0;
+	}
+	*v = ct_tcp_track(t, &s->conf, st->ep == *orig_ep ? CT_DIR_ORIG : CT_DIR_REPLY, &st->seg,
+	                  r);
+	if (*v != CT_VERDICT_ACCEPT && memcmp(&before, t, sizeof(*t)) != 0) {
+		scn_err(err, errlen, "line %d: %s verdict changed the flow", st->line,
+		        scn_verdict_name(*v));
+		return -1;
+	}
+	if (*v == CT_VERDICT_REOPEN) {
+		enum ct_tcp_reason r2;
+
+		if (ct_tcp_new(t, &s->conf, &st->seg, &r2) != CT_VERDICT_NEW) {
+			scn_err(err, errlen, "line %d: REOPEN but ct_tcp_new refused", st->line);
+			return -1;
+		}
+		*orig_ep = st->ep;
+	}
+	return 0;
+}
+
+int
 scn_run(const struct scn *s, char *err, size_t errlen)
 {
-	struct ct_tcp t, before;
+	struct ct_tcp t;
 	unsigned int i, orig_ep = 0;
 	int have = 0;
 
@@ -358,36 +400,8 @@ scn_run(const struct scn *s, char *err, size_t errlen)
 		enum ct_verdict v;
 		int got_ep[2] = {-1, -1}, got_ct = -1;
 
-		before = t;
-		if (!have) {
-			v = ct_tcp_new(&t, &s->conf, &st->seg, &r);
-			if (v == CT_VERDICT_NEW) {
-				have = 1;
-				orig_ep = st->ep;
-			} else if (memcmp(&before, &t, sizeof(t)) != 0) {
-				scn_err(err, errlen, "line %d: INVALID ct_tcp_new wrote", st->line);
-				return -1;
-			}
-		} else {
-			enum ct_dir d = st->ep == orig_ep ? CT_DIR_ORIG : CT_DIR_REPLY;
-
-			v = ct_tcp_track(&t, &s->conf, d, &st->seg, &r);
-			if (v != CT_VERDICT_ACCEPT && memcmp(&before, &t, sizeof(t)) != 0) {
-				scn_err(err, errlen, "line %d: %s verdict changed the flow",
-				        st->line, scn_verdict_name(v));
-				return -1;
-			}
-			if (v == CT_VERDICT_REOPEN) {
-				enum ct_tcp_reason r2;
-
-				if (ct_tcp_new(&t, &s->conf, &st->seg, &r2) != CT_VERDICT_NEW) {
-					scn_err(err, errlen,
-					        "line %d: REOPEN but ct_tcp_new refused", st->line);
-					return -1;
-				}
-				orig_ep = st->ep;
-			}
-		}
+		if (scn_step_run(s, st, &t, &have, &orig_ep, &v, &r, err, errlen) != 0)
+			return -1;
 		if (have) {
 			got_ep[orig_ep] = t.tcp_state[CT_DIR_ORIG];
 			got_ep[!orig_ep] = t.tcp_state[CT_DIR_REPLY];
@@ -399,33 +413,8 @@ scn_run(const struct scn *s, char *err, size_t errlen)
 				return -1;
 			}
 		}
-		if ((int)v != st->want_verdict || (int)r != st->want_reason ||
-		    got_ep[0] != st->want_ep[0] || got_ep[1] != st->want_ep[1] ||
-		    got_ct != st->want_ct) {
-			scn_err(err, errlen, "line %d: want %s %s %s %s %s, got %s %s %s %s %s",
-			        st->line,
-			        st->want_ep[0] < 0 ? "-" : ct_tcp_state_name(st->want_ep[0]),
-			        st->want_ep[1] < 0 ? "-" : ct_tcp_state_name(st->want_ep[1]),
-			        st->want_ct < 0 ? "-" : ct_state_name(st->want_ct),
-			        scn_verdict_name(st->want_verdict),
-			        ct_tcp_reason_name(st->want_reason),
-			        got_ep[0] < 0 ? "-" : ct_tcp_state_name(got_ep[0]),
-			        got_ep[1] < 0 ? "-" : ct_tcp_state_name(got_ep[1]),
-			        got_ct < 0 ? "-" : ct_state_name(got_ct), scn_verdict_name(v),
-			        ct_tcp_reason_name(r));
+		if (scn_check(st, &t, v, r, got_ep, got_ct, err, errlen) != 0)
 			return -1;
-		}
-		if (st->want_assured >= 0 && !!(t.flags & CT_F_ASSURED) != st->want_assured) {
-			scn_err(err, errlen, "line %d: want assured=%d", st->line,
-			        st->want_assured);
-			return -1;
-		}
-		if (st->want_picked >= 0 && !!(t.flags & CT_F_PICKED_UP) != st->want_picked) {
-			scn_err(err, errlen, "line %d: want picked=%d", st->line, st->want_picked);
-			return -1;
-		}
 	}
 	return 0;
 }
-
-#endif /* SYNFIN_TEST_SCENARIO_H */
