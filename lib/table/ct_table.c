@@ -68,7 +68,8 @@ ct_table_reclaim(struct ct_table *t, uint32_t limit)
 {
 	reclaim_done(t, DQ_RECLAIM);
 	if (t->deferred > limit) {
-		rte_rcu_qsbr_synchronize(t->qsbr, RTE_QSBR_THRID_INVALID);
+		/* rte_rcu_qsbr_synchronize(), inline (so ThreadSanitizer sees its acquire loads) */
+		rte_rcu_qsbr_check(t->qsbr, rte_rcu_qsbr_start(t->qsbr), true);
 		reclaim_done(t, t->deferred);
 	}
 }
