@@ -196,7 +196,8 @@ static int
 alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 {
 	size_t words = (t->npos + 63) / 64;
-	uint32_t nb = 2 * (t->npos + 1) / BUCKET_ENTRIES; /* twice the positions, a power of 2 */
+	/* 2^(k-3) buckets of 10: 1.25 entries per position; small tables 2.5 (a power of 2). */
+	uint32_t nb = (t->npos + 1) / (t->npos >= 0xffff ? 8 : 4);
 
 	rte_errno = ENOMEM;
 	t->bmask = nb - 1;
@@ -429,7 +430,44 @@ make_room(struct ct_table *t, unsigned int *evicted)
 	return true;
 }
 
-/* Publish @p pos in the emptier of the key's two buckets; false if both are full. */
+static inline void
+entry_set(struct bucket *b, unsigned int i, uint32_t sig, uint32_t pos)
+{
+	__atomic_store_n(&b->tag[i], (uint16_t)(sig >> 16), __ATOMIC_RELAXED);
+	__atomic_store_n(&b->pos[i], pos, __ATOMIC_RELEASE);
+}
+
+/*
+ * Both buckets of a new key are full: move one entry of @p b to its other bucket, if that has
+ * room, and return the freed index (or -1). The copy is published before the original is cleared
+ * and the move is counted, so a reader that missed a key while it moved sees the count change and
+ * looks again.
+ */
+static int
+entry_displace(struct ct_table *t, struct bucket *b)
+{
+	for (unsigned int i = 0; i < BUCKET_ENTRIES; i++) {
+		uint32_t pos = b->pos[i];
+		uint32_t sig = ct_table_hash(key_at(t, pos), t->key_len);
+		struct bucket *o =
+		        bucket_prim(t, sig) == b ? bucket_alt(t, sig) : bucket_prim(t, sig);
+		unsigned int m = empty_mask(o);
+
+		if (m == 0)
+			continue;
+		entry_set(o, (unsigned int)__builtin_ctz(m), sig, pos);
+		__atomic_store_n(&t->moves, t->moves + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&b->pos[i], POS_EMPTY, __ATOMIC_RELEASE);
+		return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Publish @p pos in the emptier of the key's two buckets; when both are full (rare at 1.25
+ * entries per position), first move an entry of one of them to its other bucket. False if that
+ * fails too.
+ */
 static bool
 entry_add(struct ct_table *t, uint32_t sig, uint32_t pos)
 {
@@ -437,14 +475,20 @@ entry_add(struct ct_table *t, uint32_t sig, uint32_t pos)
 	unsigned int e0 = empty_mask(b[0]), e1 = empty_mask(b[1]);
 	unsigned int k = __builtin_popcount(e1) > __builtin_popcount(e0);
 	unsigned int m = k ? e1 : e0;
+	int i;
 
-	if (m == 0)
-		return false;
-	unsigned int i = (unsigned int)__builtin_ctz(m);
-
-	__atomic_store_n(&b[k]->tag[i], (uint16_t)(sig >> 16), __ATOMIC_RELAXED);
-	__atomic_store_n(&b[k]->pos[i], pos, __ATOMIC_RELEASE);
-	return true;
+	if (likely(m != 0)) {
+		entry_set(b[k], (unsigned int)__builtin_ctz(m), sig, pos);
+		return true;
+	}
+	for (k = 0; k < 2; k++) {
+		i = entry_displace(t, b[k]);
+		if (i >= 0) {
+			entry_set(b[k], (unsigned int)i, sig, pos);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Copy / zero @p len bytes, a multiple of 8, in 8-byte words (no libc call per new record). */
@@ -483,7 +527,7 @@ ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t now, un
 	pos = t->free_pos[t->free_head & t->pos_mask];
 	words_copy(key_at(t, pos), key, t->key_len); /* before the entry is published */
 	if (unlikely(!entry_add(t, sig, pos)))
-		goto refused; /* both buckets full: twice as many entries as positions make it rare */
+		goto refused; /* both buckets full and no entry movable: vanishingly rare */
 	t->free_head++;
 	t->nfree--;
 	used_flip(t, pos);

@@ -28,8 +28,10 @@
 /* Deadlines: last_seen is compared modulo 2^32, so a timeout must stay below 2^31 ticks. */
 #define CT_TABLE_TIMEOUT_MAX ((uint64_t)INT32_MAX)
 
-/* Entries per bucket: a bucket is one cache line of 8 tags and 8 positions. */
-#define BUCKET_ENTRIES 8
+/* Entries per bucket: a bucket is one cache line of 10 tags and 10 positions. */
+#define BUCKET_ENTRIES 10
+#define BUCKET_TAGS    12 /* tag[] padded to 24 bytes: two loads of 8 and 4 tags */
+#define BUCKET_MASK    ((1u << BUCKET_ENTRIES) - 1)
 /* Empty entry. */
 #define POS_EMPTY UINT32_MAX
 
@@ -40,10 +42,11 @@
  * (acquire).
  */
 struct bucket {
-	uint16_t tag[BUCKET_ENTRIES];
+	uint16_t tag[BUCKET_TAGS]; /* entries 10 and 11 do not exist */
 	uint32_t pos[BUCKET_ENTRIES];
-	uint8_t pad[RTE_CACHE_LINE_SIZE - BUCKET_ENTRIES * 6];
 } __rte_cache_aligned;
+
+_Static_assert(sizeof(struct bucket) == RTE_CACHE_LINE_SIZE, "a bucket is one cache line");
 
 /* A deleted position and the QSBR token its grace period waits for. */
 struct deferred {
@@ -62,8 +65,9 @@ struct ct_table {
 	struct ct_table_layout rec;
 	uint32_t rec_shift; /* log2(rec.size) */
 	uint32_t key_len;
-	struct bucket *buckets; /* [bmask + 1]: twice the positions, so a key's two never fill */
+	struct bucket *buckets; /* [bmask + 1]: 1.25 entries per position (2.5 below 2^16) */
 	uint32_t bmask;
+	uint32_t moves; /* entries moved to their other bucket (readers retry when it changes) */
 	uint32_t *free_pos; /* [npos + 1] ring of free positions (not in a grace period), oldest */
 	uint32_t free_head; /* first: reused first (free-running, masked by pos_mask) */
 	uint32_t nfree;
@@ -151,21 +155,18 @@ bucket_alt(const struct ct_table *t, uint32_t sig)
 
 /*
  * Bit i set: entry i of @p b carries @p tag (it may be empty: check its position). Writer. One
- * 16-byte compare on x86 (SSE2) and arm64 (NEON).
+ * 16-byte and one 8-byte compare on x86 (SSE2).
  */
 static inline unsigned int
 tag_match(const struct bucket *b, uint16_t tag)
 {
 #if defined(RTE_ARCH_X86)
-	__m128i eq = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)b->tag),
-	                             _mm_set1_epi16((short)tag));
+	__m128i t = _mm_set1_epi16((short)tag);
+	__m128i lo = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)b->tag), t);
+	__m128i hi =
+	        _mm_cmpeq_epi16(_mm_loadl_epi64((const __m128i *)(const void *)(b->tag + 8)), t);
 
-	return (unsigned int)_mm_movemask_epi8(_mm_packs_epi16(eq, _mm_setzero_si128()));
-#elif defined(RTE_ARCH_ARM64)
-	static const uint16_t bit[BUCKET_ENTRIES] = {1, 2, 4, 8, 16, 32, 64, 128};
-	uint16x8_t eq = vceqq_u16(vld1q_u16(b->tag), vdupq_n_u16(tag));
-
-	return vaddvq_u16(vandq_u16(eq, vld1q_u16(bit)));
+	return (unsigned int)_mm_movemask_epi8(_mm_packs_epi16(lo, hi)) & BUCKET_MASK;
 #else
 	unsigned int m = 0;
 
@@ -181,12 +182,15 @@ empty_mask(const struct bucket *b)
 {
 #if defined(RTE_ARCH_X86)
 	__m128i all = _mm_set1_epi32(-1);
-	__m128i lo = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)b->pos), all);
-	__m128i hi =
-	        _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)(const void *)(b->pos + 4)), all);
+	__m128i a = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)b->pos), all);
+	__m128i c =
+	        _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(b->pos + 4)), all);
+	__m128i d =
+	        _mm_cmpeq_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(b->pos + 8)), all);
 
-	return (unsigned int)_mm_movemask_epi8(
-	        _mm_packs_epi16(_mm_packs_epi32(lo, hi), _mm_setzero_si128()));
+	return (unsigned int)_mm_movemask_epi8(_mm_packs_epi16(
+	               _mm_packs_epi32(a, c), _mm_packs_epi32(d, _mm_setzero_si128()))) &
+	       BUCKET_MASK;
 #else
 	unsigned int m = 0;
 

@@ -117,19 +117,28 @@ ct_table_read_next(struct ct_table *t, uint32_t *next, void *key, void *rec)
 	return -ENOENT;
 }
 
-/* Position of @p key, found by a reader (entries never move, so no retry is needed). */
+/*
+ * Position of @p key, found by a reader. An entry the writer moves to its other bucket meanwhile
+ * (rare: both buckets of a new key full) could be missed: a miss is retried while the move count
+ * changes under it.
+ */
 static uint32_t
 reader_find(const struct ct_table *t, const void *key)
 {
 	uint32_t sig = ct_table_hash(key, t->key_len);
 	uint16_t tag = (uint16_t)(sig >> 16);
-	const struct bucket *b = bucket_prim(t, sig);
-	uint32_t pos = bucket_find(t, b, tag_match_reader(b, tag), key);
+	uint32_t moves, pos;
 
-	if (pos == POS_EMPTY) {
-		b = bucket_alt(t, sig);
+	do {
+		const struct bucket *b = bucket_prim(t, sig);
+
+		moves = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE);
 		pos = bucket_find(t, b, tag_match_reader(b, tag), key);
-	}
+		if (pos == POS_EMPTY) {
+			b = bucket_alt(t, sig);
+			pos = bucket_find(t, b, tag_match_reader(b, tag), key);
+		}
+	} while (pos == POS_EMPTY && __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE) != moves);
 	return pos;
 }
 

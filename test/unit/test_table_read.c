@@ -229,3 +229,22 @@ Test(table_big, capacity_of_16m_flows_can_be_created_and_used)
 	}
 	ct_table_free(t);
 }
+
+/*
+ * 1.25 bucket entries per position, two buckets per key: a table filled to its capacity with
+ * established flows refuses none of them (an entry moves to its other bucket when both of a new
+ * key's are full), and every flow is still found.
+ */
+Test(table_big, table_of_1m_fills_to_capacity_without_a_refusal)
+{
+	struct ct_table *t = mk("t_fill", 1000000, 0);
+	uint32_t cap = ct_table_capacity(t);
+
+	for (uint32_t i = 0; i < cap; i++)
+		cr_assert_geq(add_flow(t, i * 2654435761u, CT_S_ESTABLISHED, 0), 0, "flow %u", i);
+	cr_assert_eq(ct_table_count(t), cap);
+	cr_assert_eq(st.flows_refused, 0);
+	for (uint32_t i = 0; i < cap; i += 7)
+		cr_assert_geq(lookup(t, i * 2654435761u), 0, "flow %u lost", i);
+	ct_table_free(t);
+}
