@@ -391,7 +391,10 @@ sf_show_config(struct synfin *sf, FILE *f)
 	return 0;
 }
 
-/* Run @p fn on every worker; one error line for the first that does not answer in time. */
+/*
+ * Run @p fn on every worker, with @p arg (or, when @p arg is NULL, the worker's own struct
+ * sf_lcore); one error line for the first that does not answer in time.
+ */
 static int
 call_all(struct synfin *sf, FILE *f, const char *what, ct_worker_call_t fn, void *arg)
 {
@@ -410,23 +413,10 @@ call_all(struct synfin *sf, FILE *f, const char *what, ct_worker_call_t fn, void
 	return ret;
 }
 
-struct timeout_req {
-	unsigned int state;
-	uint32_t ms;
-};
-
-static int
-do_set_timeout(struct ct_worker *w, void *arg)
-{
-	const struct timeout_req *r = arg;
-
-	return ct_worker_set_timeout(w, r->state, r->ms);
-}
-
 int
 sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
 {
-	struct timeout_req r = {.state = 0, .ms = s * 1000};
+	struct ct_worker_timeout r = {.state = 0, .ms = s * 1000};
 	int st = ct_state_parse(state);
 
 	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
@@ -436,7 +426,7 @@ sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
 	r.state = (unsigned int)st;
 	/* The configuration the control plane shows; each worker changes its own copy. */
 	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], r.ms, __ATOMIC_RELAXED);
-	return call_all(sf, stdout, "set timeout", do_set_timeout, &r);
+	return call_all(sf, stdout, "set timeout", ct_worker_req_timeout, &r);
 }
 
 int
@@ -462,18 +452,12 @@ sf_clear_stats(struct synfin *sf)
 	return 0;
 }
 
-static int
-do_flush(struct ct_worker *w, void *arg)
-{
-	(void)arg;
-	ct_worker_flush(w);
-	return 0;
-}
-
 int
 sf_flush_flows(struct synfin *sf)
 {
-	return call_all(sf, stdout, "flush flows", do_flush, NULL);
+	uint32_t n; /* each worker's count, not shown */
+
+	return call_all(sf, stdout, "flush flows", ct_worker_req_flush, &n);
 }
 
 /* Runs on the worker: @p arg is its struct sf_lcore; the new state is the app's. */

@@ -190,6 +190,21 @@ typedef int (*ct_worker_call_t)(struct ct_worker *w, void *arg);
  */
 int ct_worker_call(struct ct_worker *w, ct_worker_call_t fn, void *arg, uint32_t timeout_ms);
 
+/** Argument of ct_worker_req_timeout(). */
+struct ct_worker_timeout {
+	unsigned int state; /**< enum ct_state */
+	uint32_t ms;        /**< milliseconds, 1 .. CT_WORKER_TIMEOUT_MS_MAX */
+};
+
+/**
+ * The requests other threads make, as ct_worker_call() functions: delete every flow (@p arg:
+ * NULL, or a uint32_t * that receives the number deleted). @return 0.
+ */
+int ct_worker_req_flush(struct ct_worker *w, void *arg);
+
+/** Set a timeout (@p arg: const struct ct_worker_timeout *). @return ct_worker_set_timeout(). */
+int ct_worker_req_timeout(struct ct_worker *w, void *arg);
+
 /**
  * Run the pending request, if any (worker thread, between bursts). One load when there is none.
  * @return 1 if a request ran, 0 if none was pending.

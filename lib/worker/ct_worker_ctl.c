@@ -130,6 +130,24 @@ ct_worker_set_timeout(struct ct_worker *w, unsigned int state, uint32_t ms)
 	return 0;
 }
 
+int
+ct_worker_req_flush(struct ct_worker *w, void *arg)
+{
+	uint32_t n = ct_worker_flush(w);
+
+	if (arg != NULL)
+		*(uint32_t *)arg = n;
+	return 0;
+}
+
+int
+ct_worker_req_timeout(struct ct_worker *w, void *arg)
+{
+	const struct ct_worker_timeout *r = arg;
+
+	return ct_worker_set_timeout(w, r->state, r->ms);
+}
+
 /* ---- read from any thread ---- */
 
 const struct ct_lcore_stats *

@@ -196,26 +196,6 @@ do_stop(struct ct_worker *w, void *arg)
 	return set_forwarding(w, arg, false);
 }
 
-static int
-do_flush(struct ct_worker *w, void *arg)
-{
-	*(uint32_t *)arg = ct_worker_flush(w);
-	return 0;
-}
-
-struct timeout_req {
-	unsigned int state;
-	uint32_t ms;
-};
-
-static int
-do_set_timeout(struct ct_worker *w, void *arg)
-{
-	const struct timeout_req *r = arg;
-
-	return ct_worker_set_timeout(w, r->state, r->ms);
-}
-
 /* ---- the control thread ---- */
 
 struct control {
@@ -306,7 +286,7 @@ stop_flush_start(struct control *k)
 	CHECK(walk(k, walked) == count, "stopped: the walk and the count differ");
 	ct_worker_flows_by_state(k->c->w, by_state);
 	CHECK(memcmp(by_state, walked, sizeof(walked)) == 0, "stopped: flows per state != walk");
-	call(k, do_flush, &flushed, "flush");
+	call(k, ct_worker_req_flush, &flushed, "flush");
 	CHECK(flushed == count, "flush deleted %u of %u flows", flushed, count);
 	CHECK(ct_table_count(t) == 0, "after a flush: %u flows", ct_table_count(t));
 	ct_worker_flows_by_state(k->c->w, by_state);
@@ -327,11 +307,11 @@ set_timeout(struct control *k, unsigned int round)
 	static const uint8_t states[] = {CT_S_ESTABLISHED, CT_S_FIN_WAIT, CT_S_TIME_WAIT,
 	                                 CT_S_CLOSE};
 	/* 5 to 65 ms (ticks): flows expire between two flushes, even slowed down by TSan */
-	struct timeout_req r = {.state = states[round / 2 % 4], .ms = 5 + round % 13 * 5};
+	struct ct_worker_timeout r = {.state = states[round / 2 % 4], .ms = 5 + round % 13 * 5};
 	const struct ct_tcp_conf *conf = ct_worker_tcp_conf(k->c->w);
 	uint32_t got;
 
-	call(k, do_set_timeout, &r, "set timeout");
+	call(k, ct_worker_req_timeout, &r, "set timeout");
 	got = __atomic_load_n(&conf->timeouts.ms[r.state], __ATOMIC_RELAXED);
 	CHECK(got == r.ms, "timeout of %s: set %u ms, reported %u", ct_state_name(r.state), r.ms,
 	      got);
@@ -394,7 +374,7 @@ control_plane_calls_while_the_worker_forwards(void)
 		case 4: {
 			uint32_t n;
 
-			call(&k, do_flush, &n, "flush");
+			call(&k, ct_worker_req_flush, &n, "flush");
 			k.flushed += n;
 			break;
 		}
