@@ -28,17 +28,18 @@
 
 #include "ct_table_priv.h"
 
-#define MIN_BITS     4   /* 15 positions */
-#define MAX_BITS     30  /* 2^30 - 1 positions */
-#define RESERVE_DIV  256 /* capacity leaves 1/256 of the positions to grace periods */
-#define HWM_DIV      16  /* high-water mark H = P - 2^(k-4): embryonic records stop there */
-#define DQ_DIV       64  /* the defer queue holds up to 1/64 of the positions */
-#define RESERVE_MIN  8u
-#define FIFO_DIV     8 /* embryonic FIFO: 1/8 of the positions, 4 B each */
-#define FIFO_MIN     8u
-#define EXPIRE_BATCH 64u /* timers collected per ct_timer_wheel_expire() call */
-#define DQ_RECLAIM   32  /* positions reclaimed at once by the automatic reclaim */
-#define REC_SIZE_MAX 256
+#define MIN_BITS      4   /* 15 positions */
+#define MAX_BITS      30  /* 2^30 - 1 positions */
+#define RESERVE_DIV   256 /* capacity leaves 1/256 of the positions to grace periods */
+#define HWM_DIV       16  /* high-water mark H = P - 2^(k-4): embryonic records stop there */
+#define DQ_DIV        64  /* the defer queue holds up to 1/64 of the positions */
+#define RESERVE_MIN   8u
+#define FIFO_DIV      8 /* embryonic FIFO: 1/8 of the positions, 4 B each */
+#define FIFO_MIN      8u
+#define EXPIRE_BATCH  64u /* timers collected per ct_timer_wheel_expire() call */
+#define DQ_RECLAIM    32  /* positions reclaimed at once by the automatic reclaim */
+#define REC_SIZE_MAX  256
+#define COLD_SIZE_MAX 64
 
 /* ---- deletion and reclamation ---- */
 
@@ -168,9 +169,9 @@ params_ok(const struct ct_table_params *p)
 	if (p->key_len == 0 || p->key_len % 8 != 0 || p->key_len > CT_TABLE_KEY_MAX)
 		return false;
 	if (l->size < 64 || !rte_is_power_of_2(l->size) || l->size > REC_SIZE_MAX ||
-	    l->node_off % 4 != 0 || l->node_off + sizeof(struct ct_timer_node) > l->size ||
-	    l->last_seen_off % 4 != 0 || l->last_seen_off + sizeof(uint32_t) > l->size ||
-	    l->class_off >= l->size)
+	    l->cold_size % 8 != 0 || l->cold_size > COLD_SIZE_MAX || l->node_off % 4 != 0 ||
+	    l->node_off + sizeof(struct ct_timer_node) > l->size || l->last_seen_off % 4 != 0 ||
+	    l->last_seen_off + sizeof(uint32_t) > l->size || l->class_off >= l->size)
 		return false;
 	for (unsigned int c = 0; c < CT_TABLE_CLASSES; c++)
 		if (p->policy->timeout[c] >= CT_TABLE_TIMEOUT_MAX)
@@ -209,6 +210,10 @@ alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 	                                RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->recs = rte_zmalloc_socket("ct_recs", (size_t)t->npos * t->rec.size, RTE_CACHE_LINE_SIZE,
 	                             p->socket_id);
+	t->cold = t->rec.cold_size == 0
+	                  ? NULL
+	                  : rte_zmalloc_socket("ct_cold", (size_t)t->npos * t->rec.cold_size,
+	                                       RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->live = rte_zmalloc_socket("ct_live", words * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
 	                             p->socket_id);
 	t->used = rte_zmalloc_socket("ct_used", words * sizeof(uint64_t), RTE_CACHE_LINE_SIZE,
@@ -222,8 +227,9 @@ alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 	t->qsbr = rte_zmalloc_socket("ct_qsbr", rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE),
 	                             RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (t->buckets == NULL || t->keys == NULL || t->free_pos == NULL || t->recs == NULL ||
-	    t->live == NULL || t->used == NULL || t->emb == NULL || t->fifo == NULL ||
-	    t->qsbr == NULL || rte_rcu_qsbr_init(t->qsbr, RTE_MAX_LCORE) != 0)
+	    (t->rec.cold_size != 0 && t->cold == NULL) || t->live == NULL || t->used == NULL ||
+	    t->emb == NULL || t->fifo == NULL || t->qsbr == NULL ||
+	    rte_rcu_qsbr_init(t->qsbr, RTE_MAX_LCORE) != 0)
 		return -1;
 	for (uint32_t b = 0; b < nb; b++) {
 		memset(t->buckets[b].tag, 0, sizeof(t->buckets[b].tag));
@@ -315,7 +321,8 @@ ct_table_create(const struct ct_table_params *p)
 		return NULL;
 	}
 
-	t->mem_bytes = sizeof(*t) + hash_mem(t) + (size_t)t->npos * t->rec.size +
+	t->mem_bytes = sizeof(*t) + hash_mem(t) +
+	               (size_t)t->npos * (t->rec.size + t->rec.cold_size) +
 	               3 * (size_t)t->nwords * sizeof(uint64_t) + /* live[], used[], emb[] */
 	               (size_t)(t->fifo_mask + 1) * sizeof(uint32_t) +
 	               rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE) +
@@ -339,6 +346,7 @@ ct_table_free(struct ct_table *t)
 	rte_free(t->used);
 	rte_free(t->emb);
 	rte_free(t->recs);
+	rte_free(t->cold);
 	rte_free(t->free_pos);
 	rte_free(t->keys);
 	rte_free(t->buckets);
@@ -352,6 +360,12 @@ void *
 ct_table_rec(struct ct_table *t, uint32_t pos)
 {
 	return rec_at(t, pos);
+}
+
+void *
+ct_table_cold(struct ct_table *t, uint32_t pos)
+{
+	return cold_at(t, pos);
 }
 
 /*
@@ -535,6 +549,7 @@ ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t now, un
 	/* Not visible to readers (live bit clear) until ct_table_arm(). */
 	r = rec_at(t, pos);
 	words_zero(r, t->rec.size);
+	words_zero(cold_at(t, pos), t->rec.cold_size);
 	node = (struct ct_timer_node *)(void *)(r + t->rec.node_off);
 	node->next = node->prev = CT_TIMER_NONE;
 	*rec_last_seen(t, r) = (uint32_t)now;

@@ -74,6 +74,8 @@ struct ct_table_layout {
 	uint32_t node_off;      /**< struct ct_timer_node (8 bytes, 4-aligned) */
 	uint32_t last_seen_off; /**< uint32_t: low 32 bits of the tick of the last packet */
 	uint32_t class_off;     /**< uint8_t: the record's class, an index into the policy */
+	uint32_t cold_size;     /**< bytes of a second, rarely touched part per record (0..64, a
+	                             multiple of 8; ct_table_cold()), zeroed with the record */
 };
 
 /** Why a record left the table (struct ct_table_params::on_end). */
@@ -86,8 +88,8 @@ enum ct_table_end {
 };
 
 /**
- * Called for every record that leaves the table, before its position is released (the record
- * and its key are intact). It must not call into the table.
+ * Called for every record that leaves the table, before its position is released (the record,
+ * its cold part and its key are intact). It must not call into the table but for ct_table_cold().
  * @param arg  struct ct_table_params::end_arg
  * @param pos  the record's position
  * @param rec  the record
@@ -153,6 +155,9 @@ ct_table_hash(const void *key, uint32_t len)
 
 /** Record at position @p pos (no check; pos < ct_table_positions()). */
 void *ct_table_rec(struct ct_table *t, uint32_t pos);
+
+/** Cold part of the record at position @p pos (layout.cold_size bytes; no check). */
+void *ct_table_cold(struct ct_table *t, uint32_t pos);
 
 /**
  * Look up to CT_TABLE_BULK_MAX keys.
@@ -252,7 +257,8 @@ int ct_table_reader_register(struct ct_table *t, unsigned int id);
 int ct_table_reader_unregister(struct ct_table *t, unsigned int id);
 
 /**
- * Iterate records: copies the next published record at or after *next into @p rec (and its key
+ * Iterate records: copies the next published record at or after *next into @p rec, its cold
+ * part right after it (layout.size + layout.cold_size bytes in all), and its key
  * into @p key, when not NULL; key_len bytes). A record copied while the writer updates it may
  * mix fields of two consecutive packets but never of two different flows: the live bit and the
  * key are re-checked after the copy. The timer links in the copy are meaningless.

@@ -56,6 +56,7 @@ struct deferred {
 
 struct ct_table {
 	uint8_t *recs;   /* [npos] records of rec.size bytes, indexed by position */
+	uint8_t *cold;   /* [npos] cold parts of rec.cold_size bytes, or NULL */
 	uint8_t *keys;   /* [npos] keys of key_len bytes, indexed by position */
 	uint64_t *live;  /* [nwords]: bit set = record published */
 	uint64_t *used;  /* [nwords]: bit set = position holds a record (writer only) */
@@ -250,6 +251,12 @@ static inline uint8_t *
 rec_at(const struct ct_table *t, uint32_t pos)
 {
 	return t->recs + ((size_t)pos << t->rec_shift);
+}
+
+static inline uint8_t *
+cold_at(const struct ct_table *t, uint32_t pos)
+{
+	return t->cold + (size_t)pos * t->rec.cold_size;
 }
 
 static inline uint32_t *

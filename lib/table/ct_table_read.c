@@ -75,20 +75,21 @@ static int
 read_pos(struct ct_table *t, uint32_t pos, void *key, void *rec)
 {
 	uint64_t k[CT_TABLE_KEY_MAX / 8];
-	uint64_t r[256 / 8];
-	size_t kw = t->key_len / 8, rw = t->rec.size / 8;
+	uint64_t r[(256 + 64) / 8];
+	size_t kw = t->key_len / 8, rw = t->rec.size / 8, cw = t->rec.cold_size / 8;
 	const void *stored = key_at(t, pos);
 
 	if (!live_test(t, pos)) /* acquire: the record's and key's stores are visible */
 		return -ENOENT;
 	racy_copy(k, stored, kw);
 	racy_copy(r, rec_at(t, pos), rw); /* acquire loads: re-checks come after */
+	racy_copy(r + rw, cold_at(t, pos), cw);
 	/* Deleted meanwhile? The position itself cannot be reused while this reader is online. */
 	if (!live_test(t, pos) || !racy_key_equal(stored, k, kw))
 		return -ENOENT;
 	if (key != NULL)
 		memcpy(key, k, t->key_len);
-	memcpy(rec, r, t->rec.size);
+	memcpy(rec, r, t->rec.size + t->rec.cold_size);
 	return 0;
 }
 

@@ -248,3 +248,39 @@ Test(table_big, table_of_1m_fills_to_capacity_without_a_refusal)
 		cr_assert_geq(lookup(t, i * 2654435761u), 0, "flow %u lost", i);
 	ct_table_free(t);
 }
+
+/* A record's cold part: zeroed by the add, kept with the record, copied right after it. */
+Test(table, cold_part_is_zeroed_on_add_and_read_with_the_record)
+{
+	struct ct_table_params p = params("t_cold", 100, 0);
+	struct {
+		struct ct_flow hot;
+		uint64_t cold;
+	} copy;
+	struct ct_flow_key k = key_of(5);
+	struct ct_table *t;
+	int32_t pos;
+
+	p.rec.cold_size = sizeof(uint64_t);
+	t = ct_table_create(&p);
+	cr_assert_not_null(t);
+	cr_assert_eq(ct_table_reader_register(t, 0), 0);
+	pos = add_flow(t, 5, CT_S_ESTABLISHED, 0);
+	cr_assert_geq(pos, 0);
+	cr_assert_eq(*(uint64_t *)ct_table_cold(t, (uint32_t)pos), 0);
+	*(uint64_t *)ct_table_cold(t, (uint32_t)pos) = 0x1122334455667788ull;
+	cr_assert_eq(ct_table_read_key(t, &k, &copy), 0);
+	cr_assert_eq(copy.cold, 0x1122334455667788ull);
+	cr_assert_eq(copy.hot.tcp.state, CT_S_ESTABLISHED);
+	ct_table_del(t, (uint32_t)pos);
+	for (uint32_t i = 0; i < 2 * ct_table_positions(t); i++) { /* reuse every position */
+		int32_t q = add_flow(t, 1000 + i, CT_S_ESTABLISHED, 0);
+
+		cr_assert_geq(q, 0);
+		cr_assert_eq(*(uint64_t *)ct_table_cold(t, (uint32_t)q), 0, "position %d", q);
+		ct_table_del(t, (uint32_t)q);
+		rte_rcu_qsbr_quiescent(ct_table_qsbr(t), 0);
+	}
+	cr_assert_eq(ct_table_reader_unregister(t, 0), 0);
+	ct_table_free(t);
+}
