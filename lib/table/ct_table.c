@@ -6,7 +6,7 @@
  * the records). Each key has two candidate buckets and is added to the emptier one; with twice
  * as many bucket entries as positions both are full with negligible probability, so entries
  * never move and a lookup by a reader needs no retry. The owner lcore is the only writer.
- * Deleted positions pass through an RCU QSBR defer queue before they return to the free ring,
+ * Deleted positions pass through an RCU QSBR defer queue before they return to the free queue,
  * so readers copying a record never see it reused. Eviction is in ct_table_evict.c, the reader
  * API in ct_table_read.c; the sizing and memory arithmetic are in docs/table.md. The per-packet
  * paths (lookup, add, arm) allocate nothing and never log.
@@ -43,7 +43,7 @@
 
 /* ---- deletion and reclamation ---- */
 
-/* Return at most @p max positions whose grace period is over to the free ring, oldest first. */
+/* Return at most @p max positions whose grace period is over to the free queue, oldest first. */
 static void
 reclaim_done(struct ct_table *t, uint32_t max)
 {
@@ -52,7 +52,12 @@ reclaim_done(struct ct_table *t, uint32_t max)
 
 		if (rte_rcu_qsbr_check(t->qsbr, d->token, false) != 1)
 			break;
-		t->free_pos[(t->free_head + t->nfree++) & t->pos_mask] = d->pos;
+		if (t->nfree - (t->npos - t->fresh) == 0)
+			t->free_head = d->pos;
+		else
+			*free_next(t, t->free_tail) = d->pos;
+		t->free_tail = d->pos;
+		t->nfree++;
 		t->dq_head++;
 		t->deferred--;
 	}
@@ -149,12 +154,11 @@ dq_size_of(uint32_t npos)
 	return (q > RESERVE_MIN ? q : RESERVE_MIN) - 1;
 }
 
-/* Buckets, keys and the free ring. */
+/* Buckets and keys (the free positions are linked through the keys). */
 static size_t
 hash_mem(const struct ct_table *t)
 {
-	return (size_t)(t->bmask + 1) * sizeof(struct bucket) + (size_t)t->npos * t->key_len +
-	       (size_t)(t->npos + 1) * sizeof(uint32_t);
+	return (size_t)(t->bmask + 1) * sizeof(struct bucket) + (size_t)t->npos * t->key_len;
 }
 
 static bool
@@ -169,7 +173,7 @@ params_ok(const struct ct_table_params *p)
 	if (p->key_len == 0 || p->key_len % 8 != 0 || p->key_len > CT_TABLE_KEY_MAX)
 		return false;
 	if (l->size < 64 || !rte_is_power_of_2(l->size) || l->size > REC_SIZE_MAX ||
-	    l->cold_size % 8 != 0 || l->cold_size > COLD_SIZE_MAX || l->node_off % 4 != 0 ||
+	    l->cold_size % 4 != 0 || l->cold_size > COLD_SIZE_MAX || l->node_off % 4 != 0 ||
 	    l->node_off + sizeof(struct ct_timer_node) > l->size || l->last_seen_off % 4 != 0 ||
 	    l->last_seen_off + sizeof(uint32_t) > l->size || l->class_off >= l->size)
 		return false;
@@ -192,7 +196,7 @@ bits_for(uint32_t capacity)
 	return 0;
 }
 
-/* Buckets, keys, records, bitmaps, free ring, FIFO and QSBR variable; rte_errno set. */
+/* Buckets, keys, records, bitmaps, FIFO and QSBR variable; rte_errno set. */
 static int
 alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 {
@@ -206,8 +210,6 @@ alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 	                               RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->keys = rte_zmalloc_socket("ct_keys", (size_t)t->npos * p->key_len, RTE_CACHE_LINE_SIZE,
 	                             p->socket_id);
-	t->free_pos = rte_malloc_socket("ct_free", (size_t)(t->npos + 1) * sizeof(uint32_t),
-	                                RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->recs = rte_zmalloc_socket("ct_recs", (size_t)t->npos * t->rec.size, RTE_CACHE_LINE_SIZE,
 	                             p->socket_id);
 	t->cold = t->rec.cold_size == 0
@@ -226,7 +228,7 @@ alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 	                            RTE_CACHE_LINE_SIZE, p->socket_id);
 	t->qsbr = rte_zmalloc_socket("ct_qsbr", rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE),
 	                             RTE_CACHE_LINE_SIZE, p->socket_id);
-	if (t->buckets == NULL || t->keys == NULL || t->free_pos == NULL || t->recs == NULL ||
+	if (t->buckets == NULL || t->keys == NULL || t->recs == NULL ||
 	    (t->rec.cold_size != 0 && t->cold == NULL) || t->live == NULL || t->used == NULL ||
 	    t->emb == NULL || t->fifo == NULL || t->qsbr == NULL ||
 	    rte_rcu_qsbr_init(t->qsbr, RTE_MAX_LCORE) != 0)
@@ -236,10 +238,8 @@ alloc_parts(struct ct_table *t, const struct ct_table_params *p)
 		for (unsigned int i = 0; i < BUCKET_ENTRIES; i++)
 			t->buckets[b].pos[i] = POS_EMPTY;
 	}
-	/* Free ring: positions handed out in order at first, then the longest free first. */
-	for (uint32_t i = 0; i < t->npos; i++)
-		t->free_pos[i] = i;
-	t->free_head = 0;
+	/* Positions are handed out in order at first, then the longest free first. */
+	t->fresh = 0;
 	t->nfree = t->npos;
 	return 0;
 }
@@ -347,7 +347,6 @@ ct_table_free(struct ct_table *t)
 	rte_free(t->emb);
 	rte_free(t->recs);
 	rte_free(t->cold);
-	rte_free(t->free_pos);
 	rte_free(t->keys);
 	rte_free(t->buckets);
 	rte_memzone_free(t->mz);
@@ -531,25 +530,34 @@ int32_t
 ct_table_add(struct ct_table *t, const void *key, uint32_t sig, uint64_t now, unsigned int *evicted)
 {
 	struct ct_timer_node *node;
-	uint32_t pos;
+	uint32_t pos, next;
 	uint8_t *r;
 
 	*evicted = 0;
 	RTE_ASSERT(sig == ct_table_hash(key, t->key_len) && table_find(t, key, sig) == POS_EMPTY);
 	if (!make_room(t, evicted) || t->nfree == 0)
 		goto refused;
-	pos = t->free_pos[t->free_head & t->pos_mask];
-	words_copy(key_at(t, pos), key, t->key_len); /* before the entry is published */
-	if (unlikely(!entry_add(t, sig, pos)))
-		goto refused; /* both buckets full and no entry movable: vanishingly rare */
-	t->free_head++;
+	pos = t->fresh < t->npos ? t->fresh : t->free_head;
+	next = pos == t->fresh ? POS_EMPTY : *free_next(t, pos); /* the key overwrites it */
+	words_copy(key_at(t, pos), key, t->key_len);             /* before the entry is published */
+	if (unlikely(!entry_add(t, sig, pos))) {
+		/* Both buckets full and no entry movable: vanishingly rare. */
+		if (pos != t->fresh)
+			*free_next(t, pos) = next;
+		goto refused;
+	}
+	if (pos == t->fresh)
+		t->fresh++;
+	else
+		t->free_head = next;
 	t->nfree--;
 	used_flip(t, pos);
 
 	/* Not visible to readers (live bit clear) until ct_table_arm(). */
 	r = rec_at(t, pos);
 	words_zero(r, t->rec.size);
-	words_zero(cold_at(t, pos), t->rec.cold_size);
+	for (uint32_t i = 0; i < t->rec.cold_size; i += 4)
+		memset(cold_at(t, pos) + i, 0, 4);
 	node = (struct ct_timer_node *)(void *)(r + t->rec.node_off);
 	node->next = node->prev = CT_TIMER_NONE;
 	*rec_last_seen(t, r) = (uint32_t)now;

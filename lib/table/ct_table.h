@@ -75,7 +75,7 @@ struct ct_table_layout {
 	uint32_t last_seen_off; /**< uint32_t: low 32 bits of the tick of the last packet */
 	uint32_t class_off;     /**< uint8_t: the record's class, an index into the policy */
 	uint32_t cold_size;     /**< bytes of a second, rarely touched part per record (0..64, a
-	                             multiple of 8; ct_table_cold()), zeroed with the record */
+	                             multiple of 4; ct_table_cold()), zeroed with the record */
 };
 
 /** Why a record left the table (struct ct_table_params::on_end). */

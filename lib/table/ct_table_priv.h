@@ -69,9 +69,15 @@ struct ct_table {
 	struct bucket *buckets; /* [bmask + 1]: 1.25 entries per position (2.5 below 2^16) */
 	uint32_t bmask;
 	uint32_t moves; /* entries moved to their other bucket (readers retry when it changes) */
-	uint32_t *free_pos; /* [npos + 1] ring of free positions (not in a grace period), oldest */
-	uint32_t free_head; /* first: reused first (free-running, masked by pos_mask) */
-	uint32_t nfree;
+	/*
+	 * Free positions (not in a grace period): first those never used, in order (fresh .. npos
+	 * - 1), then a queue of reclaimed ones, oldest first, linked through their key slots (the
+	 * first 4 bytes of a free position's key name the next free one).
+	 */
+	uint32_t fresh;     /* next never used position */
+	uint32_t free_head; /* oldest reclaimed position */
+	uint32_t free_tail; /* newest */
+	uint32_t nfree;     /* free positions in all: npos - fresh + queued */
 	struct ct_timer_wheel *wheel;
 	const struct rte_memzone *mz; /* this struct's memory, named after the table */
 	struct rte_rcu_qsbr *qsbr;
@@ -243,6 +249,13 @@ table_find(const struct ct_table *t, const void *key, uint32_t sig)
 		pos = bucket_find(t, b, tag_match(b, tag), key);
 	}
 	return pos;
+}
+
+/* The free position after @p pos in the queue of reclaimed ones. */
+static inline uint32_t *
+free_next(const struct ct_table *t, uint32_t pos)
+{
+	return (uint32_t *)(void *)key_at(t, pos);
 }
 
 /* ---- records ---- */

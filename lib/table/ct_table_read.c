@@ -59,6 +59,16 @@ racy_copy(uint64_t *dst, const void *src, size_t words)
 		dst[i] = __atomic_load_n(&s[i], __ATOMIC_ACQUIRE);
 }
 
+/* The same in 4-byte words (a record's cold part). */
+__attribute__((no_sanitize("thread"))) static void
+racy_copy32(uint32_t *dst, const void *src, size_t words)
+{
+	const uint32_t *s = src;
+
+	for (size_t i = 0; i < words; i++)
+		dst[i] = __atomic_load_n(&s[i], __ATOMIC_ACQUIRE);
+}
+
 __attribute__((no_sanitize("thread"))) static bool
 racy_key_equal(const void *stored, const uint64_t *key, size_t words)
 {
@@ -76,14 +86,14 @@ read_pos(struct ct_table *t, uint32_t pos, void *key, void *rec)
 {
 	uint64_t k[CT_TABLE_KEY_MAX / 8];
 	uint64_t r[(256 + 64) / 8];
-	size_t kw = t->key_len / 8, rw = t->rec.size / 8, cw = t->rec.cold_size / 8;
+	size_t kw = t->key_len / 8, rw = t->rec.size / 8, cw = t->rec.cold_size / 4;
 	const void *stored = key_at(t, pos);
 
 	if (!live_test(t, pos)) /* acquire: the record's and key's stores are visible */
 		return -ENOENT;
 	racy_copy(k, stored, kw);
 	racy_copy(r, rec_at(t, pos), rw); /* acquire loads: re-checks come after */
-	racy_copy(r + rw, cold_at(t, pos), cw);
+	racy_copy32((uint32_t *)(void *)(r + rw), cold_at(t, pos), cw);
 	/* Deleted meanwhile? The position itself cannot be reused while this reader is online. */
 	if (!live_test(t, pos) || !racy_key_equal(stored, k, kw))
 		return -ENOENT;

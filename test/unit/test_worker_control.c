@@ -363,6 +363,19 @@ control_plane_calls_while_the_worker_forwards(void)
 	CHECK(rte_eal_remote_launch(worker_main, &c, lcore) == 0, "launch on lcore %u", lcore);
 
 	call(&k, do_start, &c, "start");
+	/*
+	 * First let the scans fill the table until it evicts (under TSan the worker is slow and the
+	 * control loop's flushes would otherwise keep the table below its high-water mark), so the
+	 * requests below also meet a worker that evicts.
+	 */
+	for (t0 = conc_now_ns(); conc_now_ns() - t0 < RUN_MAX_NS;) {
+		struct ct_lcore_stats now;
+
+		ct_stats_read(&now, ct_worker_stats(c.w));
+		if (now.flows_evicted > 0)
+			break;
+		pause_offline(&k, 10);
+	}
 	t0 = conc_now_ns();
 	while ((t = conc_now_ns() - t0) < RUN_NS || (round < MIN_ROUNDS && t < RUN_MAX_NS)) {
 		pause_offline(&k, 1 + round % 8); /* let traffic fill the table and time pass */
