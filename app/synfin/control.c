@@ -382,16 +382,16 @@ sf_show_config(struct synfin *sf, FILE *f)
 }
 
 int
-sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
+sf_set_timeout(struct synfin *sf, const char *state, uint32_t ms)
 {
 	int st = ct_state_parse(state);
 
 	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
 		return -EINVAL;
-	if (s == 0 || s > CT_WORKER_TIMEOUT_MS_MAX / 1000)
+	if (ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX)
 		return -ERANGE;
 	/* Read by the workers' expiry (ct_table) and by flow listings. */
-	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], s * 1000, __ATOMIC_RELAXED);
+	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], ms, __ATOMIC_RELAXED);
 	return 0;
 }
 
