@@ -91,21 +91,25 @@ opts_build(void)
 	short_opts[ns] = '\0';
 }
 
-/* "--burst N", "--[no-]loose", "--mode monitor|inline", "--timeout STATE=T", "-i". */
+/* "--burst N", "--mode monitor|inline", "--timeout STATE=T", "-i", and for a flag that is on by
+ * default "--loose / --no-loose" (every flag has its --no- form; the others need not say so). */
 static void
 opt_syntax(const struct sf_config_key *k, char *buf, size_t size)
 {
 	static const char *const arg[SF_KT_MAX] = {
 	        [SF_KT_U32] = "N", [SF_KT_TIMEOUT] = "T", [SF_KT_PATH] = "FILE"};
 	const char *dash = k->option[1] == '\0' ? "-" : "--";
-	const char *no = k->type == SF_KT_BOOL && k->option[1] != '\0' ? "[no-]" : "";
-	char words[64];
+	char words[64], no[64] = "";
+	struct sf_config def;
 	size_t i;
 
+	sf_config_defaults(&def);
+	if (k->type == SF_KT_BOOL && k->option[1] != '\0' && sf_config_key_value(&def, k) != 0)
+		snprintf(no, sizeof(no), " / --no-%s", k->option);
 	snprintf(words, sizeof(words), "%s", k->words != NULL ? k->words : "");
 	for (i = 0; words[i] != '\0'; i++)
 		words[i] = words[i] == ' ' ? '|' : words[i];
-	snprintf(buf, size, "%s%s%s%s%s%s%s", dash, no, k->option, k->type == SF_KT_BOOL ? "" : " ",
+	snprintf(buf, size, "%s%s%s%s%s%s%s", dash, k->option, no, k->type == SF_KT_BOOL ? "" : " ",
 	         opt_shared(k) ? (sf_config_key_state(k) >= 0 ? "STATE=" : "KEY=") : "",
 	         k->type == SF_KT_ENUM ? words : "", arg[k->type] != NULL ? arg[k->type] : "");
 }
@@ -129,8 +133,8 @@ usage(FILE *f, const char *prg)
 	fprintf(f, "  %-22s %s\n", "--help", "this text");
 	ct_state_format_names(states, sizeof(states));
 	fprintf(f,
-	        "T: seconds (240, or 0.5 with at most 3 decimals) or milliseconds (50ms)\n"
-	        "STATE: %s\n",
+	        "Every flag --X has a --no-X form. T: seconds (240, or 0.5 with at most 3 "
+	        "decimals) or\nmilliseconds (50ms). STATE: %s\n",
 	        states);
 }
 
