@@ -266,6 +266,16 @@ Test(cli, set_timeout_bad_state_or_seconds_calls_nothing)
 	cr_assert_eq(cli_last.calls, 0);
 }
 
+Test(cli, set_timeout_tab_completes_state_names)
+{
+	char dst[64];
+	int state = 0;
+
+	cr_assert_eq(cmdline_complete(cl, "set timeout time_w", &state, dst, sizeof(dst)),
+	             CMDLINE_PARSE_COMPLETED_BUFFER);
+	cr_assert_str_eq(dst, "ait ");
+}
+
 Test(cli, failing_operation_gives_one_error_line)
 {
 	cli_last.ret = -ERANGE;
