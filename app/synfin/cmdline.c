@@ -110,13 +110,7 @@ sf_cli_done(const char *cmd, int ret)
 	fflush(sf_cli.out);
 }
 
-/* ---- conntrack state names (from the X-macro of ct_tcp.h, so no link dependency) ---- */
-
-static const char *const state_names[CT_S_MAX] = {
-#define X(e, s) [CT_S_##e] = s,
-        CT_STATES(X)
-#undef X
-};
+/* ---- conntrack state names: lib/tcp's ct_state_parse() and names, NONE excluded ---- */
 
 /* States a user can name: every one but NONE. */
 #define STATE_FIRST (CT_S_NONE + 1)
@@ -124,30 +118,20 @@ static const char *const state_names[CT_S_MAX] = {
 int
 sf_cli_state_lookup(const char *name)
 {
-	for (unsigned int s = STATE_FIRST; s < CT_S_MAX; s++) {
-		const char *n = state_names[s];
-		size_t i;
+	int s = ct_state_parse(name);
 
-		for (i = 0; n[i] != '\0' && name[i] != '\0'; i++) {
-			char c = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
-
-			if (c != n[i])
-				break;
-		}
-		if (n[i] == '\0' && name[i] == '\0')
-			return (int)s;
-	}
-	return -EINVAL;
+	return s >= STATE_FIRST ? s : -EINVAL;
 }
 
 /* Lower-case name of state @p s into @p buf. */
 static void
 state_lower(unsigned int s, char *buf, size_t size)
 {
+	const char *n = ct_state_name(s);
 	size_t i;
 
-	for (i = 0; i + 1 < size && state_names[s][i] != '\0'; i++)
-		buf[i] = (char)tolower((unsigned char)state_names[s][i]);
+	for (i = 0; i + 1 < size && n[i] != '\0'; i++)
+		buf[i] = (char)tolower((unsigned char)n[i]);
 	if (size > 0)
 		buf[i] = '\0';
 }
@@ -155,21 +139,7 @@ state_lower(unsigned int s, char *buf, size_t size)
 void
 sf_cli_state_list(char *buf, size_t size)
 {
-	size_t off = 0;
-
-	if (size == 0)
-		return;
-	buf[0] = '\0';
-	for (unsigned int s = STATE_FIRST; s < CT_S_MAX && off < size; s++) {
-		char name[32];
-		int n;
-
-		state_lower(s, name, sizeof(name));
-		n = snprintf(buf + off, size - off, "%s%s", s == STATE_FIRST ? "" : " ", name);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
+	ct_state_format_names(buf, size);
 }
 
 static int

@@ -78,13 +78,13 @@ size_t sf_cli_op_flush(void);
 void sf_cli_done(const char *cmd, int ret);
 
 /**
- * Look up a conntrack state by its name as the CLI takes it: "established", "SYN_SENT",
- * "syn-sent" (case-insensitive, '-' or '_'). NONE is not a state a user can name.
+ * Look up a conntrack state by its name as ct_state_parse() takes it: "established",
+ * "SYN_SENT", "syn-sent" (case-insensitive, '-' or '_'). NONE is not a state a user can name.
  * @return enum ct_state value, or -EINVAL.
  */
 int sf_cli_state_lookup(const char *name);
 
-/** Write the valid state names, space separated, into @p buf (for error messages). */
+/** Write the valid state names, space separated, into @p buf (ct_state_format_names()). */
 void sf_cli_state_list(char *buf, size_t size);
 
 /**

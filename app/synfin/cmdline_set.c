@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The commands of synfin's command line that change things: `set timeout <state> <seconds>`,
- * `set stats-period <seconds>`, `clear stats` and `flush flows`. Arguments are checked here
- * (state name, number range) so a mistake gets one line naming the command and the valid
- * values; the application's control operation then applies the change.
+ * The commands of synfin's command line that change things: `set timeout <state> <seconds>`
+ * (240, 0.5 or 50ms, as the file and --timeout take it), `set stats-period <seconds>`,
+ * `clear stats` and `flush flows`. Arguments are checked here with the syntax and limits of
+ * their configuration keys (config_keys.h), so a mistake gets one line naming the command and
+ * the valid values; the application's control operation then applies the change.
  */
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmdline.h>
 #include <cmdline_parse.h>
@@ -17,10 +19,8 @@
 #include <cmdline_parse_string.h>
 
 #include "cmdline_priv.h"
+#include "config_keys.h"
 #include "synfin.h"
-
-/** Longest stats period accepted (one day); 0 turns the periodic display off. */
-#define STATS_PERIOD_MAX 86400
 
 /* ---- set timeout <state> <seconds> ---- */
 
@@ -28,7 +28,7 @@ struct set_timeout_result {
 	cmdline_fixed_string_t set;
 	cmdline_fixed_string_t timeout;
 	cmdline_fixed_string_t state;
-	uint64_t seconds;
+	cmdline_fixed_string_t value;
 };
 
 static cmdline_parse_token_string_t tok_st_set =
@@ -37,32 +37,55 @@ static cmdline_parse_token_string_t tok_st_timeout =
         TOKEN_STRING_INITIALIZER(struct set_timeout_result, timeout, "timeout");
 static cmdline_parse_token_string_t tok_st_state =
         SF_CLI_TOKEN_STATE_INITIALIZER(struct set_timeout_result, state);
-static cmdline_parse_token_num_t tok_st_seconds =
-        TOKEN_NUM_INITIALIZER(struct set_timeout_result, seconds, RTE_UINT64);
+static cmdline_parse_token_string_t tok_st_value =
+        TOKEN_STRING_INITIALIZER(struct set_timeout_result, value, NULL);
+
+/* "240" -> "240 seconds", "50ms" -> "50ms": the value as an error message names it. */
+static const char *
+value_unit(const char *value)
+{
+	size_t n = strlen(value);
+
+	return n > 2 && strcmp(value + n - 2, "ms") == 0 ? "" : " seconds";
+}
 
 static void
 cmd_set_timeout(void *res, struct cmdline *cl, void *data)
 {
 	struct set_timeout_result *r = res;
-	int ret;
+	const struct sf_config_key *k = NULL;
+	char range[48];
+	uint32_t ms;
+	int st, ret;
 
 	(void)cl;
 	(void)data;
-	if (sf_cli_state_lookup(r->state) < 0) {
+	st = sf_cli_state_lookup(r->state);
+	for (unsigned int i = 0; st >= 0 && k == NULL && i < SF_KEY_ID_MAX; i++)
+		if (sf_config_key_state(&sf_config_keys[i]) == st)
+			k = &sf_config_keys[i];
+	if (k == NULL) {
 		char list[160];
 
 		sf_cli_state_list(list, sizeof(list));
 		sf_cli_error("set timeout", "unknown state '%s' (one of: %s)", r->state, list);
 		return;
 	}
-	if (r->seconds < 1 || r->seconds > UINT32_MAX) {
-		sf_cli_error("set timeout", "%" PRIu64 " seconds out of range (1..%u)", r->seconds,
-		             UINT32_MAX);
+	sf_config_key_range(k, range, sizeof(range));
+	ret = sf_config_key_parse(k, r->value, &ms);
+	if (ret == -ERANGE) {
+		sf_cli_error("set timeout", "%s%s out of range (%s)", r->value,
+		             value_unit(r->value), range);
 		return;
 	}
-	ret = sf_set_timeout(sf_cli.sf, r->state, (uint32_t)r->seconds);
+	if (ret < 0) {
+		sf_cli_error("set timeout", "'%s' is not a timeout (240, 0.5 or 50ms; %s)",
+		             r->value, range);
+		return;
+	}
+	ret = sf_set_timeout(sf_cli.sf, r->state, ms);
 	if (ret == -ERANGE) {
-		sf_cli_error("set timeout", "%" PRIu64 " seconds out of range", r->seconds);
+		sf_cli_error("set timeout", "%s%s out of range", r->value, value_unit(r->value));
 		return;
 	}
 	sf_cli_done("set timeout", ret);
@@ -70,9 +93,10 @@ cmd_set_timeout(void *res, struct cmdline *cl, void *data)
 
 cmdline_parse_inst_t sf_cli_set_timeout = {
         .f = cmd_set_timeout,
-        .help_str = "set timeout <state> <seconds>: idle timeout of a conntrack state",
+        .help_str = "set timeout <state> <seconds>: idle timeout of a conntrack state "
+                    "(240, 0.5 or 50ms)",
         .tokens = {(void *)&tok_st_set, (void *)&tok_st_timeout, (void *)&tok_st_state,
-                   (void *)&tok_st_seconds, NULL},
+                   (void *)&tok_st_value, NULL},
 };
 
 /* ---- set stats-period <seconds> ---- */
@@ -93,13 +117,14 @@ static cmdline_parse_token_num_t tok_sp_seconds =
 static void
 cmd_set_stats_period(void *res, struct cmdline *cl, void *data)
 {
+	const struct sf_config_key *k = &sf_config_keys[SF_KEY_ID(general, stats_period)];
 	struct set_period_result *r = res;
 
 	(void)cl;
 	(void)data;
-	if (r->seconds > STATS_PERIOD_MAX) {
-		sf_cli_error("set stats-period", "%" PRIu64 " seconds out of range (0..%u)",
-		             r->seconds, STATS_PERIOD_MAX);
+	if (r->seconds < k->min || r->seconds > k->max) {
+		sf_cli_error("set stats-period", "%" PRIu64 " seconds out of range (%u..%u)",
+		             r->seconds, k->min, k->max);
 		return;
 	}
 	sf_cli_done("set stats-period", sf_set_stats_period(sf_cli.sf, (uint32_t)r->seconds));

@@ -414,14 +414,14 @@ call_all(struct synfin *sf, FILE *f, const char *what, ct_worker_call_t fn, void
 }
 
 int
-sf_set_timeout(struct synfin *sf, const char *state, uint32_t s)
+sf_set_timeout(struct synfin *sf, const char *state, uint32_t ms)
 {
-	struct ct_worker_timeout r = {.state = 0, .ms = s * 1000};
+	struct ct_worker_timeout r = {.state = 0, .ms = ms};
 	int st = ct_state_parse(state);
 
 	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
 		return -EINVAL;
-	if (s == 0 || s > CT_WORKER_TIMEOUT_MS_MAX / 1000)
+	if (ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX)
 		return -ERANGE;
 	r.state = (unsigned int)st;
 	/* The configuration the control plane shows; each worker changes its own copy. */

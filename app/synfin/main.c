@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * synfin's entry point: parse synfin's own options (after `--`) and the config file before
- * anything else, so a bad option or key exits 2 without starting EAL; then EAL, the workers and
+ * synfin's entry point: parse synfin's own options (after `--`; getopt's table and --help are
+ * generated from the key rows of config_keys.h) and the config file before anything else, so a
+ * bad option or key exits 2 without starting EAL; then EAL, the workers and
  * ports, telemetry, the optional command line (in a control thread, so the main lcore can be the
  * only worker with -l 0), the run loop until a signal, `quit` or --idle-exit; and at exit the
  * final statistics, the flow list (--show-flows, as the command line's `show flows`),
@@ -10,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,201 +23,190 @@
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
+#include "config_keys.h"
 #include "synfin.h"
 
 static struct synfin *g_sf;
 
+/* getopt values: OPT_KEY + id sets row id, OPT_NO_KEY + id clears a BOOL row (--no-<option>). */
+#define OPT_KEY    256
+#define OPT_NO_KEY (OPT_KEY + SF_KEY_ID_MAX)
+#define OPT_HELP   (OPT_NO_KEY + SF_KEY_ID_MAX)
+
+/* Generated from sf_config_keys[] by opts_build(): each option once, BOOL ones twice, --help. */
+static struct option long_opts[2 * SF_KEY_ID_MAX + 2];
+static char no_names[SF_KEY_ID_MAX][48];
+static char short_opts[2 * SF_KEY_ID_MAX + 2];
+
+/* The first row with @p k's option: rows sharing an option take KEY=VALUE (--timeout STATE=T). */
+static const struct sf_config_key *
+opt_first(const struct sf_config_key *k)
+{
+	const struct sf_config_key *f = sf_config_keys;
+
+	while (f->option == NULL || strcmp(f->option, k->option) != 0)
+		f++;
+	return f;
+}
+
+static bool
+opt_shared(const struct sf_config_key *k)
+{
+	const struct sf_config_key *f = opt_first(k);
+
+	for (unsigned int i = 0; i < SF_KEY_ID_MAX; i++)
+		if (&sf_config_keys[i] != f && sf_config_keys[i].option != NULL &&
+		    strcmp(sf_config_keys[i].option, f->option) == 0)
+			return true;
+	return false;
+}
+
+static void
+opts_build(void)
+{
+	unsigned int n = 0, ns = 0;
+
+	short_opts[ns++] = ':';
+	for (unsigned int id = 0; id < SF_KEY_ID_MAX; id++) {
+		const struct sf_config_key *k = &sf_config_keys[id];
+		int has_arg = k->type == SF_KT_BOOL ? no_argument : required_argument;
+
+		if (k->option == NULL || opt_first(k) != k)
+			continue;
+		if (k->option[1] == '\0') {
+			short_opts[ns++] = k->option[0];
+			if (has_arg == required_argument)
+				short_opts[ns++] = ':';
+			continue;
+		}
+		long_opts[n++] = (struct option){k->option, has_arg, NULL, OPT_KEY + (int)id};
+		if (k->type == SF_KT_BOOL) {
+			snprintf(no_names[id], sizeof(no_names[id]), "no-%s", k->option);
+			long_opts[n++] = (struct option){no_names[id], no_argument, NULL,
+			                                 OPT_NO_KEY + (int)id};
+		}
+	}
+	long_opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	long_opts[n] = (struct option){NULL, 0, NULL, 0};
+	short_opts[ns] = '\0';
+}
+
+/* "--burst N", "--mode monitor|inline", "--timeout STATE=T", "-i", and for a flag that is on by
+ * default "--loose / --no-loose" (every flag has its --no- form; the others need not say so). */
+static void
+opt_syntax(const struct sf_config_key *k, char *buf, size_t size)
+{
+	static const char *const arg[SF_KT_MAX] = {
+	        [SF_KT_U32] = "N", [SF_KT_TIMEOUT] = "T", [SF_KT_PATH] = "FILE"};
+	const char *dash = k->option[1] == '\0' ? "-" : "--";
+	char words[64], no[64] = "";
+	struct sf_config def;
+	size_t i;
+
+	sf_config_defaults(&def);
+	if (k->type == SF_KT_BOOL && k->option[1] != '\0' && sf_config_key_value(&def, k) != 0)
+		snprintf(no, sizeof(no), " / --no-%s", k->option);
+	snprintf(words, sizeof(words), "%s", k->words != NULL ? k->words : "");
+	for (i = 0; words[i] != '\0'; i++)
+		words[i] = words[i] == ' ' ? '|' : words[i];
+	snprintf(buf, size, "%s%s%s%s%s%s%s", dash, k->option, no, k->type == SF_KT_BOOL ? "" : " ",
+	         opt_shared(k) ? (sf_config_key_state(k) >= 0 ? "STATE=" : "KEY=") : "",
+	         k->type == SF_KT_ENUM ? words : "", arg[k->type] != NULL ? arg[k->type] : "");
+}
+
 static void
 usage(FILE *f, const char *prg)
 {
+	char syntax[96], range[48], states[256];
+
+	fprintf(f, "Usage: %s [EAL options] -- [synfin options]\n", prg);
+	for (unsigned int id = 0; id < SF_KEY_ID_MAX; id++) {
+		const struct sf_config_key *k = &sf_config_keys[id];
+
+		if (k->option == NULL || opt_first(k) != k)
+			continue;
+		opt_syntax(k, syntax, sizeof(syntax));
+		sf_config_key_range(k, range, sizeof(range));
+		fprintf(f, "  %-22s %s%s%s%s\n", syntax, k->help, range[0] != '\0' ? " (" : "",
+		        range, range[0] != '\0' ? ")" : "");
+	}
+	fprintf(f, "  %-22s %s\n", "--help", "this text");
+	ct_state_format_names(states, sizeof(states));
 	fprintf(f,
-	        "Usage: %s [EAL options] -- [synfin options]\n"
-	        "  --config FILE         INI configuration (example: config/synfin.conf)\n"
-	        "  --mode monitor|inline monitor: count and free; inline: forward 0<->1, 2<->3\n"
-	        "  --drop-invalid        inline: drop INVALID segments\n"
-	        "  --clock tsc|packet    tracker clock: TSC or RX timestamps (pcap replay)\n"
-	        "  --idle-exit MS        exit once no packet arrived for MS milliseconds\n"
-	        "  --flows-json FILE     write the tracked flows as JSON at exit\n"
-	        "  --show-flows          list the tracked flows at exit (as `show flows`)\n"
-	        "  --stats-period S      print statistics every S seconds (0: off)\n"
-	        "  --table-size N        flows per lcore\n"
-	        "  --burst N             RX burst size (1..%u)\n"
-	        "  --loose / --no-loose  pick up flows mid-stream (default on)\n"
-	        "  --liberal             skip TCP window checks\n"
-	        "  --timeout STATE=S     timeout of a conntrack state (repeatable)\n"
-	        "  --rxq N               RX queues per port (symmetric RSS)\n"
-	        "  --vlan-key            key flows by outer VLAN id too\n"
-	        "  -i                    interactive command line\n"
-	        "  --cmdline-file F      run the commands of F (then -i if given)\n"
-	        "  --help                this text\n",
-	        prg, SF_BURST_MAX);
+	        "Every flag --X has a --no-X form. T: seconds (240, or 0.5 with at most 3 "
+	        "decimals) or\nmilliseconds (50ms). STATE: %s\n",
+	        states);
 }
 
-enum {
-	OPT_CONFIG = 256,
-	OPT_MODE,
-	OPT_DROP_INVALID,
-	OPT_CLOCK,
-	OPT_IDLE_EXIT,
-	OPT_FLOWS_JSON,
-	OPT_STATS_PERIOD,
-	OPT_TABLE_SIZE,
-	OPT_BURST,
-	OPT_LOOSE,
-	OPT_NO_LOOSE,
-	OPT_LIBERAL,
-	OPT_TIMEOUT,
-	OPT_RXQ,
-	OPT_CMDLINE_FILE,
-	OPT_VLAN_KEY,
-	OPT_SHOW_FLOWS,
-	OPT_HELP,
-};
-
-static const struct option long_opts[] = {
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"mode", required_argument, NULL, OPT_MODE},
-        {"drop-invalid", no_argument, NULL, OPT_DROP_INVALID},
-        {"clock", required_argument, NULL, OPT_CLOCK},
-        {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
-        {"flows-json", required_argument, NULL, OPT_FLOWS_JSON},
-        {"stats-period", required_argument, NULL, OPT_STATS_PERIOD},
-        {"table-size", required_argument, NULL, OPT_TABLE_SIZE},
-        {"burst", required_argument, NULL, OPT_BURST},
-        {"loose", no_argument, NULL, OPT_LOOSE},
-        {"no-loose", no_argument, NULL, OPT_NO_LOOSE},
-        {"liberal", no_argument, NULL, OPT_LIBERAL},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"rxq", required_argument, NULL, OPT_RXQ},
-        {"cmdline-file", required_argument, NULL, OPT_CMDLINE_FILE},
-        {"vlan-key", no_argument, NULL, OPT_VLAN_KEY},
-        {"show-flows", no_argument, NULL, OPT_SHOW_FLOWS},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-};
-
+/* --OPTION KEY=VALUE of rows sharing an option (--timeout STATE=T). @return 0 or -EINVAL. */
 static int
-opt_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+opt_key_value(struct sf_config *cfg, const struct sf_config_key *k, const char *arg)
 {
-	char *end;
-	unsigned long long v;
+	const struct sf_config_key *row;
+	char key[128], what[192], states[256];
+	const char *eq = strchr(arg, '=');
 
-	errno = 0;
-	v = (s != NULL && *s != '-') ? strtoull(s, &end, 0) : 0;
-	if (s == NULL || *s == '-' || *s == '\0' || errno != 0 || *end != '\0' || v < min ||
-	    v > max) {
-		fprintf(stderr, "synfin: --%s: '%s' is not a number in %u..%u\n", opt,
-		        s != NULL ? s : "", min, max);
+	if (eq == NULL || (size_t)(eq - arg) >= sizeof(key)) {
+		opt_syntax(k, what, sizeof(what)); /* "--timeout STATE=T" */
+		fprintf(stderr, "synfin: --%s: '%s' is not %s\n", k->option, arg,
+		        strchr(what, ' ') != NULL ? strchr(what, ' ') + 1 : "KEY=VALUE");
 		return -EINVAL;
 	}
-	*out = (uint32_t)v;
-	return 0;
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	row = sf_config_key_lookup(k->section, key);
+	if (row == NULL || row->option == NULL || strcmp(row->option, k->option) != 0) {
+		ct_state_format_names(states, sizeof(states));
+		if (sf_config_key_state(k) >= 0)
+			fprintf(stderr, "synfin: --%s: unknown state '%s' (one of: %s)\n",
+			        k->option, key, states);
+		else
+			fprintf(stderr, "synfin: --%s: unknown key '%s'\n", k->option, key);
+		return -EINVAL;
+	}
+	snprintf(what, sizeof(what), "--%s %s", k->option, key);
+	return sf_config_key_set(cfg, row, eq + 1, what);
 }
 
 /* Apply one option (pass 2). @return 0, 1 for --help, -EINVAL. */
 static int
 apply_opt(struct sf_config *cfg, int c, const char *arg)
 {
-	uint32_t v;
-	char buf[128];
-	char *eq;
+	const struct sf_config_key *k = NULL;
+	bool no = c >= OPT_NO_KEY && c < OPT_HELP;
+	char what[64];
 
-	switch (c) {
-	case OPT_CONFIG:
-		return 0;
-	case OPT_MODE:
-		if (strcmp(arg, "monitor") == 0)
-			cfg->mode = SF_MODE_MONITOR;
-		else if (strcmp(arg, "inline") == 0)
-			cfg->mode = SF_MODE_INLINE;
-		else
-			goto bad_word;
-		return 0;
-	case OPT_DROP_INVALID:
-		cfg->drop_invalid = true;
-		return 0;
-	case OPT_CLOCK:
-		if (strcmp(arg, "tsc") == 0)
-			cfg->clock = SF_CLOCK_TSC;
-		else if (strcmp(arg, "packet") == 0)
-			cfg->clock = SF_CLOCK_PACKET;
-		else
-			goto bad_word;
-		return 0;
-	case OPT_IDLE_EXIT:
-		return opt_u32("idle-exit", arg, 1, UINT32_MAX, &cfg->idle_exit_ms);
-	case OPT_FLOWS_JSON:
-		cfg->flows_json = arg;
-		return 0;
-	case OPT_STATS_PERIOD:
-		return opt_u32("stats-period", arg, 0, 86400, &cfg->stats_period);
-	case OPT_TABLE_SIZE:
-		return opt_u32("table-size", arg, 1, 1u << 29, &cfg->table_size);
-	case OPT_BURST:
-		if (opt_u32("burst", arg, 1, SF_BURST_MAX, &v) < 0)
-			return -EINVAL;
-		cfg->burst = (uint16_t)v;
-		return 0;
-	case OPT_LOOSE:
-		cfg->tcp.loose = true;
-		return 0;
-	case OPT_NO_LOOSE:
-		cfg->tcp.loose = false;
-		return 0;
-	case OPT_LIBERAL:
-		cfg->tcp.liberal = true;
-		return 0;
-	case OPT_TIMEOUT:
-		snprintf(buf, sizeof(buf), "%s", arg);
-		eq = strchr(buf, '=');
-		if (eq == NULL) {
-			fprintf(stderr, "synfin: --timeout: '%s' is not STATE=SECONDS\n", arg);
-			return -EINVAL;
-		}
-		*eq = '\0';
-		return sf_config_timeout(cfg, "--timeout", buf, eq + 1);
-	case OPT_RXQ:
-		if (opt_u32("rxq", arg, 1, SF_MAX_RXQ_PER_LCORE, &v) < 0)
-			return -EINVAL;
-		cfg->rxq = (uint16_t)v;
-		return 0;
-	case OPT_CMDLINE_FILE:
-		cfg->cmdline_file = arg;
-		return 0;
-	case OPT_VLAN_KEY:
-		cfg->vlan_key = true;
-		return 0;
-	case OPT_SHOW_FLOWS:
-		cfg->show_flows = true;
-		return 0;
-	case 'i':
-		cfg->interactive = true;
-		return 0;
-	case OPT_HELP:
+	if (c == OPT_HELP)
 		return 1;
-	default:
+	if (c >= OPT_KEY && c < OPT_HELP)
+		k = &sf_config_keys[(c - OPT_KEY) % SF_KEY_ID_MAX];
+	for (unsigned int id = 0; k == NULL && id < SF_KEY_ID_MAX; id++)
+		if (sf_config_keys[id].option != NULL && sf_config_keys[id].option[0] == c &&
+		    sf_config_keys[id].option[1] == '\0')
+			k = &sf_config_keys[id];
+	if (k == NULL)
 		return -EINVAL;
-	}
-bad_word:
-	for (const struct option *o = long_opts; o->name != NULL; o++)
-		if (o->val == c)
-			fprintf(stderr, "synfin: --%s: '%s' is not one of: %s\n", o->name, arg,
-			        c == OPT_MODE ? "monitor inline" : "tsc packet");
-	return -EINVAL;
+	if (opt_shared(k))
+		return opt_key_value(cfg, k, arg);
+	snprintf(what, sizeof(what), "--%s", k->option);
+	if (k->type == SF_KT_BOOL)
+		arg = no ? "no" : "yes";
+	return sf_config_key_set(cfg, k, arg, what);
 }
 
 /* Parse synfin's options (argv[0] is the program name). @return 0, 1 (--help), -EINVAL. */
 static int
 parse_args(struct sf_config *cfg, int argc, char **argv)
 {
+	const struct sf_config_key *conf = &sf_config_keys[SF_KEY_ID(cmdline, config)];
 	int c, ret;
 
+	opts_build();
 	/* Pass 1: --config and --help only; errors are reported in pass 2. */
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "i", long_opts, NULL)) != -1) {
-		if (c == OPT_CONFIG)
-			cfg->config_file = optarg;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		if (c == OPT_KEY + SF_KEY_ID(cmdline, config))
+			sf_config_key_set(cfg, conf, optarg, "--config");
 		else if (c == OPT_HELP)
 			return 1;
 	}
@@ -224,7 +215,7 @@ parse_args(struct sf_config *cfg, int argc, char **argv)
 	/* Pass 2: the command line overrides the file. */
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":i", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
 		if (c == '?') {
 			if (optopt != 0)
 				fprintf(stderr, "synfin: unknown option '-%c' (see --help)\n",

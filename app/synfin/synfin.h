@@ -49,21 +49,37 @@ struct rte_mempool;
 /** Default flow table size per lcore. */
 #define SF_TABLE_SIZE_DEFAULT 65536
 
-/** What is done with packets after tracking. */
+/**
+ * What is done with packets after tracking. X-macro (suffix, word, help): the word is what the
+ * `mode` key and --mode take (config_keys.h), in enum order.
+ */
+#define SF_MODES(X)                                                                                \
+	X(MONITOR, "monitor", "count and free every packet")                                       \
+	X(INLINE, "inline", "forward to the paired port (0<->1, 2<->3, ...)")
+
 enum sf_mode {
-	SF_MODE_MONITOR = 0, /**< count and free every packet */
-	SF_MODE_INLINE,      /**< forward to the paired port (0<->1, 2<->3, ...) */
-	SF_MODE_MAX
+#define X(e, w, h) SF_MODE_##e,
+	SF_MODES(X)
+#undef X
+	        SF_MODE_MAX
 };
 
-/** Where the tracker's clock (1 tick = 1 ms) comes from. */
+/** Where the tracker's clock (1 tick = 1 ms) comes from. X-macro as SF_MODES (`clock` key). */
+#define SF_CLOCKS(X)                                                                               \
+	X(TSC, "tsc", "rte_rdtsc() converted to ms")                                               \
+	X(PACKET, "packet", "RX timestamps (capture time for pcap replay)")
+
 enum sf_clock {
-	SF_CLOCK_TSC = 0, /**< rte_rdtsc() converted to ms */
-	SF_CLOCK_PACKET,  /**< RX timestamps (capture time for pcap replay) */
-	SF_CLOCK_MAX
+#define X(e, w, h) SF_CLOCK_##e,
+	SF_CLOCKS(X)
+#undef X
+	        SF_CLOCK_MAX
 };
 
-/** Configuration: defaults, then the config file, then the command line. */
+/**
+ * Configuration: defaults, then the config file, then the command line. Every field a user sets
+ * is a row of SF_CONFIG_KEYS (config_keys.h), which gives its name, type and limits.
+ */
 struct sf_config {
 	enum sf_mode mode;
 	enum sf_clock clock;
@@ -170,10 +186,10 @@ int sf_show_config(struct synfin *sf, FILE *f);
 /**
  * Set a conntrack state's timeout.
  * @param state  state name (as ct_state_parse() takes it)
- * @param s      seconds (1 .. CT_WORKER_TIMEOUT_MS_MAX / 1000)
+ * @param ms     milliseconds (1 .. CT_WORKER_TIMEOUT_MS_MAX)
  * @return 0, -EINVAL for an unknown state, -ERANGE for a bad value.
  */
-int sf_set_timeout(struct synfin *sf, const char *state, uint32_t s);
+int sf_set_timeout(struct synfin *sf, const char *state, uint32_t ms);
 /** Set the periodic stats print period (0 = off). @return 0. */
 int sf_set_stats_period(struct synfin *sf, uint32_t s);
 /** Zero the counters shown (tracker and ports). @return 0. */
@@ -199,12 +215,9 @@ int sf_cmdline_run(struct synfin *sf, const char *file);
 
 /** config.c: defaults into @p cfg. */
 void sf_config_defaults(struct sf_config *cfg);
-/** config.c: load an INI file over @p cfg. @return 0, or -EINVAL (message printed). */
+/** config.c: load an INI file over @p cfg. @return 0, or -EINVAL (one message printed). */
 int sf_config_load(struct sf_config *cfg, const char *path);
-/** config.c: "STATE=S" as --timeout and [timeouts] take it. @return 0 or -EINVAL (printed). */
-int sf_config_timeout(struct sf_config *cfg, const char *what, const char *state,
-                      const char *value);
-/** config.c: print the configuration. */
+/** config.c: print every file key as the file takes it (INI, `show config`). */
 void sf_config_print(const struct sf_config *cfg, FILE *f);
 
 /** ports.c: configure and start every port. @return 0 or -errno (message printed). */

@@ -3,7 +3,8 @@
  * Telemetry endpoints (dpdk-telemetry.py, /synfin/...): /synfin/stats (every counter summed
  * over lcores plus flows per state), /synfin/flows[,limit] (a dict of flow dicts keyed "0",
  * "1", ..., at most 32: the telemetry reply is bounded to 16 KiB; DPDK 22.11's array containers
- * only hold arrays, so a list of dicts cannot be built) and /synfin/config. Callbacks run in
+ * only hold arrays, so a list of dicts cannot be built) and /synfin/config (every key of the
+ * configuration file, from config_keys.h, plus the number of lcores). Callbacks run in
  * DPDK's telemetry thread, which registers as a QSBR reader of its own (control.c) on first use.
  */
 
@@ -13,6 +14,7 @@
 
 #include <rte_telemetry.h>
 
+#include "config_keys.h"
 #include "synfin.h"
 
 #define FLOWS_MAX 32
@@ -103,30 +105,37 @@ tel_flows(const char *cmd, const char *params, struct rte_tel_data *d)
 	return a.err;
 }
 
+/* Every file key (config_keys.h) by its name; [timeouts] as timeout_<STATE> (whole seconds,
+ * rounded down) and timeout_<STATE>_ms; ENUM keys as their word, BOOL as 0/1. */
 static int
 tel_config(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	const struct sf_config *c = &tel_sf->cfg;
-	char name[64];
+	char name[64], word[64];
 
 	(void)cmd;
 	(void)params;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "mode", c->mode == SF_MODE_INLINE ? "inline" : "monitor");
-	rte_tel_data_add_dict_string(d, "clock", c->clock == SF_CLOCK_PACKET ? "packet" : "tsc");
-	rte_tel_data_add_dict_u64(d, "burst", c->burst);
-	rte_tel_data_add_dict_u64(d, "table_size", c->table_size);
-	rte_tel_data_add_dict_u64(d, "stats_period", c->stats_period);
-	rte_tel_data_add_dict_u64(d, "drop_invalid", c->drop_invalid);
-	rte_tel_data_add_dict_u64(d, "loose", c->tcp.loose);
-	rte_tel_data_add_dict_u64(d, "liberal", c->tcp.liberal);
-	rte_tel_data_add_dict_u64(d, "rxq", c->rxq);
-	rte_tel_data_add_dict_u64(d, "lcores", tel_sf->nb_lcores);
-	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++) {
-		snprintf(name, sizeof(name), "timeout_%s", ct_state_name(st));
-		rte_tel_data_add_dict_u64(
-		        d, name, __atomic_load_n(&c->tcp.timeouts.ms[st], __ATOMIC_RELAXED) / 1000);
+	for (unsigned int i = 0; i < SF_KEY_ID_MAX; i++) {
+		const struct sf_config_key *k = &sf_config_keys[i];
+		uint64_t v = sf_config_key_value(c, k);
+
+		if (!sf_config_key_in_file(k))
+			continue;
+		snprintf(name, sizeof(name), "%s%s", sf_config_key_state(k) >= 0 ? "timeout_" : "",
+		         k->key);
+		if (k->type == SF_KT_ENUM) {
+			sf_config_key_format(c, k, word, sizeof(word));
+			rte_tel_data_add_dict_string(d, name, word);
+			continue;
+		}
+		rte_tel_data_add_dict_u64(d, name, k->type == SF_KT_TIMEOUT ? v / 1000 : v);
+		if (k->type == SF_KT_TIMEOUT) {
+			snprintf(name + strlen(name), sizeof(name) - strlen(name), "_ms");
+			rte_tel_data_add_dict_u64(d, name, v);
+		}
 	}
+	rte_tel_data_add_dict_u64(d, "lcores", tel_sf->nb_lcores);
 	return 0;
 }
 

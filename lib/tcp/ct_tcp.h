@@ -271,6 +271,13 @@ const char *ct_tcp_reason_help(unsigned int r);
  * @return enum ct_state value, or -EINVAL.
  */
 int ct_state_parse(const char *name);
+/**
+ * Write the names of the states a user can set (all but NONE), lower case and space separated
+ * ("syn_sent syn_recv ... syn_sent2"), into @p buf: the list an error message about a state
+ * name shows. The text is cut to @p size - 1 characters and always terminated (size > 0).
+ * @return length of the whole list, as snprintf() counts it.
+ */
+int ct_state_format_names(char *buf, unsigned long size);
 
 /**
  * Decide whether @p seg may start a new flow and, if so, initialise @p t.

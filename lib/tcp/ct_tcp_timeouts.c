@@ -109,3 +109,23 @@ ct_state_parse(const char *name)
 	}
 	return -EINVAL;
 }
+
+int
+ct_state_format_names(char *buf, unsigned long size)
+{
+	unsigned long off = 0;
+
+	for (unsigned int s = CT_S_NONE + 1; s < CT_S_MAX; s++) {
+		/* i = -1: the space before every name but the first */
+		for (int i = s == CT_S_NONE + 1 ? 0 : -1; i < 0 || state_names[s][i] != '\0'; i++) {
+			char c = i < 0 ? ' ' : state_names[s][i];
+
+			if (off + 1 < size)
+				buf[off] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+			off++;
+		}
+	}
+	if (size > 0)
+		buf[off < size ? off : size - 1] = '\0';
+	return (int)off;
+}

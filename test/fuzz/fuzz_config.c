@@ -5,8 +5,9 @@
  * Checks the loader's contract: it returns 0 or -EINVAL (each refusal prints its message),
  * never crashes, leaks or reads out of bounds (ASan+UBSan); a file it accepts leaves every
  * value in its documented range (burst, table size, RX queues, stats period, timeouts within
- * the tracker's 2^31 ticks of 1 ms); and loading the configuration it accepted, printed by sf_config_print(), gives the
- * same configuration again.
+ * the tracker's 2^31 ticks of 1 ms) and every key of config_keys.h within its row's limits;
+ * and loading the configuration it accepted, printed by sf_config_print() (sub-second
+ * timeouts as "0.05"), gives the same configuration again, key by key.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "config_keys.h"
 #include "ct_worker.h" /* CT_WORKER_TIMEOUT_MS_MAX */
 #include "fuzz_check.h"
 #include "synfin.h"
@@ -66,6 +68,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the tracker keeps timeouts in 1 ms ticks below 2^31 */
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
 		CHECK(cfg.tcp.timeouts.ms[s] <= CT_WORKER_TIMEOUT_MS_MAX);
+	for (unsigned int i = 0; i < SF_KEY_ID_MAX; i++) {
+		const struct sf_config_key *k = &sf_config_keys[i];
+		uint64_t v = sf_config_key_value(&cfg, k);
+
+		if (sf_config_key_in_file(k))
+			CHECK(v >= k->min && v <= k->max);
+	}
 
 	/* what it accepted, printed and loaded again, is the same configuration */
 	mem = open_memstream(&text, &len);
@@ -81,6 +90,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(again.vlan_key == cfg.vlan_key && again.tcp.loose == cfg.tcp.loose &&
 	      again.tcp.liberal == cfg.tcp.liberal);
 	CHECK(memcmp(again.tcp.timeouts.ms, cfg.tcp.timeouts.ms, sizeof(cfg.tcp.timeouts.ms)) == 0);
+	for (unsigned int i = 0; i < SF_KEY_ID_MAX; i++)
+		CHECK(sf_config_key_value(&again, &sf_config_keys[i]) ==
+		      sf_config_key_value(&cfg, &sf_config_keys[i]));
 	free(text);
 	return 0;
 }

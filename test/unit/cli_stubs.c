@@ -81,12 +81,12 @@ sf_show_config(struct synfin *sf, FILE *f)
 }
 
 int
-sf_set_timeout(struct synfin *sf, const char *state, uint32_t seconds)
+sf_set_timeout(struct synfin *sf, const char *state, uint32_t ms)
 {
 	(void)sf;
 	record("set_timeout");
 	snprintf(cli_last.state_name, sizeof(cli_last.state_name), "%s", state);
-	cli_last.seconds = seconds;
+	cli_last.ms = ms;
 	return cli_last.ret;
 }
 

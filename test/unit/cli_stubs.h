@@ -18,7 +18,8 @@ struct cli_stub_log {
 	char op[32];
 	int state;
 	uint32_t limit;
-	uint32_t seconds;
+	uint32_t seconds; /**< set_stats_period */
+	uint32_t ms;      /**< set_timeout */
 	unsigned int port;
 	char state_name[64];
 	struct ct_flow_key key;

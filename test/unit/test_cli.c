@@ -203,7 +203,52 @@ Test(cli, set_timeout_passes_name_and_seconds)
 	cr_assert_str_eq(run("set timeout established 3600"), "");
 	cr_assert_str_eq(cli_last.op, "set_timeout");
 	cr_assert_str_eq(cli_last.state_name, "established");
-	cr_assert_eq(cli_last.seconds, 3600);
+	cr_assert_eq(cli_last.ms, 3600 * 1000);
+}
+
+Test(cli, set_timeout_takes_sub_second_values)
+{
+	static const struct {
+		const char *value;
+		uint32_t ms;
+	} ok[] = {{"0.5", 500}, {"0.05", 50},    {"1.234", 1234},         {"50ms", 50},
+	          {"1ms", 1},   {"240", 240000}, {"2147483", 2147483000u}};
+
+	for (unsigned int i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "set timeout time_wait %s", ok[i].value);
+		cr_assert_str_eq(run(line), "", "%s", line);
+		cr_assert_str_eq(cli_last.state_name, "time_wait");
+		cr_assert_eq(cli_last.ms, ok[i].ms, "%s: %u ms", line, cli_last.ms);
+	}
+	cr_assert_eq(cli_last.calls, sizeof(ok) / sizeof(ok[0]));
+}
+
+Test(cli, set_timeout_refuses_bad_forms_with_one_line)
+{
+	static const char *const bad[] = {"0.0001", "5s",      "-1",          "1e3", "0x10",
+	                                  ".5",     "5.",      "1.5ms",       "ms",  "0ms",
+	                                  "0.000",  "2147484", "2147483001ms"};
+
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[64];
+		const char *o;
+
+		snprintf(line, sizeof(line), "set timeout close %s", bad[i]);
+		o = run(line);
+		cr_assert_eq(count_lines(o), 1, "%s: %s", line, o);
+		cr_assert(strstr(o, "set timeout: ") == o, "%s: %s", line, o);
+	}
+	cr_assert_str_eq(
+	        run("set timeout close 5s"),
+	        "set timeout: '5s' is not a timeout (240, 0.5 or 50ms; 0.001..2147483 s)\n");
+	cr_assert_str_eq(run("set timeout close 0ms"),
+	                 "set timeout: 0ms out of range (0.001..2147483 s)\n");
+	/* no value at all does not parse */
+	cr_assert_str_eq(run("set timeout close"),
+	                 "Bad arguments: set timeout close (try 'help')\n");
+	cr_assert_eq(cli_last.calls, 0);
 }
 
 Test(cli, set_timeout_bad_state_or_seconds_calls_nothing)
@@ -219,6 +264,16 @@ Test(cli, set_timeout_bad_state_or_seconds_calls_nothing)
 	o = run("set timeout none 10");
 	cr_assert_eq(count_lines(o), 1, "%s", o);
 	cr_assert_eq(cli_last.calls, 0);
+}
+
+Test(cli, set_timeout_tab_completes_state_names)
+{
+	char dst[64];
+	int state = 0;
+
+	cr_assert_eq(cmdline_complete(cl, "set timeout time_w", &state, dst, sizeof(dst)),
+	             CMDLINE_PARSE_COMPLETED_BUFFER);
+	cr_assert_str_eq(dst, "ait ");
 }
 
 Test(cli, failing_operation_gives_one_error_line)
