@@ -282,32 +282,88 @@ cli_thread(void *arg)
 	return NULL;
 }
 
+/* synfin's options are after "--": parse them before EAL so mistakes exit 2 at once.
+ * @return the index of "--" (EAL's argc), or -1 (exit 0, --help) / -2 (exit 2). */
+static int
+early_args(struct sf_config *cfg, int argc, char **argv)
+{
+	int sep, ret;
+
+	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
+		;
+	if (sep == argc)
+		return sep;
+	char *saved = argv[sep];
+
+	argv[sep] = argv[0];
+	ret = parse_args(cfg, argc - sep, argv + sep);
+	argv[sep] = saved;
+	if (ret == 1) {
+		usage(stdout, argv[0]);
+		return -1;
+	}
+	return ret < 0 ? -2 : sep;
+}
+
+/* Start the command line thread when asked. @return true if it runs. */
+static bool
+cli_start(struct synfin *sf, pthread_t *cli)
+{
+	if (sf->cfg.cmdline_file == NULL && !sf->cfg.interactive)
+		return false;
+	sf->cli_busy = true;
+	if (rte_ctrl_thread_create(cli, "sf-cli", NULL, cli_thread, sf) != 0) {
+		fprintf(stderr, "synfin: cannot start the command line thread\n");
+		sf->cli_busy = false;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * After `quit` the thread is returning on its own: give it a second. Only a thread still
+ * blocked reading the terminal (signal, idle exit) is cancelled.
+ */
+static void
+cli_join(struct synfin *sf, pthread_t cli)
+{
+	uint64_t t0 = rte_get_tsc_cycles();
+
+	while (__atomic_load_n(&sf->cli_busy, __ATOMIC_ACQUIRE) &&
+	       rte_get_tsc_cycles() - t0 < rte_get_tsc_hz())
+		rte_delay_us_sleep(1000);
+	if (__atomic_load_n(&sf->cli_busy, __ATOMIC_ACQUIRE))
+		pthread_cancel(cli);
+	pthread_join(cli, NULL);
+}
+
+/* What is printed and written at exit: final statistics, --show-flows, --flows-json. */
+static void
+at_exit(struct synfin *sf)
+{
+	printf("\nsynfin: final statistics\n");
+	sf_print_all_stats(sf, stdout);
+	if (sf->cfg.show_flows) {
+		printf("\nsynfin: flows at exit\n");
+		sf_show_flows(sf, stdout, -1, 0);
+	}
+	if (sf->cfg.flows_json != NULL && sf_flows_json_write(sf, sf->cfg.flows_json) < 0)
+		sf->exit_code = 1;
+	fflush(stdout);
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct synfin sf;
 	pthread_t cli;
-	bool cli_started = false;
+	bool cli_started;
 	int sep, ret;
 
 	sf_config_defaults(&sf.cfg);
-	/* synfin's options are after "--"; parse them before EAL so mistakes exit 2 at once. */
-	for (sep = 1; sep < argc && strcmp(argv[sep], "--") != 0; sep++)
-		;
-	if (sep < argc) {
-		char *saved = argv[sep];
-
-		argv[sep] = argv[0];
-		ret = parse_args(&sf.cfg, argc - sep, argv + sep);
-		argv[sep] = saved;
-		if (ret == 1) {
-			usage(stdout, argv[0]);
-			return 0;
-		}
-		if (ret < 0)
-			return 2;
-	}
-
+	sep = early_args(&sf.cfg, argc, argv);
+	if (sep < 0)
+		return sep == -1 ? 0 : 2;
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
 		fprintf(stderr, "synfin: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
@@ -329,40 +385,11 @@ main(int argc, char **argv)
 	sf_telemetry_init(&sf);
 
 	sf.forwarding = true;
-	if (sf.cfg.cmdline_file != NULL || sf.cfg.interactive) {
-		sf.cli_busy = true;
-		ret = rte_ctrl_thread_create(&cli, "sf-cli", NULL, cli_thread, &sf);
-		if (ret != 0) {
-			fprintf(stderr, "synfin: cannot start the command line thread\n");
-			sf.cli_busy = false;
-		} else {
-			cli_started = true;
-		}
-	}
-
+	cli_started = cli_start(&sf, &cli);
 	sf_lcores_run(&sf);
-
-	if (cli_started) {
-		/* After `quit` the thread is returning on its own: give it a second. Only a
-		 * thread still blocked reading the terminal (signal, idle exit) is cancelled. */
-		uint64_t t0 = rte_get_tsc_cycles();
-
-		while (__atomic_load_n(&sf.cli_busy, __ATOMIC_ACQUIRE) &&
-		       rte_get_tsc_cycles() - t0 < rte_get_tsc_hz())
-			rte_delay_us_sleep(1000);
-		if (__atomic_load_n(&sf.cli_busy, __ATOMIC_ACQUIRE))
-			pthread_cancel(cli);
-		pthread_join(cli, NULL);
-	}
-	printf("\nsynfin: final statistics\n");
-	sf_print_all_stats(&sf, stdout);
-	if (sf.cfg.show_flows) {
-		printf("\nsynfin: flows at exit\n");
-		sf_show_flows(&sf, stdout, -1, 0);
-	}
-	if (sf.cfg.flows_json != NULL && sf_flows_json_write(&sf, sf.cfg.flows_json) < 0)
-		sf.exit_code = 1;
-	fflush(stdout);
+	if (cli_started)
+		cli_join(&sf, cli);
+	at_exit(&sf);
 	sf_ports_close(&sf);
 	sf_lcores_free(&sf);
 	rte_eal_cleanup();
