@@ -45,6 +45,7 @@ extern "C" {
 	X(flows_evicted, "embryonic flows evicted to make room (table)")                           \
 	X(flows_refused, "new flows refused: table full, nothing evictable (table)")               \
 	X(flows_reopened, "flows deleted and restarted by a SYN in TIME_WAIT/CLOSE")               \
+	X(flows_rst_deleted, "flows deleted at once by a valid RST before any reply (Linux)")      \
 	X(flows_flushed, "flows deleted by flush (table)")                                         \
 	X(flows_rearmed, "timers that fired before their flow's deadline, re-armed (table)")
 

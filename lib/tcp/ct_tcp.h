@@ -88,6 +88,8 @@ enum ct_verdict {
 	CT_VERDICT_NEW,        /**< only from ct_tcp_new(): a new flow starts with this segment */
 	CT_VERDICT_REOPEN,     /**< SYN in TIME_WAIT/CLOSE that legally reopens: caller restarts
 				    the flow with ct_tcp_new() and this segment */
+	CT_VERDICT_DELETE,     /**< valid RST while the reply direction was never seen: the
+				    caller deletes the flow at once (Linux nf_ct_kill), t untouched */
 	CT_VERDICT_MAX
 };
 
@@ -289,8 +291,10 @@ enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
  * @param dir   CT_DIR_ORIG or CT_DIR_REPLY
  * @param seg   the segment
  * @param reason set to CT_R_OK or the reason of an INVALID verdict
- * @return CT_VERDICT_ACCEPT, CT_VERDICT_INVALID, or CT_VERDICT_REOPEN (t untouched; the caller
- *         re-creates the flow from this SYN with ct_tcp_new()).
+ * @return CT_VERDICT_ACCEPT, CT_VERDICT_INVALID, CT_VERDICT_REOPEN (t untouched; the caller
+ *         re-creates the flow from this SYN with ct_tcp_new()), or CT_VERDICT_DELETE (t
+ *         untouched; a valid RST before any reply: the caller deletes the flow, and a later
+ *         segment of the connection starts a new one, as in Linux).
  */
 enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
                              const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);

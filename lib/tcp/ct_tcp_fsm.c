@@ -454,6 +454,15 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 	r = ct_tcp_window_check(&nt, conf, d, seg, ev[0], (unsigned int)t->tcp_state[!d]);
 	if (unlikely(r != CT_R_OK))
 		return invalid(reason, r);
+	/*
+	 * A valid RST while the reply direction was never seen (the only answer to a SYN, or the
+	 * client aborting its own connect): Linux nf_conntrack_tcp_packet() kills such an entry at
+	 * once, so that the real SYN+ACK or a retransmitted SYN that follows starts afresh.
+	 */
+	if (unlikely(ev[0] == CT_EV_RST) && t->peer[CT_DIR_REPLY].maxwin == 0) {
+		*reason = CT_R_OK;
+		return CT_VERDICT_DELETE;
+	}
 
 	if (snd != t->tcp_state[d] || rcv != t->tcp_state[!d]) {
 		nt.tcp_state[d] = (uint8_t)snd;

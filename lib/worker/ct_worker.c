@@ -134,6 +134,13 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		w->stats.flows_reopened++;
 		return flow_new(w, c, j, now, verdict);
 	}
+	if (v == CT_VERDICT_DELETE) {
+		ct_table_del(w->table, (uint32_t)pos);
+		w->stats.accepted++;
+		w->stats.flows_rst_deleted++;
+		*verdict = CT_WV_ACCEPT;
+		return -1;
+	}
 	if (f->invalid != UINT8_MAX)
 		f->invalid++;
 	count_invalid(w, reason, verdict);

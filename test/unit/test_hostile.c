@@ -608,6 +608,43 @@ Test(hostile, blind_rst_syn_and_data_never_disturb_an_established_flow)
 	stats_balanced();
 }
 
+Test(hostile, spoofed_rst_after_a_syn_deletes_the_flow_and_the_real_handshake_starts_afresh)
+{
+	struct ct_flow f;
+	struct conn c, d;
+	struct frame fr;
+
+	worker_up(64);
+	/* Linux deletes an entry whose only reply is an RST; the real SYN+ACK then has no entry
+	 * and the client's ACK picks the connection up (loose), so one spoofed packet blocks
+	 * nothing. */
+	conn_init(&c, 60);
+	cr_assert_eq(seg(&c, 0, SYN, 0), CT_WV_NEW);
+	tcp4(&fr, &c, 1, RST | ACK, 0, c.cseq, 0);
+	cr_assert_eq(run1(&fr), CT_WV_ACCEPT);
+	cr_assert_eq(conn_flow(&c, &f), -ENOENT, "the flow survived the RST before any reply");
+	cr_assert_eq(ct_worker_stats(w)->flows_rst_deleted, 1);
+	cr_assert_eq(seg(&c, 1, SYN | ACK, 0), CT_WV_INVALID);
+	cr_assert_eq(ct_worker_stats(w)->reason[CT_R_NO_FLOW_SYNACK], 1);
+	cr_assert_eq(seg(&c, 0, ACK, 0), CT_WV_NEW);
+	cr_assert_eq(seg(&c, 1, PSH | ACK, 10), CT_WV_ACCEPT);
+	cr_assert_eq(seg(&c, 0, ACK, 0), CT_WV_ACCEPT);
+	cr_assert_eq(conn_state(&c), CT_S_ESTABLISHED);
+	/* A retransmitted SYN after such an RST starts a new flow at once. */
+	conn_init(&d, 61);
+	cr_assert_eq(seg(&d, 0, SYN, 0), CT_WV_NEW);
+	tcp4(&fr, &d, 1, RST | ACK, 0, d.cseq, 0);
+	cr_assert_eq(run1(&fr), CT_WV_ACCEPT);
+	tcp4(&fr, &d, 0, SYN, d.cseq - 1, 0, 0);
+	cr_assert_eq(run1(&fr), CT_WV_NEW);
+	cr_assert_eq(seg(&d, 1, SYN | ACK, 0), CT_WV_ACCEPT);
+	cr_assert_eq(seg(&d, 0, ACK, 0), CT_WV_ACCEPT);
+	cr_assert_eq(conn_state(&d), CT_S_ESTABLISHED);
+	cr_assert_eq(ct_worker_stats(w)->flows_rst_deleted, 2);
+	cr_assert_eq(ct_table_count(ct_worker_table(w)), 2);
+	stats_balanced();
+}
+
 /* ---- (c) table full ---- */
 
 Test(hostile, full_table_refuses_new_flows_and_tracks_existing_ones_to_their_close)

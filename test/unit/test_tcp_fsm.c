@@ -472,6 +472,30 @@ Test(fsm, syn_in_time_wait_with_higher_isn_reopens_without_touching)
 	cr_expect_eq(memcmp(&before, &t, sizeof(t)), 0);
 }
 
+Test(fsm, rst_before_any_reply_deletes_the_flow_untouched)
+{
+	struct ct_tcp_seg syn = seg_make(CT_TCPF_SYN, C_ISN, 0, 0, 65535);
+	struct ct_tcp before;
+	enum ct_tcp_reason r;
+
+	/* Linux kills such an entry (nf_conntrack_tcp_packet: RST without IPS_SEEN_REPLY) */
+	cr_assert_eq(ct_tcp_new(&t, conf, &syn, &r), CT_VERDICT_NEW);
+	before = t;
+	cr_expect_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_RST | CT_TCPF_ACK, 0, C_ISN + 1, 0, &r),
+	             CT_VERDICT_DELETE);
+	cr_expect_eq(r, CT_R_OK);
+	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_RST, C_ISN + 1, 0, 0, &r),
+	             CT_VERDICT_DELETE);
+	cr_expect_eq(memcmp(&before, &t, sizeof(t)), 0);
+	/* an invalid one stays INVALID; once the reply was seen, an RST closes */
+	cr_expect_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_RST | CT_TCPF_ACK, 0, C_ISN + 7, 0, &r),
+	             CT_VERDICT_INVALID);
+	cr_assert_eq(handshake(&t, conf), 0);
+	cr_expect_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_RST, S_ISN + 1, 0, 0, &r),
+	             CT_VERDICT_ACCEPT);
+	expect_states(CL, CL, CT_S_CLOSE);
+}
+
 Test(fsm, track_is_deterministic_on_copies)
 {
 	struct ct_tcp a, b;
