@@ -109,6 +109,9 @@ enum ct_verdict {
 	X(ACK_UNSENT, "ack_unsent", "ACK for data never sent (bound III)")                         \
 	X(ACK_TOO_OLD, "ack_too_old", "ACK below the acceptable range (bound IV)")                 \
 	X(RST_OUT_OF_WINDOW, "rst_out_of_window", "RST sequence outside the window")               \
+	X(RST_INEXACT, "rst_inexact",                                                              \
+	  "RST in the window but not at the expected sequence: state kept for the endpoint's "     \
+	  "challenge ACK (RFC 5961 3.2)")                                                          \
 	X(SYN_IN_WINDOW, "syn_in_window", "SYN on a synchronized connection (RFC 5961 4.2)")       \
 	X(SYN_AFTER_SYNACK, "syn_after_synack", "bare SYN from an endpoint that sent its SYN+ACK") \
 	X(SYNACK_UNSOLICITED, "synack_unsolicited", "SYN+ACK to an endpoint that sent no SYN")     \

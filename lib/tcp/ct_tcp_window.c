@@ -19,6 +19,12 @@
 #include "ct_tcp.h"
 #include "ct_tcp_priv.h"
 
+/* Receiver states in which an RST must hit RCV.NXT exactly (RFC 5961 3.2). */
+#define SYNCHRONIZED                                                                               \
+	(1u << CT_TCP_SYN_RCVD | 1u << CT_TCP_ESTABLISHED | 1u << CT_TCP_FIN_WAIT_1 |              \
+	 1u << CT_TCP_FIN_WAIT_2 | 1u << CT_TCP_CLOSE_WAIT | 1u << CT_TCP_CLOSING |                \
+	 1u << CT_TCP_LAST_ACK)
+
 /* netfilter: the lowest acceptable ack may lag the receiver's end by this much at least. */
 #define MAXACKWINCONST 66000
 /* RFC 7323 2.3: a shift above 14 is used as 14. */
@@ -164,6 +170,16 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 		if (!conf->liberal && !(t->flags & CT_F_LIBERAL))
 			return res;
 	}
+	/*
+	 * RFC 5961 3.2: a synchronized receiver resets only on an RST at exactly RCV.NXT; one
+	 * elsewhere in the window gets a challenge ACK, and the connection lives on (Linux 6.x
+	 * nf_conntrack keeps its state too). RCV.NXT is the sender's end when nothing of it is
+	 * unacknowledged; with data unacknowledged (in flight or lost) it lies somewhere below,
+	 * and the RST is taken anywhere in the window as before.
+	 */
+	if (rst && seq != s->end && ((1u << rcv_state) & SYNCHRONIZED) &&
+	    !(*sf & CT_PEER_F_DATA_UNACK))
+		return CT_R_RST_INEXACT;
 
 	/* Updates (netfilter), also in liberal mode so that FIN tracking keeps working. */
 	if (!syn)

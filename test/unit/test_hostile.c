@@ -514,6 +514,8 @@ Test(hostile, every_fsm_invalid_reason_is_counted_and_changes_no_flow)
 	expect_invalid(&f, &c, CT_R_ACK_TOO_OLD);
 	tcp4(&f, &c, 1, RST, c.sseq + 1000000, 0, 0);
 	expect_invalid(&f, &c, CT_R_RST_OUT_OF_WINDOW);
+	tcp4(&f, &c, 1, RST, c.sseq + 10, 0, 0); /* in window, not at RCV.NXT: RFC 5961 */
+	expect_invalid(&f, &c, CT_R_RST_INEXACT);
 	tcp4(&f, &c, 0, SYN, c.cseq + 10, 0, 0);
 	expect_invalid(&f, &c, CT_R_SYN_IN_WINDOW);
 

@@ -208,13 +208,24 @@ Test(window, rst_answering_syn_must_ack_the_syn)
 
 Test(window, rst_bounds_are_the_seq_bounds, .init = setup)
 {
-	cr_expect_eq(try_seg(CT_TCPF_RST, C_MAXEND, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	/* in the window but not at the receiver's RCV.NXT (C's end): RFC 5961 challenge ACK */
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_MAXEND, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
 	cr_expect_eq(try_seg(CT_TCPF_RST, C_MAXEND + 1, 0, 0, CT_DIR_ORIG), CT_R_RST_OUT_OF_WINDOW);
-	cr_expect_eq(try_seg(CT_TCPF_RST, C_LOW, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_LOW, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
 	cr_expect_eq(try_seg(CT_TCPF_RST, C_LOW - 1, 0, 0, CT_DIR_ORIG), CT_R_RST_OUT_OF_WINDOW);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 1, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 2, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
+	/* with data of C unacknowledged, RCV.NXT is unknown below C's end: anywhere in window */
+	cr_assert_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_ACK, C_ISN + 1, S_END, 100, NULL),
+	             CT_VERDICT_ACCEPT);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 50, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_assert_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_ACK, S_END, C_ISN + 101, 0, NULL),
+	             CT_VERDICT_ACCEPT);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 50, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 101, 0, 0, CT_DIR_ORIG), CT_R_OK);
 	/* RST+ACK with ack 0 (broken stacks, netfilter): the ack is not checked */
-	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, 0, 0, CT_DIR_ORIG), CT_R_OK);
-	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG),
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, S_END + 1, 0, CT_DIR_ORIG),
 	             CT_R_RST_OUT_OF_WINDOW);
 }
 
