@@ -202,7 +202,12 @@ struct ct_tcp_seg {
 struct ct_tcp_peer {
 	uint32_t end; /**< highest seq + len (+SYN/FIN) sent: td_end */
 	union {
-		/** highest ack + window seen from the other side: td_maxend (until this peer's FIN) */
+		/**
+		 * highest ack + window seen from the other side: td_maxend (until this peer's FIN).
+		 * While this peer is unseen (maxwin 0) in a flow started by a SYN, the slot keeps
+		 * the other peer's ISN + 1, which a SYN+ACK refusing a TFO SYN's data acks
+		 * (RFC 7413 4.2): no extra memory for Fast Open.
+		 */
 		uint32_t maxend;
 		/**
 		 * After this peer's FIN (CT_PEER_F_FIN_SEEN) it can send no new sequence space, so

@@ -70,6 +70,7 @@ ct_tcp_window_new_syn(struct ct_tcp *t, const struct ct_tcp_seg *seg)
 {
 	memset(t, 0, sizeof(*t));
 	syn_init(t, CT_DIR_ORIG, seg, seg->seq + seg->len + 1);
+	t->peer[CT_DIR_REPLY].maxend = seg->seq + 1; /* the SYN's ISN + 1: see struct ct_tcp_peer */
 }
 
 void
@@ -106,14 +107,32 @@ first_segment(struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, 
 {
 	struct ct_tcp_peer *s = &t->peer[dir], *r = &t->peer[!dir];
 	unsigned int ackf = !!(seg->flags & CT_TCPF_ACK);
+	uint32_t isn1 = s->maxend; /* the peer's ISN + 1 while this record is unseen */
 
 	if (seg->flags & CT_TCPF_SYN) {
 		syn_init(t, dir, seg, end);
-		return ackf ? GO_ON : CT_R_OK; /* simultaneous open: nothing to check yet */
+		if (!ackf)
+			return CT_R_OK; /* simultaneous open: nothing to check yet */
+		/*
+		 * A SYN+ACK that takes the data of a TFO SYN (RFC 7413): the server may send data,
+		 * and its FIN, before the handshake ACK (4.2.2), within the SYN's window.
+		 */
+		if (seg->ack == r->end && isn1 != r->end)
+			s->maxend = end + r->maxwin;
+		return GO_ON;
 	}
 	if ((seg->flags & CT_TCPF_RST) && !(t->flags & CT_F_PICKED_UP)) {
 		/* RST answering a SYN (RFC 9293 3.10.7.3): valid if it acks the SYN */
-		return ackf && seg->ack == r->end ? CT_R_OK : CT_R_RST_OUT_OF_WINDOW;
+		return ackf && (seg->ack == r->end || seg->ack == isn1) ? CT_R_OK
+		                                                        : CT_R_RST_OUT_OF_WINDOW;
+	}
+	if (!(t->flags & CT_F_PICKED_UP)) {
+		/*
+		 * From the SYN's target before its own SYN (LISTEN): only the bare ACK of that SYN
+		 * (the split handshake, RFC 793 3.3's four-step open; its ack was checked as an ACK
+		 * to SYN_SENT). Its record waits for its SYN.
+		 */
+		return seg->len == 0 ? CT_R_OK : CT_R_ACK_IN_LISTEN;
 	}
 	/* Second direction of a picked-up flow: history lost, take the segment's. */
 	uint32_t swin = (uint32_t)seg->win << wscale(t, dir);
@@ -138,9 +157,18 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 	uint32_t end = seq + seg->len + syn + fin;
 	enum ct_tcp_reason res = CT_R_OK;
 
-	/* A SYN+ACK to an endpoint whose SYN is unacked must ack exactly that SYN. */
-	if (ev == CT_EV_SYNACK && (rcv_state == CT_TCP_SYN_SENT || rcv_state == CT_TCP_SYN_RCVD) &&
-	    ack != r->end)
+	/*
+	 * An ACK to an endpoint in SYN_SENT must ack exactly its SYN (RFC 9293 3.10.7.3: else an
+	 * RST answers it), with the SYN's data (a TFO server took it) or without (the server did
+	 * not: RFC 7413 4.2; the client sends the data again after the handshake, so its end
+	 * goes back to ISN + 1). A SYN+ACK in simultaneous open must ack the SYN too.
+	 */
+	if (ackf && !rst && rcv_state == CT_TCP_SYN_SENT && ack != r->end) {
+		if (s->maxwin != 0 || ack != s->maxend)
+			return ev == CT_EV_SYNACK ? CT_R_SYNACK_BAD_ACK : CT_R_ACK_SYN_UNANSWERED;
+		r->end = ack;
+	}
+	if (ev == CT_EV_SYNACK && rcv_state == CT_TCP_SYN_RCVD && ack != r->end)
 		return CT_R_SYNACK_BAD_ACK;
 
 	if (s->maxwin == 0) {
@@ -151,6 +179,8 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 	} else if (ev == CT_EV_SYN && t->state == CT_S_SYN_SENT && ct_seq_after(end, s->end)) {
 		/* netfilter: a SYN with a higher ISN restarts the client's tracking (re-connect) */
 		syn_init(t, dir, seg, end);
+		if (r->maxwin == 0)
+			r->maxend = seq + 1;
 	}
 
 	if (!ackf || (rst && ack == 0))
@@ -190,8 +220,8 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 		s->end = end;
 		*sf |= CT_PEER_F_DATA_UNACK;
 	}
-	if (!(*rf & CT_PEER_F_FIN_SEEN)) {
-		if (r->maxwin != 0 && !(*sf & CT_PEER_F_FIN_SEEN) && ct_seq_after(end, s->maxend))
+	if (!(*rf & CT_PEER_F_FIN_SEEN) && r->maxwin != 0) {
+		if (!(*sf & CT_PEER_F_FIN_SEEN) && ct_seq_after(end, s->maxend))
 			r->maxwin += end - s->maxend;
 		if (ct_seq_after(ack + win, r->maxend - 1)) {
 			r->maxend = ack + win;
