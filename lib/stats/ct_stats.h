@@ -36,6 +36,7 @@ extern "C" {
 	X(tcp_pkts, "TCP segments parsed and tracked")                                             \
 	X(not_tcp, "packets passed untracked: not IP or not TCP")                                  \
 	X(parse_drop, "TCP/IP packets not tracked: malformed (see parse_* reasons)")               \
+	X(tcp_opt_odd, "segments tracked with an option of an unexpected length (ignored)")        \
 	X(accepted, "segments accepted (new flow or valid on its flow)")                           \
 	X(invalid, "segments INVALID (see invalid_* reasons)")                                     \
 	X(state_changes, "conntrack state changes")                                                \

@@ -185,6 +185,7 @@ ct_tcp_flag_rule(uint8_t flags)
 #define CT_TCPO_SACK_PERM 0x02
 #define CT_TCPO_TS        0x04
 #define CT_TCPO_MSS       0x08
+#define CT_TCPO_ODD       0x10 /**< an option of a known kind had an unexpected length: ignored */
 
 /** The fields of one TCP segment the tracker needs (filled by the parser). */
 struct ct_tcp_seg {

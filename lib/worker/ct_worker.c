@@ -166,6 +166,8 @@ parse_chunk(struct ct_worker *w, struct chunk *c, struct rte_mbuf **pkts, unsign
 		r = ct_parse_mbuf(pkts[i], &w->parse, &c->pkt[nk]);
 		if (likely(r == CT_PARSE_OK)) {
 			w->stats.tcp_pkts++;
+			if (unlikely(c->pkt[nk].seg.opts & CT_TCPO_ODD))
+				w->stats.tcp_opt_odd++;
 			c->keys[nk] = &c->pkt[nk].key;
 			c->sigs[nk] = ct_table_hash(&c->pkt[nk].key, KEY_LEN);
 			c->idx[nk] = (uint8_t)i;

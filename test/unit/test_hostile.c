@@ -378,6 +378,15 @@ malformed(struct frame *f, enum ct_parse_reason r, const struct conn *c)
 		put16(ip + 2, 44);
 		f->len = 14 + 44;
 		break;
+	case CT_PARSE_BAD_TCP_OPT_FIN_RST:
+		/* the same broken list on a FIN: counted apart (a close the tracker cannot see) */
+		th[12] = 6 << 4;
+		th[13] = FIN | ACK;
+		th[20] = 2;
+		th[21] = 9;
+		put16(ip + 2, 44);
+		f->len = 14 + 44;
+		break;
 	case CT_PARSE_FLAGS_NONE:
 		th[13] = 0;
 		break;
@@ -443,6 +452,32 @@ Test(hostile, every_parse_reason_is_counted_and_changes_no_flow)
 		cr_expect_eq(ct_worker_stats(w)->parse[r], 2, "%s counted %lu times",
 		             ct_parse_reason_name(r), (unsigned long)ct_worker_stats(w)->parse[r]);
 	cr_assert_eq(ct_worker_stats(w)->flows_created, 3);
+	stats_balanced();
+}
+
+Test(hostile, odd_option_lengths_are_tracked_and_counted)
+{
+	struct conn c;
+	struct frame f;
+	uint8_t *th = f.b + 14 + 20;
+
+	worker_up(64);
+	conn_init(&c, 9);
+	handshake(&c);
+	/* an empty SACK option and an MSS of 3 bytes (Linux skips both): tracked, counted */
+	tcp4(&f, &c, 0, PSH | ACK, c.cseq, c.sseq, 0);
+	th[12] = 7 << 4;
+	memcpy(th + 20, (const uint8_t[8]){1, 1, 5, 2, 2, 3, 5, 0}, 8);
+	memset(f.b + 14 + 48, 0, 10);
+	put16(f.b + 14 + 2, 20 + 28 + 10);
+	f.len = 14 + 20 + 28 + 10;
+	cr_assert_eq(run1(&f), CT_WV_ACCEPT);
+	c.cseq += 10;
+	cr_assert_eq(ct_worker_stats(w)->tcp_opt_odd, 1);
+	cr_assert_eq(seg(&c, 1, ACK, 0), CT_WV_ACCEPT);
+	cr_assert_eq(ct_worker_stats(w)->tcp_opt_odd, 1);
+	cr_assert_eq(ct_worker_stats(w)->invalid, 0);
+	cr_assert_eq(ct_worker_stats(w)->parse_drop, 0);
 	stats_balanced();
 }
 
