@@ -228,6 +228,7 @@ struct ct_tcp_peer {
 #define CT_PEER_F_SYN_SEEN   0x10 /**< this peer sent a SYN */
 #define CT_PEER_F_DATA_UNACK 0x20 /**< this peer has unacknowledged data */
 #define CT_PEER_F_TS_LAST    0x40 /**< ct_tcp_peer::ts_last is valid (see there) */
+#define CT_PEER_F_ACK_AHEAD  0x80 /**< its FIN acked beyond the other peer's end (tap reorder) */
 
 /** Flow flag bits (struct ct_tcp::flags). */
 #define CT_F_PICKED_UP 0x01 /**< first seen mid-stream (loose mode) */

@@ -434,13 +434,31 @@ reopen(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg,
 	return CT_VERDICT_REOPEN;
 }
 
+/*
+ * The client acks a SYN+ACK this tap has not seen (lost on the way to it, or delivered before
+ * the SYN, when no flow existed): in loose mode the flow is picked up from this segment, as
+ * ct_tcp_new() picks up a flow from an ACK without one (Linux would keep SYN_SENT until its
+ * timeout, then pick the connection up).
+ */
+static enum ct_verdict
+resync(struct ct_tcp *t, const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
+{
+	ct_tcp_window_new_pickup(t, seg);
+	t->tcp_state[CT_DIR_ORIG] = CT_TCP_ESTABLISHED;
+	t->tcp_state[CT_DIR_REPLY] = CT_TCP_ESTABLISHED;
+	t->state = CT_S_ESTABLISHED;
+	t->flags = CT_F_PICKED_UP | CT_F_LIBERAL;
+	*reason = CT_R_OK;
+	return CT_VERDICT_ACCEPT;
+}
+
 enum ct_verdict
 ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
              const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
 {
 	unsigned int d = (unsigned int)dir & 1;
 	unsigned int snd = t->tcp_state[d], rcv = t->tcp_state[!d];
-	unsigned int i, n, a, b;
+	unsigned int i, n, a, b, pre;
 	enum ct_tcp_reason r;
 	struct ct_tcp nt;
 	uint8_t ev[2];
@@ -450,6 +468,21 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 		return invalid(reason, CT_R_BAD_FLAGS);
 	if (unlikely(snd >= CT_TCP_STATE_MAX || rcv >= CT_TCP_STATE_MAX))
 		return invalid(reason, CT_R_UNEXPECTED);
+	/*
+	 * A first FIN whose end the peer has acked already: that ACK reached the tap before the
+	 * FIN (ct_tcp_window.c took this sender's end to it). When it came with the peer's own
+	 * FIN (CT_PEER_F_ACK_AHEAD), the peer closed after it got this FIN: the order was this
+	 * FIN, then the peer's ACKFIN and FIN, from the ESTABLISHED the peer left (not crossing
+	 * FINs). Otherwise the peer's ACKFIN is applied after this segment's events.
+	 */
+	pre = unlikely(seg->flags & CT_TCPF_FIN) && !(t->peer_flags[d] & CT_PEER_F_FIN_SEEN) &&
+	      t->peer[d].maxwin != 0 && !ct_seq_after(seg->seq + seg->len + 1, t->peer[d].end);
+	if (unlikely(pre) && (t->peer_flags[!d] & CT_PEER_F_ACK_AHEAD) && rcv == sF1 &&
+	    ev[0] == CT_EV_FIN2) {
+		ev[0] = CT_EV_FIN;
+		rcv = sES;
+		pre = 2;
+	}
 
 	/* The table for both endpoints, events in classify()'s order. */
 	for (i = 0; i < n; i++) {
@@ -460,10 +493,24 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 		/* The sender's cell names the reason first, then the receiver's. */
 		if (unlikely(a >= CT_CELL_INVALID))
 			return invalid(reason, (enum ct_tcp_reason)(a - CT_CELL_INVALID));
-		if (unlikely(b >= CT_CELL_INVALID))
+		if (unlikely(b >= CT_CELL_INVALID)) {
+			if (b == iAB && conf->loose)
+				return resync(t, seg, reason);
 			return invalid(reason, (enum ct_tcp_reason)(b - CT_CELL_INVALID));
+		}
 		snd = a == sIG ? snd : a;
 		rcv = b == sIG ? rcv : b;
+	}
+	/* The peer's events of a pre-acked FIN (above), with the roles reversed. */
+	for (i = 0; unlikely(i < pre); i++) {
+		unsigned int e = i == 0 ? CT_EV_ACKFIN : CT_EV_FIN;
+
+		a = fsm[e][CT_ROLE_SND][rcv];
+		b = fsm[e][CT_ROLE_RCV][snd];
+		if (a >= CT_CELL_INVALID || b >= CT_CELL_INVALID)
+			break;
+		rcv = a == sIG ? rcv : a;
+		snd = b == sIG ? snd : b;
 	}
 
 	/* Sequence checks and updates on a copy: nothing is written unless all pass. */

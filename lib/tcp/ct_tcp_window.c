@@ -94,6 +94,36 @@ ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg)
 	t->peer[1].maxend = seg->ack;
 }
 
+/*
+ * Bound I: the highest sequence number @p seg may reach. Before its sender's FIN, the receiver's
+ * window (maxend). After it no new data (the FIN's end); but a segment without data or FIN
+ * (an ACK) that RFC 9293 3.10.7.4 finds acceptable, inside the receiver's window beyond the
+ * FIN, is taken: its sender may have counted data past its FIN that was refused here.
+ */
+static inline uint32_t
+seq_limit(const struct ct_tcp_peer *s, const struct ct_tcp_peer *r, unsigned int sf,
+          const struct ct_tcp_seg *seg)
+{
+	if (!(sf & CT_PEER_F_FIN_SEEN))
+		return s->maxend;
+	if (seg->len == 0 && !(seg->flags & (CT_TCPF_FIN | CT_TCPF_SYN)))
+		return s->end + r->maxwin;
+	return s->end;
+}
+
+/*
+ * Bound III with a tap's reordering: an ack beyond the receiver's end is taken when the
+ * receiver may have sent that much (up to its maxend: the window it was granted), at most one
+ * MAXACKWINCONST ahead (a picked-up flow's windows are guesses), before its FIN (nothing follows
+ * a FIN), from a segment other than an RST (an RST's ack must be exact).
+ */
+static inline int
+early_ack_ok(const struct ct_tcp_peer *r, unsigned int rf, uint32_t ack, unsigned int rst)
+{
+	return !rst && r->maxwin != 0 && !(rf & CT_PEER_F_FIN_SEEN) &&
+	       !ct_seq_after(ack, r->maxend) && ack - r->end <= MAXACKWINCONST;
+}
+
 /* The outcome of first_segment(): go on with the bounds, or a verdict already. */
 #define GO_ON CT_R_MAX
 
@@ -186,11 +216,11 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 	if (!ackf || (rst && ack == 0))
 		ack = r->end; /* no ACK (or a broken RST+ACK with ack 0): nothing to check */
 
-	if (ct_seq_after(seq + seg->len, (*sf & CT_PEER_F_FIN_SEEN) ? s->end : s->maxend))
+	if (ct_seq_after(seq + seg->len, seq_limit(s, r, *sf, seg)))
 		res = CT_R_SEQ_ABOVE_WINDOW;
 	else if (r->maxwin != 0 && ct_seq_before(seq, s->end - r->maxwin))
 		res = CT_R_SEQ_BELOW_WINDOW;
-	else if (ct_seq_after(ack, r->end))
+	else if (ct_seq_after(ack, r->end) && !early_ack_ok(r, *rf, ack, rst))
 		res = CT_R_ACK_UNSENT;
 	else if (ct_seq_before(ack, r->end - max_ack_window(s)))
 		res = CT_R_ACK_TOO_OLD;
@@ -216,9 +246,19 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 		win <<= wscale(t, dir);
 	if (s->maxwin < win)
 		s->maxwin = win;
-	if (ct_seq_after(end, s->end)) {
+	if (ct_seq_after(end, s->end) && !(*sf & CT_PEER_F_FIN_SEEN)) {
 		s->end = end;
 		*sf |= CT_PEER_F_DATA_UNACK;
+	}
+	/*
+	 * An ACK of what the receiver may have sent (up to its maxend) but this tap has not seen
+	 * yet: a capture or SPAN port delivered it before the segment it acks. Take the
+	 * receiver's end to it, so that the acked segment, when it comes, is known as acked.
+	 */
+	if (res == CT_R_OK && ct_seq_after(ack, r->end)) {
+		r->end = ack;
+		if (fin)
+			*sf |= CT_PEER_F_ACK_AHEAD;
 	}
 	if (!(*rf & CT_PEER_F_FIN_SEEN) && r->maxwin != 0) {
 		if (!(*sf & CT_PEER_F_FIN_SEEN) && ct_seq_after(end, s->maxend))

@@ -408,7 +408,7 @@ Test(fsm, invalid_segment_leaves_the_flow_byte_identical)
 	before = t;
 	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_SYN, 5, 0, 0, &r), CT_VERDICT_INVALID);
 	cr_expect_eq(r, CT_R_SYN_IN_WINDOW);
-	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_ACK, C_ISN + 1, S_ISN + 9, 0, &r),
+	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_ACK, C_ISN + 1, S_ISN + 90000, 0, &r),
 	             CT_VERDICT_INVALID);
 	cr_expect_eq(r, CT_R_ACK_UNSENT);
 	cr_expect_eq(memcmp(&before, &t, sizeof(t)), 0);

@@ -71,7 +71,14 @@ Test(window, bound2_seq_not_below_end_minus_receiver_maxwin, .init = setup)
 Test(window, bound3_ack_not_beyond_receiver_end, .init = setup)
 {
 	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END, 0, CT_DIR_ORIG), CT_R_OK);
-	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG), CT_R_ACK_UNSENT);
+	/* beyond S's end but within what S may send (its maxend, at most 66000 ahead): an ACK
+	 * delivered by the tap before the segment it acks; beyond that, data never sent */
+	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 65535, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 65536, 0, CT_DIR_ORIG),
+	             CT_R_ACK_UNSENT);
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG),
+	             CT_R_RST_OUT_OF_WINDOW);
 }
 
 Test(window, bound4_ack_lag_is_max_of_maxwin_and_66000, .init = setup)
@@ -94,7 +101,7 @@ Test(window, bounds_work_across_sequence_wrap)
 	             CT_VERDICT_ACCEPT);
 	cr_expect_eq(t.peer[0].end, 0xfffffff1u + 1000);
 	cr_expect_eq(
-	        step(&t, conf, CT_DIR_REPLY, CT_TCPF_ACK, 0xffffff01u, 0xfffffff1u + 1001, 0, &r),
+	        step(&t, conf, CT_DIR_REPLY, CT_TCPF_ACK, 0xffffff01u, 0xfffffff1u + 65536, 0, &r),
 	        CT_VERDICT_INVALID);
 	cr_expect_eq(r, CT_R_ACK_UNSENT);
 	cr_expect_eq(
