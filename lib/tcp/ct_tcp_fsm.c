@@ -441,14 +441,21 @@ reopen(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg,
  * timeout, then pick the connection up).
  */
 static enum ct_verdict
-resync(struct ct_tcp *t, const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
+resync(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
+       const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
 {
-	ct_tcp_window_new_pickup(t, seg);
-	t->tcp_state[CT_DIR_ORIG] = CT_TCP_ESTABLISHED;
-	t->tcp_state[CT_DIR_REPLY] = CT_TCP_ESTABLISHED;
-	t->state = CT_S_ESTABLISHED;
-	t->flags = CT_F_PICKED_UP | CT_F_LIBERAL;
-	*reason = CT_R_OK;
+	struct ct_tcp nt;
+
+	/* picked up as from an ACK, then the segment itself (a FIN, say) on that flow */
+	ct_tcp_window_new_pickup(&nt, seg);
+	nt.tcp_state[CT_DIR_ORIG] = CT_TCP_ESTABLISHED;
+	nt.tcp_state[CT_DIR_REPLY] = CT_TCP_ESTABLISHED;
+	nt.state = CT_S_ESTABLISHED;
+	nt.flags = CT_F_PICKED_UP | CT_F_LIBERAL;
+	nt.peer[CT_DIR_ORIG].end = seg->seq;
+	if (ct_tcp_track(&nt, conf, dir, seg, reason) != CT_VERDICT_ACCEPT)
+		return CT_VERDICT_INVALID;
+	*t = nt;
 	return CT_VERDICT_ACCEPT;
 }
 
@@ -494,8 +501,8 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 		if (unlikely(a >= CT_CELL_INVALID))
 			return invalid(reason, (enum ct_tcp_reason)(a - CT_CELL_INVALID));
 		if (unlikely(b >= CT_CELL_INVALID)) {
-			if (b == iAB && conf->loose)
-				return resync(t, seg, reason);
+			if (rcv == sLI && snd == sSS && conf->loose)
+				return resync(t, conf, d, seg, reason);
 			return invalid(reason, (enum ct_tcp_reason)(b - CT_CELL_INVALID));
 		}
 		snd = a == sIG ? snd : a;

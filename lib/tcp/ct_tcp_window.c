@@ -115,7 +115,7 @@ seq_limit(const struct ct_tcp_peer *s, const struct ct_tcp_peer *r, unsigned int
  * Bound III with a tap's reordering: an ack beyond the receiver's end is taken when the
  * receiver may have sent that much (up to its maxend: the window it was granted), at most one
  * MAXACKWINCONST ahead (a picked-up flow's windows are guesses), before its FIN (nothing follows
- * a FIN), from a segment other than an RST (an RST's ack must be exact).
+ * a FIN), and not on an RST whose sequence number is not exact (@p rst).
  */
 static inline int
 early_ack_ok(const struct ct_tcp_peer *r, unsigned int rf, uint32_t ack, unsigned int rst)
@@ -194,9 +194,11 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 	 * goes back to ISN + 1). A SYN+ACK in simultaneous open must ack the SYN too.
 	 */
 	if (ackf && !rst && rcv_state == CT_TCP_SYN_SENT && ack != r->end) {
-		if (s->maxwin != 0 || ack != s->maxend)
+		if (s->maxwin == 0 && ack == s->maxend)
+			r->end = ack;
+		else if (ev == CT_EV_SYNACK || s->maxwin == 0 ||
+		         !early_ack_ok(r, *rf, ack, 0)) /* an early ACK (below) is taken */
 			return ev == CT_EV_SYNACK ? CT_R_SYNACK_BAD_ACK : CT_R_ACK_SYN_UNANSWERED;
-		r->end = ack;
 	}
 	if (ev == CT_EV_SYNACK && rcv_state == CT_TCP_SYN_RCVD && ack != r->end)
 		return CT_R_SYNACK_BAD_ACK;
@@ -220,7 +222,7 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 		res = CT_R_SEQ_ABOVE_WINDOW;
 	else if (r->maxwin != 0 && ct_seq_before(seq, s->end - r->maxwin))
 		res = CT_R_SEQ_BELOW_WINDOW;
-	else if (ct_seq_after(ack, r->end) && !early_ack_ok(r, *rf, ack, rst))
+	else if (ct_seq_after(ack, r->end) && !early_ack_ok(r, *rf, ack, rst && seq != s->end))
 		res = CT_R_ACK_UNSENT;
 	else if (ct_seq_before(ack, r->end - max_ack_window(s)))
 		res = CT_R_ACK_TOO_OLD;

@@ -77,7 +77,10 @@ Test(window, bound3_ack_not_beyond_receiver_end, .init = setup)
 	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 65535, 0, CT_DIR_ORIG), CT_R_OK);
 	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 65536, 0, CT_DIR_ORIG),
 	             CT_R_ACK_UNSENT);
+	/* an RST's ack is taken ahead only when its sequence number is exact */
 	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG),
+	             CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 2, S_END + 1, 0, CT_DIR_ORIG),
 	             CT_R_RST_OUT_OF_WINDOW);
 }
 
@@ -232,7 +235,7 @@ Test(window, rst_bounds_are_the_seq_bounds, .init = setup)
 	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 101, 0, 0, CT_DIR_ORIG), CT_R_OK);
 	/* RST+ACK with ack 0 (broken stacks, netfilter): the ack is not checked */
 	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, 0, 0, CT_DIR_ORIG), CT_R_OK);
-	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, S_END + 1, 0, CT_DIR_ORIG),
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, S_END + 70000, 0, CT_DIR_ORIG),
 	             CT_R_RST_OUT_OF_WINDOW);
 }
 
