@@ -19,9 +19,11 @@ Each variant gets its own address pair (10.x.y.z), keeps the connection's timest
 packet takes the timestamp of the place it moves to), and all variants run through synfin at
 once (net_pcap, --clock=packet, one run, flows JSON). A variant passes when its final flow
 (client endpoint, state, client_state, server_state; or no flow) is the same as its base's.
-A variant that differs passes as "explained" when its connection, variant and outcome match a
-line of --explained (default test/e2e/reorder-explained.txt next to this script): the classes
-docs/fsm.md says no observer could tell apart. Prints per source the counts and every
+The endpoints are compared by the capture's names (a sent the connection's first packet), so a
+flow first seen mid-stream whose roles swap with the order counts as the same when each
+endpoint ends in the same state. A variant that differs passes as "explained" when its
+source, packet order and outcomes match a line of --explained (default reorder-explained.txt
+next to this script): the classes docs/fsm.md explains. Prints per source the counts and every
 unexplained difference; exit status 1 when there is one (or synfin fails), 77 when there is
 nothing to test.
 """
@@ -157,7 +159,9 @@ def addr(k, side):
 
 
 def read_explained(path):
-    """Lines: SOURCE_GLOB VARIANT_GLOB BASE=>GOT REASON... ('#' comments)."""
+    """Lines: SOURCE_GLOB | PACKETS_GLOB | BASE_GLOB => GOT_GLOB | REASON ('#' comments).
+    PACKETS is the variant's packet order as printed (flags, '>' from endpoint a, '<' from b);
+    BASE and GOT are outcomes as printed ('none' or 'STATE a=STATE b=STATE')."""
     out = []
     if not path or not os.path.exists(path):
         return out
@@ -166,20 +170,23 @@ def read_explained(path):
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            w = line.split(None, 3)
-            if len(w) < 4 or "=>" not in w[2]:
-                sys.exit("%s:%d: want SOURCE VARIANT BASE=>GOT REASON" % (path, n))
-            base, got = w[2].split("=>", 1)
-            out.append((w[0], w[1].replace("_", " "), base, got, w[3]))
+            w = [x.strip() for x in line.split("|")]
+            if len(w) != 4 or "=>" not in w[2]:
+                sys.exit("%s:%d: want SOURCE | PACKETS | BASE => GOT | REASON" % (path, n))
+            base, got = (x.strip() for x in w[2].split("=>", 1))
+            out.append((w[0], w[1], base, got, w[3], [0]))
     return out
 
 
 def outcome(fl, conn_a):
-    """Final view of one variant: 'STATE:client/server' with the client named a or b."""
+    """(final view of one variant as 'STATE a=STATE b=STATE' or 'none', the client a or b).
+    The endpoints are named by the capture (a sent its first packet), not by the flow's
+    roles: who is the client of a flow first seen mid-stream depends on the order."""
     if fl is None:
-        return "none"
+        return "none", None
     who = "a" if fl["orig"]["src"] == conn_a else "b"
-    return "%s:%s:%s/%s" % (who, fl["state"], fl["client_state"], fl["server_state"])
+    st = {who: fl["client_state"], "b" if who == "a" else "a": fl["server_state"]}
+    return "%s a=%s b=%s" % (fl["state"], st["a"], st["b"]), who
 
 
 def main():
@@ -263,38 +270,44 @@ def main():
         for sname, label, vname, k, a_str, seq in plan:
             b_str = ".".join(map(str, addr(k, 2)))
             fl = by_addr.get(a_str) or by_addr.get(b_str)
-            got = outcome(fl, a_str)
+            got, who = outcome(fl, a_str)
             if vname == "base":
-                base[(sname, label)] = got
+                base[(sname, label)] = (got, who)
                 continue
-            want = base[(sname, label)]
+            want, want_who = base[(sname, label)]
             kind = sname.split(":")[0]
-            st = stats.setdefault(kind, [0, 0, 0, 0])
+            st = stats.setdefault(kind, [0, 0, 0, 0, 0])
             st[0] += 1
             if got == want:
                 st[1] += 1
+                st[4] += who != want_who  # same states, the other endpoint taken for client
                 continue
             why = None
-            for es, ev, eb, eg, reason in explained:
-                if (fnmatch.fnmatchcase(sname, es) and fnmatch.fnmatchcase(vname, ev)
+            for ex in explained:
+                es, ep, eb, eg, reason, used = ex
+                if (fnmatch.fnmatchcase(sname, es) and fnmatch.fnmatchcase(seq, ep)
                         and fnmatch.fnmatchcase(want, eb) and fnmatch.fnmatchcase(got, eg)):
                     why = reason
+                    used[0] += 1
                     break
             if why:
                 st[2] += 1
                 if args.verbose:
-                    print("explained %s %s %s: %s => %s (%s)" % (sname, label, vname, want, got,
-                                                                why))
+                    print("explained %s %s %s: %s => %s [%s] (%s)" % (sname, label, vname, want,
+                                                                     got, seq, why))
             else:
                 st[3] += 1
                 bad.append("%s %s %s: %s => %s   [%s]" % (sname, label, vname, want, got, seq))
         for line in bad:
             print("DIFFER", line)
-        for kind, (n, same, expl, diff) in sorted(stats.items()):
-            print("%s: %d reordered variants of %d connections: %d same final state, "
-                  "%d explained, %d differ" % (kind, n, sum(1 for s, _ in base
-                                                           if s.startswith(kind + ":")),
-                                              same, expl, diff))
+        for kind, (n, same, expl, diff, roles) in sorted(stats.items()):
+            print("%s: %d reordered variants of %d connections: %d same final states (%d of "
+                  "them with the other endpoint as client), %d explained, %d differ"
+                  % (kind, n, sum(1 for s, _ in base if s.startswith(kind + ":")), same, roles,
+                     expl, diff))
+        if args.verbose:
+            for es, ep, eb, eg, reason, used in explained:
+                print("explained %5d x  %s | %s | %s => %s" % (used[0], es, ep, eb, eg))
         print("synfin: %d flows for %d variants; %s" % (len(flows), len(plan),
                                                          "FAIL" if bad else "ok"))
         return 1 if bad else 0
