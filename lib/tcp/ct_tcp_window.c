@@ -137,7 +137,8 @@ first_segment(struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, 
 {
 	struct ct_tcp_peer *s = &t->peer[dir], *r = &t->peer[!dir];
 	unsigned int ackf = !!(seg->flags & CT_TCPF_ACK);
-	uint32_t isn1 = s->maxend; /* the peer's ISN + 1 while this record is unseen */
+	/* the peer's ISN + 1 while this record is unseen (picked up: the window the peer gave) */
+	uint32_t isn1 = s->maxend;
 
 	if (seg->flags & CT_TCPF_SYN) {
 		syn_init(t, dir, seg, end);
@@ -147,8 +148,14 @@ first_segment(struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, 
 		 * A SYN+ACK that takes the data of a TFO SYN (RFC 7413): the server may send data,
 		 * and its FIN, before the handshake ACK (4.2.2), within the SYN's window.
 		 */
-		if (seg->ack == r->end && isn1 != r->end)
+		if (t->flags & CT_F_PICKED_UP) {
+			/* picked up from the client's ACK of this SYN+ACK: the window it gave */
 			s->maxend = end + r->maxwin;
+			if (ct_seq_after(isn1, s->maxend))
+				s->maxend = isn1;
+		} else if (seg->ack == r->end && isn1 != r->end) {
+			s->maxend = end + r->maxwin;
+		}
 		return GO_ON;
 	}
 	if ((seg->flags & CT_TCPF_RST) && !(t->flags & CT_F_PICKED_UP)) {
@@ -262,8 +269,8 @@ ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned i
 		if (fin)
 			*sf |= CT_PEER_F_ACK_AHEAD;
 	}
-	if (!(*rf & CT_PEER_F_FIN_SEEN) && r->maxwin != 0) {
-		if (!(*sf & CT_PEER_F_FIN_SEEN) && ct_seq_after(end, s->maxend))
+	if (!(*rf & CT_PEER_F_FIN_SEEN) && (r->maxwin != 0 || (t->flags & CT_F_PICKED_UP))) {
+		if (r->maxwin != 0 && !(*sf & CT_PEER_F_FIN_SEEN) && ct_seq_after(end, s->maxend))
 			r->maxwin += end - s->maxend;
 		if (ct_seq_after(ack + win, r->maxend - 1)) {
 			r->maxend = ack + win;
