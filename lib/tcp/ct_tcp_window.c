@@ -8,8 +8,10 @@
  *   II   seq >= sender.end - receiver.maxwin             (else seq_below_window)
  *   III  ack <= receiver.end                              (else ack_unsent)
  *   IV   ack >= receiver.end - MAXACKWINDOW(sender)       (else ack_too_old)
- * An RST must pass them even in liberal mode (else rst_out_of_window). Accepted segments update
- * the three fields as netfilter does. Window scaling (RFC 7323) applies only when both SYNs
+ * An RST must pass them even in liberal mode (else rst_out_of_window), and hit RCV.NXT exactly
+ * unless its sender has unacknowledged data (else rst_inexact, RFC 5961 3.2). Bound III takes an
+ * early ACK (a tap's reordering: up to the receiver's maxend, 66000 ahead at most), which moves
+ * the receiver's end. Accepted segments update the three fields as netfilter does. Window scaling (RFC 7323) applies only when both SYNs
  * carried the option, and never to a SYN's own window. SACK blocks are not needed. After a peer's
  * FIN it can send no new sequence space: its bound I becomes seq + len <= end and its maxend slot
  * keeps its newest TSval instead (RFC 6191 check in ct_tcp_fsm.c).
