@@ -223,7 +223,12 @@ ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint
 	}
 }
 
-/* TCP options: the common "NOP NOP TS" first, then the generic walk. */
+/*
+ * TCP options: the common "NOP NOP TS" first, then the generic walk. A known kind with an
+ * unexpected length is skipped by its length and noted (CT_TCPO_ODD), as the Linux stack skips
+ * it (tcp_parse_options() takes an option only at its exact length); unknown kinds are skipped.
+ * Only a broken list, which no stack can walk on, is a reason.
+ */
 static inline enum ct_parse_reason
 tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
 {
@@ -244,43 +249,46 @@ tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
 			continue;
 		}
 		if (unlikely(n - i < 2))
-			return CT_PARSE_BAD_TCP_OPT;
+			goto broken;
 		ol = o[i + 1];
 		if (unlikely(ol < 2 || ol > n - i))
-			return CT_PARSE_BAD_TCP_OPT;
+			goto broken;
 		switch (kind) {
 		case TCPOPT_MSS:
-			if (unlikely(ol != 4))
-				return CT_PARSE_BAD_TCP_OPT;
-			s->opts |= CT_TCPO_MSS;
+			s->opts |= ol == 4 ? CT_TCPO_MSS : CT_TCPO_ODD;
 			break;
 		case TCPOPT_WSCALE:
-			if (unlikely(ol != 3))
-				return CT_PARSE_BAD_TCP_OPT;
+			if (unlikely(ol != 3)) {
+				s->opts |= CT_TCPO_ODD;
+				break;
+			}
 			s->opts |= CT_TCPO_WSCALE;
 			s->wscale = o[i + 2] > WSCALE_MAX ? WSCALE_MAX : o[i + 2];
 			break;
 		case TCPOPT_SACKP:
-			if (unlikely(ol != 2))
-				return CT_PARSE_BAD_TCP_OPT;
-			s->opts |= CT_TCPO_SACK_PERM;
+			s->opts |= ol == 2 ? CT_TCPO_SACK_PERM : CT_TCPO_ODD;
 			break;
-		case TCPOPT_SACK: /* 1 to 4 blocks of 8 bytes; skipped */
+		case TCPOPT_SACK: /* 1 to 4 blocks of 8 bytes; skipped (an empty one too) */
 			if (unlikely(ol < 10 || (ol - 2) % 8 != 0))
-				return CT_PARSE_BAD_TCP_OPT;
+				s->opts |= CT_TCPO_ODD;
 			break;
 		case TCPOPT_TS:
-			if (unlikely(ol != 10))
-				return CT_PARSE_BAD_TCP_OPT;
+			if (unlikely(ol != 10)) {
+				s->opts |= CT_TCPO_ODD;
+				break;
+			}
 			s->opts |= CT_TCPO_TS;
 			s->tsval = rd32(o + i + 2);
 			break;
-		default: /* unknown kinds are skipped by their length */
+		default: /* unknown kinds (TFO cookie, MPTCP, MD5, ...) are skipped by their length */
 			break;
 		}
 		i += ol;
 	}
 	return CT_PARSE_OK;
+broken:
+	return s->flags & (CT_TCPF_FIN | CT_TCPF_RST) ? CT_PARSE_BAD_TCP_OPT_FIN_RST
+	                                              : CT_PARSE_BAD_TCP_OPT;
 }
 
 /* Where the layers of a frame are, as far as it has been walked. */

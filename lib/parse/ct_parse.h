@@ -22,7 +22,10 @@
  * Fragments of non-TCP datagrams count as CT_PARSE_NOT_TCP; an IPv6 "atomic fragment" (fragment
  * header with offset 0 and M clear, RFC 6946) is an unfragmented datagram and is parsed.
  * Reason priority for a TCP segment: header bounds, then flags (ct_parse_pkt() checks the flag
- * byte before the options), then options.
+ * byte before the options), then options. An option of a known kind with an unexpected length
+ * (an empty SACK, MSS of 3 bytes, ...) is ignored as the Linux stack ignores it, and the segment
+ * is tracked with CT_TCPO_ODD set; only a broken list (a length below 2 or past the header) is
+ * a reason, a distinct one on a FIN or RST.
  */
 
 #include <stdbool.h>
@@ -56,7 +59,10 @@ extern "C" {
 	X(NOT_TCP, "not_tcp", "IP payload is not TCP (passed, not tracked)")                       \
 	X(TRUNC_TCP, "trunc_tcp", "frame ends inside the TCP header")                              \
 	X(BAD_DOFF, "bad_doff", "TCP data offset below 5 or beyond the packet")                    \
-	X(BAD_TCP_OPT, "bad_tcp_opt", "TCP option length malformed or past the header")            \
+	X(BAD_TCP_OPT, "bad_tcp_opt",                                                              \
+	  "TCP option list broken: a length below 2 or past the header")                           \
+	X(BAD_TCP_OPT_FIN_RST, "bad_tcp_opt_fin_rst",                                              \
+	  "TCP option list broken on a FIN or RST (not tracked: that close goes unseen)")          \
 	CT_TCP_FLAG_RULES(X, FLAGS_)                                                               \
 	X(TRUNC_SEG, "trunc_seg", "headers span mbuf segments (not tracked)")
 

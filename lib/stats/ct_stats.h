@@ -37,6 +37,7 @@ extern "C" {
 	X(tcp_pkts, "TCP segments parsed and tracked")                                             \
 	X(not_tcp, "packets passed untracked: not IP or not TCP")                                  \
 	X(parse_drop, "TCP/IP packets not tracked: malformed (see parse_* reasons)")               \
+	X(tcp_opt_odd, "segments tracked with an option of an unexpected length (ignored)")        \
 	X(accepted, "segments accepted (new flow or valid on its flow)")                           \
 	X(invalid, "segments INVALID (see invalid_* reasons)")                                     \
 	X(state_changes, "conntrack state changes")                                                \
@@ -46,6 +47,7 @@ extern "C" {
 	X(flows_evicted, "embryonic flows evicted to make room (table)")                           \
 	X(flows_refused, "new flows refused: table full, nothing evictable (table)")               \
 	X(flows_reopened, "flows deleted and restarted by a SYN in TIME_WAIT/CLOSE")               \
+	X(flows_rst_deleted, "flows deleted at once by a valid RST before any reply (Linux)")      \
 	X(flows_flushed, "flows deleted by flush (table)")                                         \
 	X(flows_rearmed, "timers that fired before their flow's deadline, re-armed (table)")
 

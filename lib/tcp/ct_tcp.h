@@ -88,6 +88,8 @@ enum ct_verdict {
 	CT_VERDICT_NEW,        /**< only from ct_tcp_new(): a new flow starts with this segment */
 	CT_VERDICT_REOPEN,     /**< SYN in TIME_WAIT/CLOSE that legally reopens: caller restarts
 				    the flow with ct_tcp_new() and this segment */
+	CT_VERDICT_DELETE,     /**< valid RST while the reply direction was never seen: the
+				    caller deletes the flow at once (Linux nf_ct_kill), t untouched */
 	CT_VERDICT_MAX
 };
 
@@ -107,6 +109,9 @@ enum ct_verdict {
 	X(ACK_UNSENT, "ack_unsent", "ACK for data never sent (bound III)")                         \
 	X(ACK_TOO_OLD, "ack_too_old", "ACK below the acceptable range (bound IV)")                 \
 	X(RST_OUT_OF_WINDOW, "rst_out_of_window", "RST sequence outside the window")               \
+	X(RST_INEXACT, "rst_inexact",                                                              \
+	  "RST in the window but not at the expected sequence: state kept for the endpoint's "     \
+	  "challenge ACK (RFC 5961 3.2)")                                                          \
 	X(SYN_IN_WINDOW, "syn_in_window", "SYN on a synchronized connection (RFC 5961 4.2)")       \
 	X(SYN_AFTER_SYNACK, "syn_after_synack", "bare SYN from an endpoint that sent its SYN+ACK") \
 	X(SYNACK_UNSOLICITED, "synack_unsolicited", "SYN+ACK to an endpoint that sent no SYN")     \
@@ -180,6 +185,7 @@ ct_tcp_flag_rule(uint8_t flags)
 #define CT_TCPO_SACK_PERM 0x02
 #define CT_TCPO_TS        0x04
 #define CT_TCPO_MSS       0x08
+#define CT_TCPO_ODD       0x10 /**< an option of a known kind had an unexpected length: ignored */
 
 /** The fields of one TCP segment the tracker needs (filled by the parser). */
 struct ct_tcp_seg {
@@ -197,7 +203,12 @@ struct ct_tcp_seg {
 struct ct_tcp_peer {
 	uint32_t end; /**< highest seq + len (+SYN/FIN) sent: td_end */
 	union {
-		/** highest ack + window seen from the other side: td_maxend (until this peer's FIN) */
+		/**
+		 * highest ack + window seen from the other side: td_maxend (until this peer's FIN).
+		 * While this peer is unseen (maxwin 0) in a flow started by a SYN, the slot keeps
+		 * the other peer's ISN + 1, which a SYN+ACK refusing a TFO SYN's data acks
+		 * (RFC 7413 4.2): no extra memory for Fast Open.
+		 */
 		uint32_t maxend;
 		/**
 		 * After this peer's FIN (CT_PEER_F_FIN_SEEN) it can send no new sequence space, so
@@ -217,6 +228,7 @@ struct ct_tcp_peer {
 #define CT_PEER_F_SYN_SEEN   0x10 /**< this peer sent a SYN */
 #define CT_PEER_F_DATA_UNACK 0x20 /**< this peer has unacknowledged data */
 #define CT_PEER_F_TS_LAST    0x40 /**< ct_tcp_peer::ts_last is valid (see there) */
+#define CT_PEER_F_ACK_AHEAD  0x80 /**< its FIN acked beyond the other peer's end (tap reorder) */
 
 /** Flow flag bits (struct ct_tcp::flags). */
 #define CT_F_PICKED_UP 0x01 /**< first seen mid-stream (loose mode) */
@@ -296,8 +308,10 @@ enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
  * @param dir   CT_DIR_ORIG or CT_DIR_REPLY
  * @param seg   the segment
  * @param reason set to CT_R_OK or the reason of an INVALID verdict
- * @return CT_VERDICT_ACCEPT, CT_VERDICT_INVALID, or CT_VERDICT_REOPEN (t untouched; the caller
- *         re-creates the flow from this SYN with ct_tcp_new()).
+ * @return CT_VERDICT_ACCEPT, CT_VERDICT_INVALID, CT_VERDICT_REOPEN (t untouched; the caller
+ *         re-creates the flow from this SYN with ct_tcp_new()), or CT_VERDICT_DELETE (t
+ *         untouched; a valid RST before any reply: the caller deletes the flow, and a later
+ *         segment of the connection starts a new one, as in Linux).
  */
 enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
                              const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);

@@ -104,9 +104,7 @@ const uint8_t ct_tcp_flag_rules[64] = {FR16(0), FR16(16), FR16(32), FR16(48)};
 #define iSU CT_CELL_INVALID_R(CT_R_SYNACK_UNSOLICITED)
 #define iSL CT_CELL_INVALID_R(CT_R_SYNACK_LATE)
 #define iFE CT_CELL_INVALID_R(CT_R_FIN_EARLY)
-#define iAL CT_CELL_INVALID_R(CT_R_ACK_IN_LISTEN)
 #define iAB CT_CELL_INVALID_R(CT_R_ACK_BEFORE_SYNACK)
-#define iAU CT_CELL_INVALID_R(CT_R_ACK_SYN_UNANSWERED)
 #define iAF CT_CELL_INVALID_R(CT_R_ACKFIN_EARLY)
 
 /*
@@ -153,22 +151,32 @@ static const uint8_t fsm[CT_EV_MAX][CT_ROLE_MAX][CT_TCP_STATE_MAX] = {
 	 */
 },
 [CT_EV_FIN] = {
-	[CT_ROLE_SND] =  { sIG, iFE, iFE, sF1, sF1, sIG, sIG, sLA, sIG, sIG, sIG },
-	[CT_ROLE_RCV] =  { sIG, iFE, iFE, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+	[CT_ROLE_SND] =  { sIG, iFE, sF1, sF1, sF1, sIG, sIG, sLA, sIG, sIG, sIG },
+	[CT_ROLE_RCV] =  { sIG, iFE, sIG, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
 	/*
 	 * snd/rcv sCL: FIN in flight when the RST or the last ACK was seen: accept, stay closed
-	 * snd/rcv sLI, sSS: no FIN before the handshake
-	 * snd sSR: close from SYN_RCVD (RFC 9293 3.10.4: to FIN_WAIT_1); snd sES: active close
+	 * snd/rcv sLI: no FIN from or to an endpoint that has not sent its SYN
+	 * snd sSS: its FIN+ACK acks the peer's SYN+ACK: the handshake ACK and a close in one
+	 * segment (RFC 9293 3.10.7.3 then 3.10.4): FIN_WAIT_1 (the receiver's cell needs SYN_RCVD,
+	 * or a TFO server that closed from SYN_RCVD)
+	 * snd sSR: close from SYN_RCVD (RFC 9293 3.10.4: to FIN_WAIT_1; RFC 7413 4.2.2: a TFO
+	 * server may do so before the handshake ACK); snd sES: active close
 	 * snd sF1, sF2, sCG, sLA, sTW: retransmitted FIN; snd sCW: passive close, the second FIN
-	 * rcv sSR..sTW: the receiver moves when it acks the FIN (ACKFIN), not before
+	 * rcv sSS: a TFO server's FIN from SYN_RCVD (RFC 7413 4.2.2): the client moves when it
+	 * acks it
+	 * rcv sSR: the FIN+ACK acks its SYN: the handshake ACK (RFC 9293 3.10.7.4), ESTABLISHED
+	 * rcv sES..sTW: the receiver moves when it acks the FIN (ACKFIN), not before
 	 */
 },
 [CT_EV_FIN2] = {
-	[CT_ROLE_SND] =  { sIG, iFE, iFE, sCG, sCG, sCG, sIG, sLA, sIG, sIG, sIG },
+	[CT_ROLE_SND] =  { sIG, iFE, sCG, sCG, sCG, sCG, sIG, sLA, sIG, sIG, sIG },
 	[CT_ROLE_RCV] =  { sIG, iFE, iFE, sIG, sIG, sCG, sIG, sIG, sIG, sIG, sIG },
 	/*
 	 * snd/rcv sCL: stale FIN: accept, stay closed
-	 * snd/rcv sLI, sSS: no FIN before the handshake
+	 * snd/rcv sLI: no FIN from or to an endpoint that has not sent its SYN
+	 * snd sSS: handshake ACK and FIN in one segment while a TFO server's FIN (sent from
+	 * SYN_RCVD) is unacked: the FINs crossed, CLOSING
+	 * rcv sSS: an endpoint in SYN_SENT has sent no FIN that a FIN2 could cross (unreachable)
 	 * snd sSR, sES: its FIN crosses the peer's, which reaches it in FIN_WAIT_1: CLOSING
 	 * snd sF1: its (retransmitted) FIN, the peer's FIN seen since: CLOSING
 	 * snd sF2: retransmitted FIN (its FIN was acked already)
@@ -179,25 +187,34 @@ static const uint8_t fsm[CT_EV_MAX][CT_ROLE_MAX][CT_TCP_STATE_MAX] = {
 	 */
 },
 [CT_EV_ACK] = {
-	[CT_ROLE_SND] =  { sIG, iAL, sES, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
-	[CT_ROLE_RCV] =  { sIG, iAB, iAU, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+	[CT_ROLE_SND] =  { sIG, sIG, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
+	[CT_ROLE_RCV] =  { sIG, iAB, sIG, sES, sIG, sIG, sIG, sIG, sIG, sIG, sIG },
 	/*
 	 * snd/rcv sCL: in-flight segment after RST: accept, stay closed
-	 * snd sLI: a listener sends no ACK before its SYN+ACK
-	 * snd sSS: the handshake ACK (the receiver's cell requires SYN_RCVD)
-	 * snd sSR: simultaneous open: its ACK after both SYN+ACKs
+	 * snd sLI: the bare ACK of the peer's SYN before its own SYN: the split handshake, RFC
+	 * 9293 3.3's four-step open (RFC 793 3.3: "steps 2 and 3 can be combined"), Linux's
+	 * "ignore"; only a bare ACK of exactly that SYN (the window check: ack_in_listen)
+	 * snd sSS: the handshake ACK (with the peer in SYN_RCVD; to a peer in SYN_SENT it is the
+	 * ACK half of its split SYN+ACK)
+	 * snd sSR: proves nothing new: a TFO server's data before the handshake ACK (RFC 7413
+	 * 4.2.2), the ACK answering an unacceptable segment (RFC 9293 3.10.7.4), or in
+	 * simultaneous open the ACK after the peer's SYN+ACK; it moves when the peer acks its SYN
 	 * snd/rcv sES..sTW: data, window updates, duplicate ACKs
 	 * rcv sLI: nothing to ack for a listener that has not answered
-	 * rcv sSS: a bare ACK acks no SYN of a SYN_SENT endpoint (that needs a SYN+ACK)
+	 * rcv sSS: it moves when it sends its handshake ACK (a TFO server's data, a split
+	 * handshake's ACK of its SYN); the ack must be exactly its SYN's (ack_syn_unanswered)
 	 * rcv sSR: the handshake ACK: ESTABLISHED
 	 */
 },
 [CT_EV_ACKFIN] = {
-	[CT_ROLE_SND] =  { sIG, iAF, iAF, iAF, sCW, sCG, sTW, sIG, sIG, sIG, sIG },
+	[CT_ROLE_SND] =  { sIG, iAF, sCW, iAF, sCW, sCG, sTW, sIG, sIG, sIG, sIG },
 	[CT_ROLE_RCV] =  { sIG, iAF, iAF, iAF, sIG, sF2, sIG, sIG, sTW, sCL, sIG },
 	/*
 	 * snd sCL: retransmitted last ACK from the side that closed after LAST_ACK
-	 * snd/rcv sLI, sSS, sSR: cannot ack a FIN before the handshake completed
+	 * snd sSS: its first ACK after the SYN+ACK also covers a TFO server's FIN sent from
+	 * SYN_RCVD (RFC 7413 4.2.2): ESTABLISHED, then CLOSE_WAIT
+	 * snd sLI, rcv sLI, sSS, sSR: no FIN to ack (its sender would be in FIN_WAIT_1 or later)
+	 * snd sSR: the peer's FIN, acking its SYN, made it ESTABLISHED (rcv sSR on FIN)
 	 * snd sES: acks the peer's FIN: passive close, CLOSE_WAIT
 	 * snd sF1: acks the peer's FIN while its own is unacked: CLOSING
 	 * snd sF2: acks the peer's FIN after its own was acked: TIME_WAIT
@@ -417,13 +434,38 @@ reopen(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg,
 	return CT_VERDICT_REOPEN;
 }
 
+/*
+ * The client acks a SYN+ACK this tap has not seen (lost on the way to it, or delivered before
+ * the SYN, when no flow existed): in loose mode the flow is picked up from this segment, as
+ * ct_tcp_new() picks up a flow from an ACK without one (Linux would keep SYN_SENT until its
+ * timeout, then pick the connection up).
+ */
+static enum ct_verdict
+resync(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
+       const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
+{
+	struct ct_tcp nt;
+
+	/* picked up as from an ACK, then the segment itself (a FIN, say) on that flow */
+	ct_tcp_window_new_pickup(&nt, seg);
+	nt.tcp_state[CT_DIR_ORIG] = CT_TCP_ESTABLISHED;
+	nt.tcp_state[CT_DIR_REPLY] = CT_TCP_ESTABLISHED;
+	nt.state = CT_S_ESTABLISHED;
+	nt.flags = CT_F_PICKED_UP | CT_F_LIBERAL;
+	nt.peer[CT_DIR_ORIG].end = seg->seq;
+	if (ct_tcp_track(&nt, conf, dir, seg, reason) != CT_VERDICT_ACCEPT)
+		return CT_VERDICT_INVALID;
+	*t = nt;
+	return CT_VERDICT_ACCEPT;
+}
+
 enum ct_verdict
 ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
              const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
 {
 	unsigned int d = (unsigned int)dir & 1;
 	unsigned int snd = t->tcp_state[d], rcv = t->tcp_state[!d];
-	unsigned int i, n, a, b;
+	unsigned int i, n, a, b, pre;
 	enum ct_tcp_reason r;
 	struct ct_tcp nt;
 	uint8_t ev[2];
@@ -433,6 +475,21 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 		return invalid(reason, CT_R_BAD_FLAGS);
 	if (unlikely(snd >= CT_TCP_STATE_MAX || rcv >= CT_TCP_STATE_MAX))
 		return invalid(reason, CT_R_UNEXPECTED);
+	/*
+	 * A first FIN whose end the peer has acked already: that ACK reached the tap before the
+	 * FIN (ct_tcp_window.c took this sender's end to it). When it came with the peer's own
+	 * FIN (CT_PEER_F_ACK_AHEAD), the peer closed after it got this FIN: the order was this
+	 * FIN, then the peer's ACKFIN and FIN, from the ESTABLISHED the peer left (not crossing
+	 * FINs). Otherwise the peer's ACKFIN is applied after this segment's events.
+	 */
+	pre = unlikely(seg->flags & CT_TCPF_FIN) && !(t->peer_flags[d] & CT_PEER_F_FIN_SEEN) &&
+	      t->peer[d].maxwin != 0 && !ct_seq_after(seg->seq + seg->len + 1, t->peer[d].end);
+	if (unlikely(pre) && (t->peer_flags[!d] & CT_PEER_F_ACK_AHEAD) && rcv == sF1 &&
+	    ev[0] == CT_EV_FIN2) {
+		ev[0] = CT_EV_FIN;
+		rcv = sES;
+		pre = 2;
+	}
 
 	/* The table for both endpoints, events in classify()'s order. */
 	for (i = 0; i < n; i++) {
@@ -443,10 +500,24 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 		/* The sender's cell names the reason first, then the receiver's. */
 		if (unlikely(a >= CT_CELL_INVALID))
 			return invalid(reason, (enum ct_tcp_reason)(a - CT_CELL_INVALID));
-		if (unlikely(b >= CT_CELL_INVALID))
+		if (unlikely(b >= CT_CELL_INVALID)) {
+			if (rcv == sLI && snd == sSS && conf->loose)
+				return resync(t, conf, d, seg, reason);
 			return invalid(reason, (enum ct_tcp_reason)(b - CT_CELL_INVALID));
+		}
 		snd = a == sIG ? snd : a;
 		rcv = b == sIG ? rcv : b;
+	}
+	/* The peer's events of a pre-acked FIN (above), with the roles reversed. */
+	for (i = 0; unlikely(i < pre); i++) {
+		unsigned int e = i == 0 ? CT_EV_ACKFIN : CT_EV_FIN;
+
+		a = fsm[e][CT_ROLE_SND][rcv];
+		b = fsm[e][CT_ROLE_RCV][snd];
+		if (a >= CT_CELL_INVALID || b >= CT_CELL_INVALID)
+			break;
+		rcv = a == sIG ? rcv : a;
+		snd = b == sIG ? snd : b;
 	}
 
 	/* Sequence checks and updates on a copy: nothing is written unless all pass. */
@@ -454,6 +525,15 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 	r = ct_tcp_window_check(&nt, conf, d, seg, ev[0], (unsigned int)t->tcp_state[!d]);
 	if (unlikely(r != CT_R_OK))
 		return invalid(reason, r);
+	/*
+	 * A valid RST while the reply direction was never seen (the only answer to a SYN, or the
+	 * client aborting its own connect): Linux nf_conntrack_tcp_packet() kills such an entry at
+	 * once, so that the real SYN+ACK or a retransmitted SYN that follows starts afresh.
+	 */
+	if (unlikely(ev[0] == CT_EV_RST) && t->peer[CT_DIR_REPLY].maxwin == 0) {
+		*reason = CT_R_OK;
+		return CT_VERDICT_DELETE;
+	}
 
 	if (snd != t->tcp_state[d] || rcv != t->tcp_state[!d]) {
 		nt.tcp_state[d] = (uint8_t)snd;

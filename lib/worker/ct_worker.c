@@ -136,6 +136,13 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		c->moved = true;
 		return flow_new(w, c, j, now, verdict);
 	}
+	if (v == CT_VERDICT_DELETE) {
+		ct_table_del(w->table, (uint32_t)pos);
+		w->stats.accepted++;
+		w->stats.flows_rst_deleted++;
+		*verdict = CT_WV_ACCEPT;
+		return -1;
+	}
 	if (f->invalid != UINT8_MAX)
 		f->invalid++;
 	count_invalid(w, reason, verdict);
@@ -161,6 +168,8 @@ parse_chunk(struct ct_worker *w, struct chunk *c, struct rte_mbuf **pkts, unsign
 		r = ct_parse_mbuf(pkts[i], &w->parse, &c->pkt[nk]);
 		if (likely(r == CT_PARSE_OK)) {
 			w->stats.tcp_pkts++;
+			if (unlikely(c->pkt[nk].seg.opts & CT_TCPO_ODD))
+				w->stats.tcp_opt_odd++;
 			c->keys[nk] = &c->pkt[nk].key;
 			c->sigs[nk] = ct_table_hash(&c->pkt[nk].key, KEY_LEN);
 			c->idx[nk] = (uint8_t)i;

@@ -91,7 +91,8 @@ scn_tcp_state(const char *s)
 static int
 scn_verdict(const char *s)
 {
-	static const char *const names[CT_VERDICT_MAX] = {"ACCEPT", "INVALID", "NEW", "REOPEN"};
+	static const char *const names[CT_VERDICT_MAX] = {"ACCEPT", "INVALID", "NEW", "REOPEN",
+	                                                  "DELETE"};
 	unsigned int i;
 
 	for (i = 0; i < CT_VERDICT_MAX; i++)
@@ -103,7 +104,8 @@ scn_verdict(const char *s)
 const char *
 scn_verdict_name(int v)
 {
-	static const char *const names[CT_VERDICT_MAX] = {"ACCEPT", "INVALID", "NEW", "REOPEN"};
+	static const char *const names[CT_VERDICT_MAX] = {"ACCEPT", "INVALID", "NEW", "REOPEN",
+	                                                  "DELETE"};
 
 	return v >= 0 && v < CT_VERDICT_MAX ? names[v] : "?";
 }
@@ -374,7 +376,10 @@ scn_step_run(const struct scn *s, const struct scn_step *st, struct ct_tcp *t, i
 		        scn_verdict_name(*v));
 		return -1;
 	}
-	if (*v == CT_VERDICT_REOPEN) {
+	if (*v == CT_VERDICT_DELETE) {
+		*have = 0; /* the caller deletes the flow; a later step starts anew */
+		memset(t, 0, sizeof(*t));
+	} else if (*v == CT_VERDICT_REOPEN) {
 		enum ct_tcp_reason r2;
 
 		if (ct_tcp_new(t, &s->conf, &st->seg, &r2) != CT_VERDICT_NEW) {

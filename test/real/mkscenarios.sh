@@ -18,7 +18,8 @@ OUT=$HERE/out
 ONLY=""
 QUICK=""
 SCENARIOS="normal_close server_close half_close rst_abort refused syn_blackhole
-	simultaneous_close many open timewait_reuse loss"
+	simultaneous_close many open timewait_reuse loss tfo_accepted tfo_refused spoofed_rst
+	rst_challenge"
 
 usage() {
 	sed -n 's/^# Usage: //p' "$0"
@@ -189,6 +190,43 @@ pre_loss() {
 }
 post_loss() { nsx "$NS_C" nft delete table inet sfloss; }
 
+# TCP Fast Open (RFC 7413) in both endpoints (3: client and server). The listener of tcpapp.py
+# always asks for it (TCP_FASTOPEN); the client's "tfo" connections use TCP_FASTOPEN_CONNECT.
+# The cookie cache and the server key are the namespaces' own.
+tfo_on() {
+	nsx "$NS_C" sysctl -qw net.ipv4.tcp_fastopen=3
+	nsx "$NS_S" sysctl -qw net.ipv4.tcp_fastopen=3
+}
+pre_tfo_accepted() { tfo_on; }
+pre_tfo_refused() { tfo_on; }
+
+# A spoofed RST+ACK right after the SYN (sent by the client namespace with TTL 1: the router's
+# conntrack sees it, the client never gets it). The server's first SYN+ACK is dropped at its
+# output and the client's SYN retransmissions at its output, so the wire shows SYN, RST+ACK, the
+# server's retransmitted SYN+ACK, and the connection (see tcpapp.py "spoofrst").
+pre_spoofed_rst() {
+	nsx "$NS_S" nft -f - <<-EOF
+		table inet sfsp {
+			chain out {
+				type filter hook output priority 0;
+				tcp sport $1 tcp flags & (syn | ack) == syn | ack limit rate 1/hour burst 1 packets drop
+			}
+		}
+	EOF
+	nsx "$NS_C" nft -f - <<-EOF
+		table inet sfsp {
+			chain out {
+				type filter hook output priority 0;
+				tcp dport $1 tcp flags & (syn | ack) == syn limit rate over 1/hour burst 1 packets drop
+			}
+		}
+	EOF
+}
+post_spoofed_rst() {
+	nsx "$NS_S" nft delete table inet sfsp
+	nsx "$NS_C" nft delete table inet sfsp
+}
+
 # ------------------------------------------------------------------------------ one scenario
 
 # settle PORT SECONDS: waits until no socket on PORT, in client or server, is in a transient
@@ -268,6 +306,10 @@ scenario() {
 	open) run_scenario "$1" 5009 1 20 --sport 41009 --cmd hold ;;
 	timewait_reuse) run_scenario "$1" 5010 1 20 --sport 41010 --cmd reuse ;;
 	loss) run_scenario "$1" 5011 1 90 --sport 41011 --cmd bulk:100000,bulk:100000 ;;
+	tfo_accepted) run_scenario "$1" 5012 1 20 --sport 41013 --cmd tfo,tfo ;;
+	tfo_refused) run_scenario "$1" 5013 1 20 --sport 41015 --cmd tforot,tfo ;;
+	spoofed_rst) run_scenario "$1" 5014 1 20 --sport 41017 --cmd spoofrst ;;
+	rst_challenge) run_scenario "$1" 5015 1 20 --sport 41018 --cmd rstchallenge ;;
 	quickstart) run_scenario "$1" 5100 1 30 --sport 42000 \
 		--cmd cc,sc,crst,srst,refused@$S_DEAD,half:1000,hold ;;
 	*) log "unknown scenario $1"; return 1 ;;

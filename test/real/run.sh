@@ -49,3 +49,8 @@ for pcap in "$OUT"/*.pcap; do
 done
 
 python3 "$HERE/compare.py" --out "$OUT"
+rc=$?
+# The reorder property test (test/e2e/test_reorder.py) on these captures: each adjacent pair of
+# opposite-direction packets of a connection swapped, and a sample of wider moves.
+python3 "$ROOT/test/e2e/test_reorder.py" "$SYNFIN" "$OUT" || rc=1
+exit $rc

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Real-stack TCP endpoints for the synfin verification harness (test/real/mkscenarios.sh): a
 # threaded server whose per-connection behaviour is chosen by the first line the client sends
-# ("cc", "sc", "crst", "srst", "half N", "hold", "bulk N", "simul"), and a client that runs one
-# or many of those behaviours (plus "refused", "syn" and "reuse" which need no server command). A client command is
+# ("cc", "sc", "crst", "srst", "half N", "hold", "bulk N", "simul", "rot"), and a client that runs
+# one or many of those behaviours (plus "refused", "syn", "reuse", "tfo", "tforot", "spoofrst"
+# and "rstchallenge", which send "cc" or "rot" themselves or no server command). A client command is
 # NAME[:ARG][@DST]: ARG is a byte count, DST overrides the destination address.
 # Everything is plain Linux sockets so that the packets come from the kernel's own TCP; the
 # shell script runs each side in its own network namespace and reads READY/DONE lines from
@@ -15,6 +16,8 @@
 
 import argparse
 import errno
+import random
+import select
 import socket
 import struct
 import subprocess
@@ -24,6 +27,11 @@ import time
 
 IO_TIMEOUT = 30.0
 HOLD_CMDS = ("hold",)
+TCP_FASTOPEN = 23  # linux/tcp.h: server, queue length
+TCP_FASTOPEN_CONNECT = 30  # linux/tcp.h: client, SYN carries the first write
+ETH_P_IP = 0x0800
+ETH_P_ALL = 0x0003  # outgoing frames reach only ETH_P_ALL packet sockets
+PACKET_OUTGOING = 4
 
 
 def log(*a):
@@ -125,6 +133,13 @@ def serve_one(conn, port):
             conn.sendall(b"y" * arg)
             read_to_eof(conn)
             conn.close()
+        elif cmd == "rot":  # TFO: a new server key, so the cookies given so far are refused
+            key = "-".join("%08x" % random.getrandbits(32) for _ in range(4))
+            with open("/proc/sys/net/ipv4/tcp_fastopen_key", "w") as f:
+                f.write(key)
+            conn.sendall(b"ok\n")
+            read_to_eof(conn)
+            conn.close()
         elif cmd == "simul":
             hold_fins(port, True, "dport")
             conn.sendall(b"ok\n")
@@ -147,6 +162,9 @@ def server(args):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((args.addr, args.port))
+    # TCP Fast Open on the listener; it takes effect where net.ipv4.tcp_fastopen has the
+    # server bit (the tfo_* scenarios), and changes nothing elsewhere.
+    ls.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN, 16)
     ls.listen(1024)
     log("READY")
     while True:
@@ -163,6 +181,56 @@ def new_sock(src, sport):
     s.bind((src, sport))
     s.settimeout(IO_TIMEOUT)
     return s
+
+
+def own_ifname():
+    """The only non-loopback interface of this namespace."""
+    names = [n for _, n in socket.if_nameindex() if n != "lo"]
+    if len(names) != 1:
+        raise SystemExit("client: want one interface besides lo, have %s" % names)
+    return names[0]
+
+
+def tcp_frame(eth_dst, eth_src, src, dst, sport, dport, seq, ack, flags, ttl=64):
+    """An Ethernet/IPv4/TCP frame without payload, both checksums right."""
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while t >> 16:
+            t = (t & 0xFFFF) + (t >> 16)
+        return ~t & 0xFFFF
+    sa, da = socket.inet_aton(src), socket.inet_aton(dst)
+    th = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4,
+                     flags, 0, 0, 0)
+    th = th[:16] + struct.pack("!H", csum(sa + da + struct.pack("!BBH", 0, 6, len(th)) + th)) \
+        + th[18:]
+    ih = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 0x5f5f, 0, ttl, 6, 0, sa, da)
+    ih = ih[:10] + struct.pack("!H", csum(ih)) + ih[12:]
+    return eth_dst + eth_src + struct.pack("!H", ETH_P_IP) + ih + th
+
+
+def sniff_own(ps, ifname, sport, want, deadline):
+    """The next outgoing TCP segment from port sport for which want(flags) holds, read from
+    the packet socket ps: (frame, seq, ack, flags, payload length), or None at the deadline."""
+    while time.time() < deadline:
+        ps.settimeout(max(0.01, deadline - time.time()))
+        try:
+            fr, addr = ps.recvfrom(65535)
+        except socket.timeout:
+            return None
+        if (addr[0] != ifname or addr[2] != PACKET_OUTGOING or len(fr) < 54 or fr[12:14] != b"\x08\x00"
+                or fr[23] != 6):
+            continue
+        ihl = (fr[14] & 15) * 4
+        th = 14 + ihl
+        sp, = struct.unpack_from("!H", fr, th)
+        if sp != sport or not want(fr[th + 13]):
+            continue
+        seq, ack = struct.unpack_from("!II", fr, th + 4)
+        tot, = struct.unpack_from("!H", fr, 16)
+        return fr, seq, ack, fr[th + 13], tot - ihl - (fr[th + 12] >> 4) * 4
+    return None
 
 
 def client_conn(args, cmd, sport, barrier=None, holds=None):
@@ -190,6 +258,65 @@ def client_conn(args, cmd, sport, barrier=None, holds=None):
         except ConnectionRefusedError:
             s.close()
             return "refused: ECONNREFUSED"
+    if name in ("tfo", "tforot"):
+        # TCP Fast Open: the SYN carries the first write when a cookie is cached for dst,
+        # else it asks for one (the data follows the handshake).
+        s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)
+        s.connect((dst, args.port))
+        s.sendall(b"cc\n" if name == "tfo" else b"rot\n")
+        read_line(s)
+        s.close()
+        return name + ": ok"
+    if name == "spoofrst":
+        # A spoofed RST+ACK "from the server", acking our SYN, sent right after it with TTL 1:
+        # the router's conntrack sees it (and deletes its entry: the only reply is an RST),
+        # the router does not forward it, so the client never gets it. The server's first
+        # SYN+ACK and our SYN retransmissions are dropped (mkscenarios.sh), so the server's
+        # SYN+ACK retransmission, after the RST, completes the handshake; then "cc".
+        ifname = own_ifname()
+        ps = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.setblocking(False)
+        s.connect_ex((dst, args.port))
+        got = sniff_own(ps, ifname, sport, lambda f: (f & 0x12) == 0x02, time.time() + 5)
+        if got is None:
+            raise SystemExit("client: spoofrst: own SYN not seen")
+        fr, isn = got[0], got[1]
+        ps.sendto(tcp_frame(fr[0:6], fr[6:12], dst, args.src, args.port, sport, 0, isn + 1,
+                            0x14, ttl=1), (ifname, 0))
+        ps.close()
+        s.setblocking(True)
+        s.settimeout(IO_TIMEOUT)
+        if not select.select([], [s], [], 10)[1] or s.getsockopt(socket.SOL_SOCKET,
+                                                                 socket.SO_ERROR):
+            raise SystemExit("client: spoofrst: no connection")
+        s.sendall(b"cc\n")
+        read_line(s)
+        s.close()
+        return "spoofrst: connected after the spoofed RST"
+    if name == "rstchallenge":
+        # An RST "from us" inside the server's window but not at its RCV.NXT (RFC 5961 3.2):
+        # the server answers with a challenge ACK and keeps the connection; then "cc".
+        ifname = own_ifname()
+        ps = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.connect((dst, args.port))
+        s.sendall(b"cc\n")
+        read_line(s)
+        last = None
+        deadline = time.time() + 1.0
+        while True:  # our last segment: its seq + length is our SND.NXT
+            got = sniff_own(ps, ifname, sport, lambda f: f & 0x10, deadline)
+            if got is None:
+                break
+            last = got
+        if last is None:
+            raise SystemExit("client: rstchallenge: own segments not seen")
+        fr, seq, ack, _, plen = last
+        ps.sendto(tcp_frame(fr[0:6], fr[6:12], args.src, dst, sport, args.port,
+                            seq + plen + 1000, ack, 0x04), (ifname, 0))
+        ps.close()
+        time.sleep(0.3)
+        s.close()
+        return "rstchallenge: inexact RST sent, connection closed normally"
     s.connect((dst, args.port))
     if barrier is not None:
         barrier.wait()

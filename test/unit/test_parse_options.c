@@ -100,7 +100,7 @@ Test(parse, options_after_eol_are_ignored)
 	cr_assert_eq(p.seg.opts, CT_TCPO_MSS);
 }
 
-Test(parse, malformed_option_lengths_are_rejected)
+Test(parse, broken_option_lists_are_rejected)
 {
 	static const struct {
 		uint8_t o[8];
@@ -111,18 +111,55 @@ Test(parse, malformed_option_lengths_are_rejected)
 	        {{2, 1, 0, 0}, 4, "length 1"},
 	        {{1, 1, 1, 2}, 4, "kind in the last byte without a length"},
 	        {{1, 8, 10, 0, 0, 0, 0, 0}, 8, "length past the header"},
-	        {{2, 3, 5, 0}, 4, "MSS length 3"},
-	        {{3, 4, 7, 0}, 4, "WS length 4"},
-	        {{4, 3, 0, 0}, 4, "SACK_PERM length 3"},
-	        {{8, 8, 0, 0, 0, 0, 0, 0}, 8, "TS length 8"},
-	        {{5, 6, 0, 0, 0, 0, 0, 0}, 8, "SACK length 6"},
 	        {{30, 9, 0, 0, 0, 0, 0, 0}, 8, "unknown option past the header"},
 	};
 	struct ct_pkt p;
+	struct tl_frame_spec s;
 
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(parse_opts(bad[i].o, bad[i].n, &p), CT_PARSE_BAD_TCP_OPT, "%s",
 		             bad[i].what);
+	/* the same lists on a FIN or an RST: counted apart, a close the tracker cannot see */
+	for (unsigned int f = 0; f < 2; f++)
+		for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			spec_v4(&s);
+			s.flags = f ? CT_TCPF_RST : CT_TCPF_FIN | CT_TCPF_ACK;
+			memcpy(s.tcpopt, bad[i].o, bad[i].n);
+			s.tcpopt_len = (bad[i].n + 3) & ~3u;
+			cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_BAD_TCP_OPT_FIN_RST,
+			             "%s %s", f ? "RST" : "FIN", bad[i].what);
+		}
+}
+
+Test(parse, odd_option_lengths_are_skipped_and_noted)
+{
+	/* Lengths the Linux stack skips (tcp_parse_options takes an option only at its length) */
+	static const struct {
+		uint8_t o[12];
+		unsigned int n;
+		uint8_t opts;
+		const char *what;
+	} odd[] = {
+	        {{2, 3, 5, 0}, 4, 0, "MSS length 3"},
+	        {{3, 4, 7, 0}, 4, 0, "WS length 4"},
+	        {{4, 3, 0, 0}, 4, 0, "SACK_PERM length 3"},
+	        {{8, 8, 0, 0, 0, 0, 0, 0}, 8, 0, "TS length 8"},
+	        {{5, 6, 0, 0, 0, 0, 0, 0}, 8, 0, "SACK length 6"},
+	        {{1, 1, 5, 2}, 4, 0, "empty SACK"},
+	        {{5, 2, 2, 4, 5, 0xb4, 1, 1}, 8, CT_TCPO_MSS, "empty SACK, then MSS"},
+	        {{8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 12, 0, "TS length 12"},
+	};
+	/* unknown kinds, of any length, are skipped without a note: TFO cookie, MPTCP, MD5 */
+	static const uint8_t unknown[] = {34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 30, 2, 19, 3, 0, 1};
+	struct ct_pkt p;
+
+	for (unsigned int i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		cr_assert_eq(parse_opts(odd[i].o, odd[i].n, &p), CT_PARSE_OK, "%s", odd[i].what);
+		cr_expect_eq(p.seg.opts, odd[i].opts | CT_TCPO_ODD, "%s: opts %#x", odd[i].what,
+		             p.seg.opts);
+	}
+	cr_assert_eq(parse_opts(unknown, sizeof(unknown), &p), CT_PARSE_OK);
+	cr_expect_eq(p.seg.opts, 0);
 }
 
 /* ---- flags ---- */

@@ -252,6 +252,20 @@ mk_bad_tcp_opt(struct tl_frame *f, uint32_t *seg_len)
 }
 
 static void
+mk_bad_tcp_opt_fin(struct tl_frame *f, uint32_t *seg_len)
+{
+	struct tl_frame_spec s;
+
+	(void)seg_len;
+	spec_v4(&s);
+	s.flags = CT_TCPF_FIN | CT_TCPF_ACK;
+	s.tcpopt[0] = 2;
+	s.tcpopt[1] = 6;
+	s.tcpopt_len = 4;
+	build(&s, f);
+}
+
+static void
 mk_flags(struct tl_frame *f, uint8_t flags)
 {
 	struct tl_frame_spec s;
@@ -350,6 +364,7 @@ static const struct rcase rcases[] = {
         {"data offset 4", CT_PARSE_BAD_DOFF, mk_bad_doff_small},
         {"data offset past packet", CT_PARSE_BAD_DOFF, mk_bad_doff_large},
         {"MSS length 6", CT_PARSE_BAD_TCP_OPT, mk_bad_tcp_opt},
+        {"MSS length 6 on a FIN", CT_PARSE_BAD_TCP_OPT_FIN_RST, mk_bad_tcp_opt_fin},
         {"no flags", CT_PARSE_FLAGS_NONE, mk_flags_none},
         {"SYN+FIN", CT_PARSE_FLAGS_SYN_FIN, mk_flags_syn_fin},
         {"SYN+RST", CT_PARSE_FLAGS_SYN_RST, mk_flags_syn_rst},

@@ -49,11 +49,25 @@ static const struct move moves[] = {
         {G_SND, CT_EV_ACK, SS, ES},
         /* 3.10.7.4 SYN-RECEIVED: acceptable ACK received, to ESTABLISHED */
         {G_RCV, CT_EV_ACK, SR, ES},
-        /* Fig. 8: SYN-RECEIVED gets the peer's SYN,ACK (ESTABLISHED) and then sends an ACK */
-        {G_SND, CT_EV_ACK, SR, ES},
+        /*
+         * An ACK sent from SYN-RECEIVED proves no ACK of its own SYN: RFC 7413 4.2.2 (a TFO
+         * server's data before the handshake ACK), RFC 9293 3.10.7.4 (the ACK answering an
+         * unacceptable segment). Its SYN is acked by the peer's next segment (rcv ACK/FIN).
+         */
         /* 3.10.4 CLOSE: SYN-RECEIVED and ESTABLISHED send FIN, to FIN-WAIT-1 */
         {G_SND, CT_EV_FIN, SR, F1},
         {G_SND, CT_EV_FIN, ES, F1},
+        /*
+         * 3.10.7.3 SYN-SENT gets SYN,ACK (ESTABLISHED) and 3.10.4 closes: the handshake ACK
+         * carried by its FIN; 3.10.7.4 on the other side: that ACK of its SYN makes a
+         * SYN-RECEIVED endpoint ESTABLISHED.
+         */
+        {G_SND, CT_EV_FIN, SS, F1},
+        {G_RCV, CT_EV_FIN, SR, ES},
+        /* ... and when a TFO server's FIN (RFC 7413 4.2.2, from SYN-RECEIVED) crossed it */
+        {G_SND, CT_EV_FIN2, SS, CG},
+        /* ... or the SYN-SENT endpoint's first ACK covers that FIN: ESTABLISHED, CLOSE-WAIT */
+        {G_SND, CT_EV_ACKFIN, SS, CW},
         /* 3.10.4 CLOSE in CLOSE-WAIT: FIN sent, to LAST-ACK */
         {G_SND, CT_EV_FIN, CW, LA},
         /* crossing FINs (Fig. 13): the sender's FIN, then the peer's FIN arrives in FIN-WAIT-1 */
@@ -87,9 +101,7 @@ struct cellref {
 #define SU CT_R_SYNACK_UNSOLICITED
 #define SL CT_R_SYNACK_LATE
 #define FE CT_R_FIN_EARLY
-#define AL CT_R_ACK_IN_LISTEN
 #define AB CT_R_ACK_BEFORE_SYNACK
-#define AU CT_R_ACK_SYN_UNANSWERED
 #define AF CT_R_ACKFIN_EARLY
 static const struct cellref invalids[] = {
         /* SYN on a synchronized connection, by either endpoint (RFC 5961 4.2) */
@@ -123,22 +135,25 @@ static const struct cellref invalids[] = {
         {G_RCV, CT_EV_SYNACK, CG, SL},
         {G_RCV, CT_EV_SYNACK, LA, SL},
         {G_RCV, CT_EV_SYNACK, TW, SL},
-        /* FIN before the handshake, from or to the unsynchronized side */
+        /*
+         * FIN from or to an endpoint that has sent no SYN; a FIN crossing a FIN of a SYN-SENT
+         * endpoint, which has sent none. A FIN to SYN-SENT is valid: a TFO server's, sent
+         * from SYN-RECEIVED (RFC 7413 4.2.2).
+         */
         {G_SND, CT_EV_FIN, LI, FE},
-        {G_SND, CT_EV_FIN, SS, FE},
         {G_RCV, CT_EV_FIN, LI, FE},
-        {G_RCV, CT_EV_FIN, SS, FE},
         {G_SND, CT_EV_FIN2, LI, FE},
-        {G_SND, CT_EV_FIN2, SS, FE},
         {G_RCV, CT_EV_FIN2, LI, FE},
         {G_RCV, CT_EV_FIN2, SS, FE},
-        /* ACK: a listener sends none and gets none; SYN-SENT needs a SYN,ACK */
-        {G_SND, CT_EV_ACK, LI, AL},
+        /*
+         * ACK: a listener gets none (it has sent nothing to ack). It may send one: the bare ACK
+         * of the SYN of RFC 793 3.3's four-step open (the window check requires exactly
+         * that). An ACK to SYN-SENT is valid when it acks its SYN (3.10.7.3; the window check
+         * requires that): a TFO server's data, a split handshake.
+         */
         {G_RCV, CT_EV_ACK, LI, AB},
-        {G_RCV, CT_EV_ACK, SS, AU},
-        /* an ACK of a FIN cannot exist before the handshake completed */
+        /* an ACK of a FIN that was never sent: the FIN's sender would be in FIN-WAIT-1 */
         {G_SND, CT_EV_ACKFIN, LI, AF},
-        {G_SND, CT_EV_ACKFIN, SS, AF},
         {G_SND, CT_EV_ACKFIN, SR, AF},
         {G_RCV, CT_EV_ACKFIN, LI, AF},
         {G_RCV, CT_EV_ACKFIN, SS, AF},
@@ -393,7 +408,7 @@ Test(fsm, invalid_segment_leaves_the_flow_byte_identical)
 	before = t;
 	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_SYN, 5, 0, 0, &r), CT_VERDICT_INVALID);
 	cr_expect_eq(r, CT_R_SYN_IN_WINDOW);
-	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_ACK, C_ISN + 1, S_ISN + 9, 0, &r),
+	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_ACK, C_ISN + 1, S_ISN + 90000, 0, &r),
 	             CT_VERDICT_INVALID);
 	cr_expect_eq(r, CT_R_ACK_UNSENT);
 	cr_expect_eq(memcmp(&before, &t, sizeof(t)), 0);
@@ -470,6 +485,30 @@ Test(fsm, syn_in_time_wait_with_higher_isn_reopens_without_touching)
 	             CT_VERDICT_REOPEN);
 	cr_expect_eq(r, CT_R_OK);
 	cr_expect_eq(memcmp(&before, &t, sizeof(t)), 0);
+}
+
+Test(fsm, rst_before_any_reply_deletes_the_flow_untouched)
+{
+	struct ct_tcp_seg syn = seg_make(CT_TCPF_SYN, C_ISN, 0, 0, 65535);
+	struct ct_tcp before;
+	enum ct_tcp_reason r;
+
+	/* Linux kills such an entry (nf_conntrack_tcp_packet: RST without IPS_SEEN_REPLY) */
+	cr_assert_eq(ct_tcp_new(&t, conf, &syn, &r), CT_VERDICT_NEW);
+	before = t;
+	cr_expect_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_RST | CT_TCPF_ACK, 0, C_ISN + 1, 0, &r),
+	             CT_VERDICT_DELETE);
+	cr_expect_eq(r, CT_R_OK);
+	cr_expect_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_RST, C_ISN + 1, 0, 0, &r),
+	             CT_VERDICT_DELETE);
+	cr_expect_eq(memcmp(&before, &t, sizeof(t)), 0);
+	/* an invalid one stays INVALID; once the reply was seen, an RST closes */
+	cr_expect_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_RST | CT_TCPF_ACK, 0, C_ISN + 7, 0, &r),
+	             CT_VERDICT_INVALID);
+	cr_assert_eq(handshake(&t, conf), 0);
+	cr_expect_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_RST, S_ISN + 1, 0, 0, &r),
+	             CT_VERDICT_ACCEPT);
+	expect_states(CL, CL, CT_S_CLOSE);
 }
 
 Test(fsm, track_is_deterministic_on_copies)

@@ -73,11 +73,33 @@ ParameterizedTest(struct scn_param *p, scenario, replay)
 Test(scenario, folder_holds_the_required_scenarios)
 {
 	static const char *const required[] = {
-	        "three_way_handshake", "close_by_client",     "close_server_first",
-	        "close_three_segment", "close_simultaneous",  "open_simultaneous",
-	        "half_close_data",     "retransmissions",     "rst_refused_connection",
-	        "tw_reopen_new_isn",   "tw_reopen_old_isn",   "pickup_loose",
-	        "blind_rst_injection", "blind_syn_injection", "wscale_negotiated",
+	        "three_way_handshake",
+	        "close_by_client",
+	        "close_server_first",
+	        "close_three_segment",
+	        "close_simultaneous",
+	        "open_simultaneous",
+	        "half_close_data",
+	        "retransmissions",
+	        "rst_refused_connection",
+	        "tw_reopen_new_isn",
+	        "tw_reopen_old_isn",
+	        "pickup_loose",
+	        "blind_rst_injection",
+	        "blind_syn_injection",
+	        "wscale_negotiated",
+	        /* issue 12: real traffic that must not derail a flow */
+	        "tfo_cookie_accepted",
+	        "tfo_cookie_refused",
+	        "tfo_server_fin_before_handshake_ack",
+	        "split_handshake",
+	        "handshake_ack_with_fin",
+	        "rst_spoofed_then_real_synack",
+	        "rst_in_window_not_exact",
+	        "ack_early_of_the_last_fin",
+	        "finack_early_passive_close",
+	        "synack_before_syn",
+	        "rejected_data_past_fin_then_close",
 	};
 	unsigned int found[sizeof(required) / sizeof(required[0])] = {0};
 	unsigned int i, total = 0;
@@ -100,5 +122,5 @@ Test(scenario, folder_holds_the_required_scenarios)
 	globfree(&g);
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		cr_expect(found[i] == 1, "scenario %s found %u times", required[i], found[i]);
-	cr_expect(total >= 40, "only %u scenarios", total);
+	cr_expect(total >= 80, "only %u scenarios", total);
 }

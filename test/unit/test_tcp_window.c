@@ -34,7 +34,8 @@ try_seg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t len, enum ct_dir d)
 	enum ct_tcp_reason r = CT_R_MAX;
 	enum ct_verdict v = step(&copy, conf, d, flags, seq, ack, len, &r);
 
-	cr_expect_eq(v == CT_VERDICT_ACCEPT, r == CT_R_OK);
+	/* a valid RST before any reply deletes the flow (DELETE): also CT_R_OK */
+	cr_expect_eq(v == CT_VERDICT_ACCEPT || v == CT_VERDICT_DELETE, r == CT_R_OK);
 	return r;
 }
 
@@ -70,7 +71,17 @@ Test(window, bound2_seq_not_below_end_minus_receiver_maxwin, .init = setup)
 Test(window, bound3_ack_not_beyond_receiver_end, .init = setup)
 {
 	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END, 0, CT_DIR_ORIG), CT_R_OK);
-	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG), CT_R_ACK_UNSENT);
+	/* beyond S's end but within what S may send (its maxend, at most 66000 ahead): an ACK
+	 * delivered by the tap before the segment it acks; beyond that, data never sent */
+	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 65535, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_ACK, C_ISN + 1, S_END + 65536, 0, CT_DIR_ORIG),
+	             CT_R_ACK_UNSENT);
+	/* an RST's ack is taken ahead only when its sequence number is exact */
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG),
+	             CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 2, S_END + 1, 0, CT_DIR_ORIG),
+	             CT_R_RST_OUT_OF_WINDOW);
 }
 
 Test(window, bound4_ack_lag_is_max_of_maxwin_and_66000, .init = setup)
@@ -93,7 +104,7 @@ Test(window, bounds_work_across_sequence_wrap)
 	             CT_VERDICT_ACCEPT);
 	cr_expect_eq(t.peer[0].end, 0xfffffff1u + 1000);
 	cr_expect_eq(
-	        step(&t, conf, CT_DIR_REPLY, CT_TCPF_ACK, 0xffffff01u, 0xfffffff1u + 1001, 0, &r),
+	        step(&t, conf, CT_DIR_REPLY, CT_TCPF_ACK, 0xffffff01u, 0xfffffff1u + 65536, 0, &r),
 	        CT_VERDICT_INVALID);
 	cr_expect_eq(r, CT_R_ACK_UNSENT);
 	cr_expect_eq(
@@ -207,13 +218,24 @@ Test(window, rst_answering_syn_must_ack_the_syn)
 
 Test(window, rst_bounds_are_the_seq_bounds, .init = setup)
 {
-	cr_expect_eq(try_seg(CT_TCPF_RST, C_MAXEND, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	/* in the window but not at the receiver's RCV.NXT (C's end): RFC 5961 challenge ACK */
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_MAXEND, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
 	cr_expect_eq(try_seg(CT_TCPF_RST, C_MAXEND + 1, 0, 0, CT_DIR_ORIG), CT_R_RST_OUT_OF_WINDOW);
-	cr_expect_eq(try_seg(CT_TCPF_RST, C_LOW, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_LOW, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
 	cr_expect_eq(try_seg(CT_TCPF_RST, C_LOW - 1, 0, 0, CT_DIR_ORIG), CT_R_RST_OUT_OF_WINDOW);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 1, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 2, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
+	/* with data of C unacknowledged, RCV.NXT is unknown below C's end: anywhere in window */
+	cr_assert_eq(step(&t, conf, CT_DIR_ORIG, CT_TCPF_ACK, C_ISN + 1, S_END, 100, NULL),
+	             CT_VERDICT_ACCEPT);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 50, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_assert_eq(step(&t, conf, CT_DIR_REPLY, CT_TCPF_ACK, S_END, C_ISN + 101, 0, NULL),
+	             CT_VERDICT_ACCEPT);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 50, 0, 0, CT_DIR_ORIG), CT_R_RST_INEXACT);
+	cr_expect_eq(try_seg(CT_TCPF_RST, C_ISN + 101, 0, 0, CT_DIR_ORIG), CT_R_OK);
 	/* RST+ACK with ack 0 (broken stacks, netfilter): the ack is not checked */
-	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, 0, 0, CT_DIR_ORIG), CT_R_OK);
-	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 1, S_END + 1, 0, CT_DIR_ORIG),
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, 0, 0, CT_DIR_ORIG), CT_R_OK);
+	cr_expect_eq(try_seg(CT_TCPF_RST | CT_TCPF_ACK, C_ISN + 101, S_END + 70000, 0, CT_DIR_ORIG),
 	             CT_R_RST_OUT_OF_WINDOW);
 }
 
