@@ -17,6 +17,7 @@
 #         b) in step: the same 100K connection count all open at once (round r of the trace
 #            carries packet r of every connection, so each spreads over the whole trace).
 set -eu
+CMDLINE="$0 $*"
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 BUILD=build
@@ -144,6 +145,9 @@ compare() {
 	mkdir -p "$out"
 	: >"$out/synfin.mpps"
 	: >"$out/ovs.mpps"
+	: >"$out/synfin.cpp"
+	: >"$out/ovs.cpp"
+	: >"$out/pair.ratio"
 	i=1
 	while [ "$i" -le "$RUNS" ]; do
 		timeout 900 "$BENCH" $EAL --file-prefix peers-sf -- --pcap "$trace" --loops "$LOOPS" \
@@ -153,12 +157,19 @@ compare() {
 			{ tail "$out/ovs-$i.txt" >&2; exit 1; }
 		res "$out/synfin-$i.txt" mpps >>"$out/synfin.mpps"
 		res "$out/ovs-$i.txt" mpps >>"$out/ovs.mpps"
+		res "$out/synfin-$i.txt" cycles_per_pkt >>"$out/synfin.cpp"
+		res "$out/ovs-$i.txt" cycles_per_pkt >>"$out/ovs.cpp"
+		awk -v s="$(res "$out/synfin-$i.txt" mpps)" -v o="$(res "$out/ovs-$i.txt" mpps)" \
+			'BEGIN { printf "%.3f\n", (o > 0 ? s / o : 0) }' >>"$out/pair.ratio"
 		echo "  $label run $i: synfin $(res "$out/synfin-$i.txt" mpps) Mpps," \
 			"ovs $(res "$out/ovs-$i.txt" mpps) Mpps"
 		i=$((i + 1))
 	done
 	sf=$(median <"$out/synfin.mpps")
 	ov=$(median <"$out/ovs.mpps")
+	sfc=$(median <"$out/synfin.cpp")
+	ovc=$(median <"$out/ovs.cpp")
+	pr=$(median <"$out/pair.ratio")
 	states "$out/synfin-$RUNS.txt" >"$out/synfin.states"
 	states "$out/ovs-$RUNS.txt" >"$out/ovs.states"
 	# per-packet verdicts of the last run: new connections and invalid packets
@@ -176,18 +187,24 @@ compare() {
 	fi
 	echo "$label: $(sed -n 's/^pcap=\([^ ]*\) frames=\([0-9]*\).*/\2 frames/p' \
 		"$out/synfin-1.txt") x $LOOPS loops, median of $RUNS alternating runs"
-	awk -v s="$sf" -v o="$ov" 'BEGIN {
-		printf "  synfin : %7.3f Mpps %8.1f ns/packet\n", s, (s > 0 ? 1000 / s : 0)
-		printf "  OVS    : %7.3f Mpps %8.1f ns/packet\n", o, (o > 0 ? 1000 / o : 0)
-		printf "  ratio  : %.2fx (synfin / OVS)\n", (o > 0 ? s / o : 0) }'
+	awk -v s="$sf" -v o="$ov" -v sc="$sfc" -v oc="$ovc" -v pr="$pr" 'BEGIN {
+		printf "  synfin : %7.3f Mpps %8.1f ns/packet %8.1f TSC cycles/packet\n", s,
+			(s > 0 ? 1000 / s : 0), sc
+		printf "  OVS    : %7.3f Mpps %8.1f ns/packet %8.1f TSC cycles/packet\n", o,
+			(o > 0 ? 1000 / o : 0), oc
+		printf "  ratio  : %.2fx (synfin / OVS, of the medians; median of the run pairs %.2fx)\n",
+			(o > 0 ? s / o : 0), pr }'
 	echo "  end states (last pass): synfin $(tr '\n' ' ' <"$out/synfin.states")"
 	echo "                          ovs    $(tr '\n' ' ' <"$out/ovs.states")"
 	echo "  packets (all loops): synfin $v_s, ovs $v_o -> same: $same"
-	awk -v l="$label" -v s="$sf" -v o="$ov" -v same="$same" 'BEGIN {
-		printf "RESULT tracker=synfin trace=%s mpps=%.3f ns_per_pkt=%.1f\n", l, s, (s > 0 ? 1000 / s : 0)
-		printf "RESULT tracker=ovs trace=%s mpps=%.3f ns_per_pkt=%.1f states_match=%s\n", l, o,
-			(o > 0 ? 1000 / o : 0), same
-		printf "RESULT ratio=%.2f trace=%s\n", (o > 0 ? s / o : 0), l }'
+	awk -v l="$label" -v s="$sf" -v o="$ov" -v sc="$sfc" -v oc="$ovc" -v pr="$pr" \
+		-v same="$same" 'BEGIN {
+		printf "RESULT tracker=synfin trace=%s mpps=%.3f ns_per_pkt=%.1f cycles_per_pkt=%.1f\n",
+			l, s, (s > 0 ? 1000 / s : 0), sc
+		printf "RESULT tracker=ovs trace=%s mpps=%.3f ns_per_pkt=%.1f cycles_per_pkt=%.1f", l, o,
+			(o > 0 ? 1000 / o : 0), oc
+		printf " states_match=%s\n", same
+		printf "RESULT ratio=%.2f trace=%s pair_median=%.2f\n", (o > 0 ? s / o : 0), l, pr }'
 	[ "$same" = yes ] || STATES_DIFFER=1
 }
 
@@ -224,8 +241,11 @@ build_harness
 [ "$BUILD_ONLY" = 1 ] && { echo "ovs-conntrack: built $HARNESS"; exit 0; }
 [ -x "$BENCH" ] || { echo "$BENCH not built (meson setup build && ninja -C build)" >&2; exit 1; }
 make_traces
-echo "ovs-conntrack: $(uname -n), $(nproc) CPUs, synfin $(git rev-parse --short HEAD 2>/dev/null ||
-	echo '?'), OVS $(sed -n 's/^PACKAGE_VERSION = //p' "$OBJ/Makefile")"
+echo "ovs-conntrack: $CMDLINE"
+echo "ovs-conntrack: $(date -u +%Y-%m-%dT%H:%MZ), $(uname -n), $(nproc) CPUs" \
+	"($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)), load $(cut -d' ' -f1-3 \
+	/proc/loadavg), synfin $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
+	"OVS $(sed -n 's/^PACKAGE_VERSION = //p' "$OBJ/Makefile")"
 STATES_DIFFER=0
 compare "$TA" lifecycle
 compare "$TB" instep

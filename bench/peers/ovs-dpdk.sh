@@ -21,6 +21,7 @@
 #
 # Usage: bench/peers/ovs-dpdk.sh [-b BUILD_DIR] [-t SECONDS] [-f FLOWS] [-O]   (-O: OVS only)
 set -eu
+CMDLINE="$0 $*"
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 BUILD=build
@@ -102,6 +103,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # 1. testpmd io and synfin inline, by the project's own e2e script.
+echo "ovs-dpdk: $CMDLINE"
+echo "ovs-dpdk: $(date -u +%Y-%m-%dT%H:%MZ), $(uname -n), $(nproc) CPUs, load" \
+	"$(cut -d' ' -f1-3 /proc/loadavg), synfin $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
+	"$(dpkg-query -W -f='${Package} ${Version}' openvswitch-switch-dpdk)"
 tp=0
 sf=0
 if [ "$E2E" = 1 ]; then
