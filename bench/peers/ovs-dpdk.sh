@@ -12,7 +12,8 @@
 # invalid). The sequence numbers go back at every replay: synfin runs --liberal, OVS with
 # dpctl/ct-disable-tcp-seq-chk. One PMD thread on lcore FWD_LCORE (1), as testpmd's and synfin's
 # forwarding lcore; OVS's other threads on lcore MAIN_LCORE (0). Measured: the sum of both
-# ports' TX packets per second (ovs-ofctl dump-ports once a second, median of the differences).
+# ports' TX packets per second (ovs-ofctl dump-ports once a second, median of the differences);
+# then, for scale, the same OVS forwarding port to port with no ct() at all.
 #
 # ovsdb-server and ovs-vswitchd run from a private directory BUILD/peers/ovs-dpdk/run (own db,
 # sockets, pid and log files); both are stopped by PID at the end, on error and on a signal.
@@ -131,7 +132,8 @@ start_ovs() {
 	timeout 30 ovsdb-tool create "$RUN/conf.db" "$SCHEMA"
 	timeout 30 ovsdb-server "$RUN/conf.db" --remote="punix:$RUN/db.sock" \
 		--pidfile="$RUN/ovsdb-server.pid" --unixctl="$RUN/ovsdb-server.ctl" \
-		--log-file="$RUN/ovsdb-server.log" -vconsole:off --detach
+		--log-file="$RUN/ovsdb-server.log" -vconsole:off --detach \
+		>"$RUN/ovsdb-server.console" 2>&1
 	$VSCTL --no-wait init
 	$VSCTL --no-wait set Open_vSwitch . other_config:dpdk-init=true \
 		other_config:dpdk-lcore-mask="$(printf 0x%x $((1 << MAIN_LCORE)))" \
@@ -139,7 +141,7 @@ start_ovs() {
 		other_config:dpdk-extra="$1"
 	timeout 60 "$VSWITCHD" "unix:$RUN/db.sock" --pidfile="$RUN/ovs-vswitchd.pid" \
 		--unixctl="$RUN/ovs-vswitchd.ctl" --log-file="$RUN/ovs-vswitchd.log" -vconsole:off \
-		--detach ||
+		--detach >"$RUN/ovs-vswitchd.console" 2>&1 ||
 		return 1
 	i=0
 	until [ "$($VSCTL get Open_vSwitch . dpdk_initialized 2>/dev/null)" = true ]; do
@@ -196,29 +198,39 @@ if ! start_ovs "--no-huge -m 2048 --legacy-mem --no-pci --no-shconf --file-prefi
 	start_ovs "--no-pci --socket-mem 1024 --file-prefix ovsdpdk-bench" ||
 		{ echo "ovs-dpdk: OVS-DPDK did not start with hugepages either" >&2; exit 1; }
 fi
+# Forwarded packets per second over T s into file $1: T + 2 samples 1 s apart, the first
+# interval (start-up) left out, the median of the others.
+measure() {
+	: >"$1"
+	i=0
+	while [ "$i" -le $((T + 1)) ]; do
+		sample >>"$1"
+		sleep 1
+		i=$((i + 1))
+	done
+	awk 'NR > 1 { printf "%.0f\n", ($2 - s) / ($1 - t) } { t = $1; s = $2 }' "$1" | sed '1d' |
+		sort -n | awk '{ a[n++] = $1 } END { print n ? a[int(n/2)] : 0 }'
+}
 flows | $OFCTL add-flows br0 -
 $APPCTL dpctl/ct-disable-tcp-seq-chk >/dev/null
-# T + 2 samples, 1 s apart; the first interval (start-up) is left out.
-: >"$OUT/ovs-samples.txt"
-i=0
-while [ "$i" -le $((T + 1)) ]; do
-	sample >>"$OUT/ovs-samples.txt"
-	sleep 1
-	i=$((i + 1))
-done
-ov=$(awk 'NR > 1 { printf "%.0f\n", ($2 - s) / ($1 - t) } { t = $1; s = $2 }' \
-	"$OUT/ovs-samples.txt" | sed '1d' | sort -n | awk '{ a[n++] = $1 } END { print n ? a[int(n/2)] : 0 }')
+$APPCTL dpif-netdev/pmd-stats-clear >/dev/null
+ov=$(measure "$OUT/ovs-samples.txt")
 {
 	$OFCTL dump-flows br0
 	$APPCTL dpif-netdev/pmd-stats-show
 	echo "conntrack entries: $($APPCTL dpctl/dump-conntrack | wc -l)"
 } >"$OUT/ovs-state.txt" 2>&1 || true
+# For scale: the same OVS forwarding port to port without the conntrack pipeline.
+$OFCTL del-flows br0
+printf 'in_port=1,actions=output:2\nin_port=2,actions=output:1\n' | $OFCTL add-flows br0 -
+ovp=$(measure "$OUT/ovs-plain-samples.txt")
 cleanup
 
 echo "e2e (net_pcap infinite_rx x2, TX drop, one forwarding core, $FLOWS flows, $T s each):"
 echo "  dpdk-testpmd io : $tp pps"
 echo "  synfin inline   : $sf pps"
 echo "  OVS-DPDK ct     : $ov pps ($mode)"
+echo "  (OVS-DPDK port to port, no ct: $ovp pps)"
 awk -v t="$tp" -v s="$sf" -v o="$ov" 'BEGIN {
 	if (t > 0) printf "  of testpmd io  : synfin %.1f %%, OVS-DPDK %.1f %%\n", 100 * s / t, 100 * o / t
 	if (o > 0) printf "  synfin / OVS   : %.2fx\n", s / o }'
@@ -227,3 +239,4 @@ awk -v t="$tp" -v s="$sf" -v o="$ov" 'BEGIN {
 	printf "RESULT e2e_testpmd_pps=%d e2e_synfin_pps=%d e2e_ovs_ct_pps=%d", t, s, o
 	printf " synfin_pct=%.1f ovs_pct=%.1f synfin_over_ovs=%.2f\n", (t > 0 ? 100 * s / t : 0),
 		(t > 0 ? 100 * o / t : 0), (o > 0 ? s / o : 0) }'
+echo "RESULT e2e_ovs_plain_pps=$ovp"
