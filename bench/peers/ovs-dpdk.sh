@@ -20,7 +20,10 @@
 # DPDK runs without hugepages (--no-huge, via other_config:dpdk-extra); if OVS cannot start that
 # way the script says so and retries with 2 MB hugepages where they can be reserved.
 #
-# Usage: bench/peers/ovs-dpdk.sh [-b BUILD_DIR] [-t SECONDS] [-f FLOWS] [-O]   (-O: OVS only)
+# The three are run in turn ROUNDS times (default 3) and the medians printed.
+#
+# Usage: bench/peers/ovs-dpdk.sh [-b BUILD_DIR] [-t SECONDS] [-f FLOWS] [-n ROUNDS] [-O]
+#        (-O: OVS only, no testpmd/synfin)
 set -eu
 CMDLINE="$0 $*"
 cd "$(dirname "$0")/../.."
@@ -28,14 +31,16 @@ ROOT=$(pwd)
 BUILD=build
 T=8
 FLOWS=1000
+ROUNDS=3
 E2E=1
-while getopts b:t:f:O o; do
+while getopts b:t:f:n:O o; do
 	case $o in
 	b) BUILD=$OPTARG ;;
 	t) T=$OPTARG ;;
 	f) FLOWS=$OPTARG ;;
+	n) ROUNDS=$OPTARG ;;
 	O) E2E=0 ;;
-	*) echo "usage: $0 [-b BUILD_DIR] [-t SECONDS] [-f FLOWS] [-O]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-b BUILD_DIR] [-t SECONDS] [-f FLOWS] [-n ROUNDS] [-O]" >&2; exit 2 ;;
 	esac
 done
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
@@ -103,23 +108,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. testpmd io and synfin inline, by the project's own e2e script.
 echo "ovs-dpdk: $CMDLINE"
 echo "ovs-dpdk: $(date -u +%Y-%m-%dT%H:%MZ), $(uname -n), $(nproc) CPUs, load" \
 	"$(cut -d' ' -f1-3 /proc/loadavg), synfin $(git rev-parse --short HEAD 2>/dev/null || echo '?')," \
 	"$(dpkg-query -W -f='${Package} ${Version}' openvswitch-switch-dpdk)"
-tp=0
-sf=0
-if [ "$E2E" = 1 ]; then
-	echo "ovs-dpdk: bench/e2e-vdev.sh -b $BUILD -t $T -f $FLOWS"
-	timeout $((4 * T + 180)) "$ROOT/bench/e2e-vdev.sh" -b "$BUILD" -t "$T" -f "$FLOWS" \
-		>"$OUT/e2e-vdev.txt" 2>&1 || { cat "$OUT/e2e-vdev.txt" >&2; exit 1; }
-	tp=$(sed -n 's/^RESULT .*e2e_testpmd_pps=\([0-9]*\).*/\1/p' "$OUT/e2e-vdev.txt")
-	sf=$(sed -n 's/^RESULT .*e2e_synfin_pps=\([0-9]*\).*/\1/p' "$OUT/e2e-vdev.txt")
-	[ "$tp" != 0 ] || echo "ovs-dpdk: no testpmd rate parsed (see $OUT/e2e-vdev.txt)" >&2
-fi
 
-# 2. The same frames (e2e-vdev.sh's generator command) with TCP checksums, for OVS.
+# The same frames (e2e-vdev.sh's generator command) with TCP checksums, for OVS.
 timeout 120 "$BENCH" -l "$MAIN_LCORE" --no-huge --no-pci --no-shconf -m 256 --log-level=error \
 	--file-prefix ovsdpdk-gen -- --workload established --concurrent "$FLOWS" \
 	--packets $((2 * FLOWS)) --write-pcap "$P/e2e.pcap" >/dev/null
@@ -179,25 +173,6 @@ sample() {
 		END { printf "%s %d\n", t, s }'
 }
 
-mode="no hugepages"
-# --legacy-mem: --no-huge implies it, and OVS adds --in-memory (which excludes it) unless told.
-if ! start_ovs "--no-huge -m 2048 --legacy-mem --no-pci --no-shconf --file-prefix ovsdpdk-bench"; then
-	echo "ovs-dpdk: OVS-DPDK did not start without hugepages (log: $RUN/ovs-vswitchd.log);" \
-		"retrying with 2 MB hugepages" >&2
-	tail -n 15 "$RUN/ovs-vswitchd.log" >&2 || true
-	cp "$RUN/ovs-vswitchd.log" "$OUT/ovs-vswitchd-nohuge.log" 2>/dev/null || true
-	timeout 60 dpdk-hugepages.py --setup 2G >/dev/null 2>&1 || true
-	free_mb=$(awk '/^HugePages_Free/ { f = $2 } /^Hugepagesize/ { s = $2 }
-		END { print int(f * s / 1024) }' /proc/meminfo)
-	if ! grep -q hugetlbfs /proc/mounts || [ "$free_mb" -lt 1024 ]; then
-		echo "ovs-dpdk: no 1 GB of free hugepages here (dpdk-hugepages.py --setup 2G:" \
-			"$free_mb MB free): OVS-DPDK not measured" >&2
-		exit 1
-	fi
-	mode="2 MB hugepages"
-	start_ovs "--no-pci --socket-mem 1024 --file-prefix ovsdpdk-bench" ||
-		{ echo "ovs-dpdk: OVS-DPDK did not start with hugepages either" >&2; exit 1; }
-fi
 # Forwarded packets per second over T s into file $1: T + 2 samples 1 s apart, the first
 # interval (start-up) left out, the median of the others.
 measure() {
@@ -211,22 +186,79 @@ measure() {
 	awk 'NR > 1 { printf "%.0f\n", ($2 - s) / ($1 - t) } { t = $1; s = $2 }' "$1" | sed '1d' |
 		sort -n | awk '{ a[n++] = $1 } END { print n ? a[int(n/2)] : 0 }'
 }
-flows | $OFCTL add-flows br0 -
-$APPCTL dpctl/ct-disable-tcp-seq-chk >/dev/null
-$APPCTL dpif-netdev/pmd-stats-clear >/dev/null
-ov=$(measure "$OUT/ovs-samples.txt")
-{
-	$OFCTL dump-flows br0
-	$APPCTL dpif-netdev/pmd-stats-show
-	echo "conntrack entries: $($APPCTL dpctl/dump-conntrack | wc -l)"
-} >"$OUT/ovs-state.txt" 2>&1 || true
-# For scale: the same OVS forwarding port to port without the conntrack pipeline.
-$OFCTL del-flows br0
-printf 'in_port=1,actions=output:2\nin_port=2,actions=output:1\n' | $OFCTL add-flows br0 -
-ovp=$(measure "$OUT/ovs-plain-samples.txt")
-cleanup
+# Start OVS-DPDK without hugepages, else with them (sets $mode), or give up.
+# --legacy-mem: --no-huge implies it, and OVS adds --in-memory (which excludes it) unless told.
+start_ovs_any() {
+	if [ "$mode" = "no hugepages" ] &&
+		start_ovs "--no-huge -m 2048 --legacy-mem --no-pci --no-shconf --file-prefix ovsdpdk-bench"; then
+		return 0
+	fi
+	if [ "$mode" = "no hugepages" ]; then
+		echo "ovs-dpdk: OVS-DPDK did not start without hugepages (log: $OUT/ovs-vswitchd-nohuge.log);" \
+			"retrying with 2 MB hugepages" >&2
+		cp "$RUN/ovs-vswitchd.log" "$OUT/ovs-vswitchd-nohuge.log" 2>/dev/null || true
+		timeout 60 dpdk-hugepages.py --setup 2G >/dev/null 2>&1 || true
+		free_mb=$(awk '/^HugePages_Free/ { f = $2 } /^Hugepagesize/ { s = $2 }
+			END { print int(f * s / 1024) }' /proc/meminfo)
+		if ! grep -q hugetlbfs /proc/mounts || [ "$free_mb" -lt 1024 ]; then
+			echo "ovs-dpdk: no 1 GB of free hugepages here (dpdk-hugepages.py --setup 2G:" \
+				"$free_mb MB free): OVS-DPDK not measured" >&2
+			exit 1
+		fi
+		mode="2 MB hugepages"
+	fi
+	start_ovs "--no-pci --socket-mem 1024 --file-prefix ovsdpdk-bench" ||
+		{ echo "ovs-dpdk: OVS-DPDK did not start with hugepages either" >&2; exit 1; }
+}
 
-echo "e2e (net_pcap infinite_rx x2, TX drop, one forwarding core, $FLOWS flows, $T s each):"
+# One round: testpmd io and synfin inline (bench/e2e-vdev.sh), then OVS-DPDK with the ct
+# pipeline and port to port; OVS runs only during its own part (its PMD polls its core).
+round() {
+	r=$1
+	if [ "$E2E" = 1 ]; then
+		timeout $((4 * T + 180)) "$ROOT/bench/e2e-vdev.sh" -b "$BUILD" -t "$T" -f "$FLOWS" \
+			>"$OUT/e2e-vdev-$r.txt" 2>&1 || { cat "$OUT/e2e-vdev-$r.txt" >&2; exit 1; }
+		tp=$(sed -n 's/^RESULT .*e2e_testpmd_pps=\([0-9]*\).*/\1/p' "$OUT/e2e-vdev-$r.txt")
+		sf=$(sed -n 's/^RESULT .*e2e_synfin_pps=\([0-9]*\).*/\1/p' "$OUT/e2e-vdev-$r.txt")
+		echo "$tp" >>"$OUT/testpmd.pps"
+		echo "$sf" >>"$OUT/synfin.pps"
+	fi
+	start_ovs_any
+	flows | $OFCTL add-flows br0 -
+	$APPCTL dpctl/ct-disable-tcp-seq-chk >/dev/null
+	$APPCTL dpif-netdev/pmd-stats-clear >/dev/null
+	ov=$(measure "$OUT/ovs-samples-$r.txt")
+	{
+		$OFCTL dump-flows br0
+		$APPCTL dpif-netdev/pmd-stats-show
+		echo "conntrack entries: $($APPCTL dpctl/dump-conntrack | wc -l)"
+	} >"$OUT/ovs-state-$r.txt" 2>&1 || true
+	# For scale: the same OVS forwarding port to port without the conntrack pipeline.
+	$OFCTL del-flows br0
+	printf 'in_port=1,actions=output:2\nin_port=2,actions=output:1\n' | $OFCTL add-flows br0 -
+	ovp=$(measure "$OUT/ovs-plain-samples-$r.txt")
+	cleanup
+	echo "$ov" >>"$OUT/ovs.pps"
+	echo "$ovp" >>"$OUT/ovs-plain.pps"
+	echo "  round $r: testpmd io ${tp:-0} pps, synfin inline ${sf:-0} pps, OVS-DPDK ct $ov pps," \
+		"OVS-DPDK port to port $ovp pps"
+}
+
+median() { sort -n | awk '{ a[n++] = $1 } END { print n ? a[int((n - 1) / 2)] : 0 }'; }
+mode="no hugepages"
+for f in testpmd synfin ovs ovs-plain; do : >"$OUT/$f.pps"; done
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	round "$r"
+	r=$((r + 1))
+done
+tp=$(median <"$OUT/testpmd.pps")
+sf=$(median <"$OUT/synfin.pps")
+ov=$(median <"$OUT/ovs.pps")
+ovp=$(median <"$OUT/ovs-plain.pps")
+
+echo "e2e (net_pcap infinite_rx x2, TX drop, one forwarding core, $FLOWS flows, $T s each," \
+	"median of $ROUNDS alternating rounds):"
 echo "  dpdk-testpmd io : $tp pps"
 echo "  synfin inline   : $sf pps"
 echo "  OVS-DPDK ct     : $ov pps ($mode)"
@@ -234,7 +266,7 @@ echo "  (OVS-DPDK port to port, no ct: $ovp pps)"
 awk -v t="$tp" -v s="$sf" -v o="$ov" 'BEGIN {
 	if (t > 0) printf "  of testpmd io  : synfin %.1f %%, OVS-DPDK %.1f %%\n", 100 * s / t, 100 * o / t
 	if (o > 0) printf "  synfin / OVS   : %.2fx\n", s / o }'
-sed -n 's/^conntrack entries/  OVS &/p' "$OUT/ovs-state.txt"
+sed -n 's/^conntrack entries/  OVS (last round) &/p' "$OUT/ovs-state-$ROUNDS.txt"
 awk -v t="$tp" -v s="$sf" -v o="$ov" 'BEGIN {
 	printf "RESULT e2e_testpmd_pps=%d e2e_synfin_pps=%d e2e_ovs_ct_pps=%d", t, s, o
 	printf " synfin_pct=%.1f ovs_pct=%.1f synfin_over_ovs=%.2f\n", (t > 0 ? 100 * s / t : 0),
