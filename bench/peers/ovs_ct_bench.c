@@ -320,7 +320,8 @@ main(int argc, char **argv)
 	secs = (double)o.ns / 1e9;
 	mpps = secs > 0 ? (double)o.pkts / secs / 1e6 : 0;
 	cpp = o.pkts ? (double)o.cycles / (double)o.pkts : 0;
-	printf("timed: %" PRIu64 " packets in %" PRIu64 " batches, %.4f s (%" PRIu64 " TSC cycles)\n",
+	printf("timed: %" PRIu64 " packets in %" PRIu64 " batches, %.4f s (%" PRIu64
+	       " TSC cycles)\n",
 	       o.pkts, o.batches, secs, o.cycles);
 	printf("ct_state: new=%" PRIu64 " est=%" PRIu64 " inv=%" PRIu64 " untracked=%" PRIu64
 	       " (rpl=%" PRIu64 ") nconns=%u\n",
