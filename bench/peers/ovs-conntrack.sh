@@ -208,6 +208,11 @@ compare() {
 	[ "$same" = yes ] || STATES_DIFFER=1
 }
 
+# Instructions of callgrind output $1 (its "totals:" line) per packet ($2 packets).
+ipp() {
+	sed -n 's/^totals: \([0-9]*\).*/\1/p' "$1" | awk -v n="$2" '{ printf "%.0f", $1 / n }'
+}
+
 # Instructions per packet inside each timed function (callgrind, one loop of trace $1); the
 # patterns also match the clones gcc makes of a noinline function (run_pcap_batch.constprop.0).
 instr() {
@@ -220,10 +225,8 @@ instr() {
 		--callgrind-out-file="$out/cg-ovs.out" "$HARNESS" --pcap "$1" --loops 1 \
 		>"$out/cg-ovs.txt" 2>&1 || { tail "$out/cg-ovs.txt" >&2; exit 1; }
 	n=$(sed -n 's/.*frames=\([0-9]*\).*/\1/p' "$out/cg-synfin.txt" | head -n 1)
-	for t in synfin ovs; do
-		ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$out/cg-$t.out")
-		eval "ipp_$t=\$(awk -v i=\"\$ir\" -v n=\"\$n\" 'BEGIN { printf \"%.0f\", i / n }')"
-	done
+	ipp_synfin=$(ipp "$out/cg-synfin.out" "$n")
+	ipp_ovs=$(ipp "$out/cg-ovs.out" "$n")
 	echo "$2: instructions per packet (callgrind, 1 loop, $n packets):" \
 		"synfin $ipp_synfin, OVS $ipp_ovs"
 	echo "RESULT instr trace=$2 synfin_instr_per_pkt=$ipp_synfin ovs_instr_per_pkt=$ipp_ovs"
