@@ -219,6 +219,13 @@ bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, uint16_
 	}
 }
 
+void
+bench_gen_no_stagger(struct bench_gen *g)
+{
+	g->no_stagger = 1;
+	g->warm_left = 0;
+}
+
 static uint64_t
 xorshift(uint64_t *s)
 {
@@ -274,7 +281,7 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 		/* Skip slots that have not started yet (warm-up rounds only). */
 		for (;;) {
 			i = g->slot;
-			start = 7 - (i % 8);
+			start = g->no_stagger ? 0 : 7 - (i % 8);
 			if (g->round >= start)
 				break;
 			if (++g->slot == g->n) {

@@ -58,6 +58,7 @@ struct bench_gen {
 	double flood_acc;   /**< Bresenham accumulator of flood packets */
 	uint64_t rng;       /**< xorshift state for flood sources */
 	uint64_t warm_left; /**< warm-up packets still to emit (emitted first, tagged) */
+	uint8_t no_stagger; /**< 1: every slot starts at round 0 (bench_gen_no_stagger()) */
 };
 
 enum bench_workload {
@@ -75,6 +76,13 @@ enum bench_workload {
  */
 void bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, uint16_t payload,
                     double flood_ratio);
+
+/**
+ * Lifecycle: start every slot at round 0 instead of staggering them, with no warm-up, so round r
+ * carries phase r of every slot: 8 N packets are N connections all open at once, each spread
+ * over the whole stream. Call right after bench_gen_init().
+ */
+void bench_gen_no_stagger(struct bench_gen *g);
 
 /** Next packet. @return tag describing it. */
 struct bench_tag bench_gen_next(struct bench_gen *g, struct bench_pkt *p);

@@ -49,6 +49,8 @@ struct opts {
 	double flood_ratio;
 	const char *write_pcap; /* write the workload to a pcap instead of running it */
 	int write_warm;         /* 1: include the warm-up packets in the pcap */
+	int no_stagger;         /* 1: every lifecycle slot starts at round 0, no warm-up */
+	int dump_states;        /* 1: print the flows per conntrack state at the end */
 	int quiet;
 };
 
@@ -88,7 +90,9 @@ usage(const char *prog)
 	       "  --payload N          data segment length (default 10)\n"
 	       "  --seed N             seed of addresses, ports and ISNs (default 1)\n"
 	       "  --write-pcap FILE    write --packets packets of the workload to FILE and exit\n"
-	       "                       (timed part only; --write-warmup: warm-up packets first)\n",
+	       "                       (timed part only; --write-warmup: warm-up packets first)\n"
+	       "  --no-stagger         lifecycle: all slots in step from round 0 (no warm-up)\n"
+	       "  --dump-states        print the flows in each conntrack state at the end\n",
 	       prog, BURST_MAX);
 }
 
@@ -111,6 +115,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        {"flood-ratio", required_argument, NULL, 'f'},
 	        {"write-pcap", required_argument, NULL, 'o'},
 	        {"write-warmup", no_argument, NULL, 'O'},
+	        {"no-stagger", no_argument, NULL, 'N'},
+	        {"dump-states", no_argument, NULL, 'D'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -180,6 +186,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'O':
 			o->write_warm = 1;
+			break;
+		case 'N':
+			o->no_stagger = 1;
+			break;
+		case 'D':
+			o->dump_states = 1;
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -370,6 +382,8 @@ run_synthetic(struct bench *b, uint64_t tsc_hz)
 
 	bench_gen_init(&g, b->o.workload, (uint32_t)b->o.concurrent, b->o.seed, b->o.payload,
 	               b->o.workload == BENCH_W_SYNFLOOD ? b->o.flood_ratio : 0);
+	if (b->o.no_stagger)
+		bench_gen_no_stagger(&g);
 	if (!b->o.quiet)
 		printf("warm-up: %" PRIu64 " packets (untimed)\n", g.warm_left);
 	while (g.warm_left > 0) {
@@ -402,6 +416,25 @@ pcap_frame_set(struct rte_mbuf *m, const struct tl_pcap *pc, uint32_t i)
 	m->pkt_len = len; /* a longer frame looks like a chained one: headers in the first part */
 }
 
+/*
+ * The timed part of a pcap batch: @p nb prepared bursts, burst j at clock @p bnow[j]. Never
+ * inlined (callgrind --toggle-collect=run_pcap_batch, bench/peers/ovs-conntrack.sh).
+ */
+static __attribute__((noinline)) void
+run_pcap_batch(struct bench *b, unsigned int nb, const uint64_t *bnow)
+{
+	unsigned int k = 0;
+
+	for (unsigned int j = 0; j < nb; j++) {
+		if (bnow[j] != b->now) {
+			b->now = bnow[j];
+			ct_worker_tick(b->w, b->now);
+		}
+		ct_worker_process_burst(b->w, &b->m[k], b->burst_n[j], b->now, &b->verdict[k]);
+		k += b->burst_n[j];
+	}
+}
+
 static void
 run_pcap(struct bench *b, const struct tl_pcap *pc, uint64_t tsc_hz)
 {
@@ -429,17 +462,8 @@ run_pcap(struct bench *b, const struct tl_pcap *pc, uint64_t tsc_hz)
 				b->burst_n[nb++] = (uint16_t)n;
 				k += n;
 			}
-			k = 0;
 			t0 = rte_rdtsc_precise();
-			for (unsigned int j = 0; j < nb; j++) {
-				if (bnow[j] != b->now) {
-					b->now = bnow[j];
-					ct_worker_tick(b->w, b->now);
-				}
-				ct_worker_process_burst(b->w, &b->m[k], b->burst_n[j], b->now,
-				                        &b->verdict[k]);
-				k += b->burst_n[j];
-			}
+			run_pcap_batch(b, nb, bnow);
 			t1 = rte_rdtsc_precise();
 			b->c.cycles += t1 - t0;
 			b->c.pkts += k;
@@ -487,6 +511,8 @@ main(int argc, char **argv)
 
 		bench_gen_init(&g, b.o.workload, (uint32_t)b.o.concurrent, b.o.seed, b.o.payload,
 		               b.o.workload == BENCH_W_SYNFLOOD ? b.o.flood_ratio : 0);
+		if (b.o.no_stagger)
+			bench_gen_no_stagger(&g);
 		if (bench_pcap_write(b.o.write_pcap, &g, b.o.packets, !b.o.write_warm, 1) < 0)
 			return 1;
 		printf("wrote %" PRIu64 " packets to %s\n", b.o.packets, b.o.write_pcap);
@@ -587,6 +613,15 @@ main(int argc, char **argv)
 		printf("lifecycles: completed=%" PRIu64 " broken=%" PRIu64 " flood_syns=%" PRIu64
 		       "\n",
 		       b.c.completed, b.c.broken, b.c.flood);
+	if (b.o.dump_states) {
+		uint64_t n[CT_S_MAX];
+
+		ct_worker_flows_by_state(b.w, n);
+		printf("states:");
+		for (unsigned int s = 0; s < CT_S_MAX; s++)
+			printf(" %s=%" PRIu64, ct_state_name(s), n[s]);
+		printf("\n");
+	}
 	printf("Mpps %.3f  cycles/pkt %.1f  connections/s %.0f  bytes/flow %.1f\n", mpps, cpp, cps,
 	       bpf);
 	printf("RESULT mpps=%.3f cycles_per_pkt=%.1f cps=%.0f bytes_per_flow=%.1f\n", mpps, cpp,
