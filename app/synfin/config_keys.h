@@ -69,6 +69,8 @@
 	       tcp.loose, "pick up flows mid-stream from a plain ACK (default on)")                \
 	SF_KEY(tcp,     liberal,      "liberal",      BOOL,            0,   1,                     \
 	       tcp.liberal, "skip TCP window checks")                                              \
+	SF_KEY(tcp,     predict,      "predict",      BOOL,            0,   1,                     \
+	       tcp.predict, "header prediction of in-order established segments (default on)")    \
 	CT_STATES(SF_KEYS_TIMEOUT_ROW) /* [timeouts]: one row per state but NONE */                \
 	SF_KEY(ports,   rxq,          "rxq",          U32,             1,   SF_MAX_RXQ_PER_LCORE,  \
 	       rxq, "RX queues per port, spread by symmetric RSS")                                 \

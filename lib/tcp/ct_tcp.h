@@ -261,6 +261,7 @@ struct ct_tcp_timeouts {
 struct ct_tcp_conf {
 	bool loose;   /**< pick up flows mid-stream from a plain ACK (Linux default: on) */
 	bool liberal; /**< skip window checks (only RST still needs to be in window) */
+	bool predict; /**< header prediction (ct_tcp_predict(); default on; off: differential tests) */
 	struct ct_tcp_timeouts timeouts;
 };
 
@@ -315,6 +316,66 @@ enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
  */
 enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
                              const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+
+/** The lowest acceptable ack may lag the receiver's end by this much at least (netfilter). */
+#define CT_TCP_MAXACKWIN 66000
+
+/**
+ * Header prediction (Linux tcp_rcv_established()'s idea, for a middlebox): the common segment of
+ * an established connection, an ACK with or without data, in order, inside every bound, with no
+ * FIN seen and no state change, is checked and recorded with a handful of compares and stores.
+ * @return true when @p seg was such a segment: it is accepted (CT_VERDICT_ACCEPT, CT_R_OK) and
+ *         @p t updated exactly as ct_tcp_track() would; false (t untouched): call ct_tcp_track().
+ *         Never true without conf->predict (differential tests: test/unit/test_tcp_predict.c).
+ */
+static inline bool
+ct_tcp_predict(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
+               const struct ct_tcp_seg *seg)
+{
+	unsigned int d = (unsigned int)dir & 1;
+	struct ct_tcp_peer *s = &t->peer[d], *r = &t->peer[!d];
+	uint32_t end = seg->seq + seg->len, lag, win;
+
+	lag = s->maxwin > CT_TCP_MAXACKWIN ? s->maxwin : CT_TCP_MAXACKWIN;
+	if (!(t->state == CT_S_ESTABLISHED && t->tcp_state[0] == CT_TCP_ESTABLISHED &&
+	      t->tcp_state[1] == CT_TCP_ESTABLISHED &&
+	      (seg->flags & (CT_TCPF_FIN | CT_TCPF_SYN | CT_TCPF_RST | CT_TCPF_ACK |
+	                     CT_TCPF_URG)) == CT_TCPF_ACK &&
+	      !((t->peer_flags[0] | t->peer_flags[1]) &
+	        (CT_PEER_F_FIN_SEEN | CT_PEER_F_ACK_AHEAD)) &&
+	      !(t->flags & CT_F_LIBERAL) && s->maxwin != 0 && r->maxwin != 0 &&
+	      seg->seq == s->end && (int32_t)(end - s->maxend) <= 0 &&     /* bounds I, II */
+	      (int32_t)(seg->ack - r->end) <= 0 &&                         /* bound III */
+	      (int32_t)(seg->ack - (r->end - lag)) >= 0 && conf->predict)) /* bound IV */
+		return false;
+	win =
+	        (uint32_t)seg->win
+	        << ((t->peer_flags[0] & t->peer_flags[1] & CT_PEER_F_WSCALE) ? t->wscale[d] : 0);
+	if (s->maxwin < win)
+		s->maxwin = win;
+	if ((int32_t)(end - s->end) > 0) {
+		s->end = end;
+		t->peer_flags[d] |= CT_PEER_F_DATA_UNACK;
+	}
+	if ((int32_t)(seg->ack + win - (r->maxend - 1)) > 0)
+		r->maxend = seg->ack + win + (win == 0);
+	if (seg->ack == r->end)
+		t->peer_flags[!d] &= (uint8_t)~CT_PEER_F_DATA_UNACK;
+	t->flags |= CT_F_ASSURED;
+	return true;
+}
+
+/** ct_tcp_predict(), else ct_tcp_track(): the per-packet entry. Same contract as ct_tcp_track(). */
+static inline enum ct_verdict
+ct_tcp_track_fast(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
+                  const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
+{
+	if (__builtin_expect(ct_tcp_predict(t, conf, dir, seg), 1)) {
+		*reason = CT_R_OK;
+		return CT_VERDICT_ACCEPT;
+	}
+	return ct_tcp_track(t, conf, dir, seg, reason);
+}
 
 /**
  * Conntrack state implied by a pair of endpoint states (the mapping used by ct_tcp_track()).

@@ -37,6 +37,7 @@ const struct ct_tcp_timeouts ct_tcp_timeouts_default = CT_TCP_TIMEOUTS_INIT;
 const struct ct_tcp_conf ct_tcp_conf_default = {
         .loose = true,    /* Linux nf_conntrack_tcp_loose = 1 */
         .liberal = false, /* Linux nf_conntrack_tcp_be_liberal = 0 */
+        .predict = true,
         .timeouts = CT_TCP_TIMEOUTS_INIT,
 };
 

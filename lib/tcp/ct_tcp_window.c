@@ -28,7 +28,7 @@
 	 1u << CT_TCP_LAST_ACK)
 
 /* netfilter: the lowest acceptable ack may lag the receiver's end by this much at least. */
-#define MAXACKWINCONST 66000
+#define MAXACKWINCONST CT_TCP_MAXACKWIN
 /* RFC 7323 2.3: a shift above 14 is used as 14. */
 #define WSCALE_MAX 14
 

@@ -113,7 +113,7 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 	uint8_t old = f->tcp.state;
 	enum ct_verdict v;
 
-	v = ct_tcp_track(&f->tcp, &w->tcp, dir, &pkt->seg, &reason);
+	v = ct_tcp_track_fast(&f->tcp, &w->tcp, dir, &pkt->seg, &reason);
 	if (likely(v == CT_VERDICT_ACCEPT)) {
 		f->pkts[dir]++;
 		ct_flow_bytes_add(f, dir, pkt->l3_len);

@@ -53,4 +53,6 @@ rc=$?
 # The reorder property test (test/e2e/test_reorder.py) on these captures: each adjacent pair of
 # opposite-direction packets of a connection swapped, and a sample of wider moves.
 python3 "$ROOT/test/e2e/test_reorder.py" "$SYNFIN" "$OUT" || rc=1
+# Header prediction against the full path on the real captures: same flows and counters.
+python3 "$ROOT/test/e2e/test_predict.py" "$SYNFIN" - "$ROOT/test/scenarios" "$OUT"/*.pcap || rc=1
 exit $rc
