@@ -13,7 +13,9 @@
  * verdict and reason in range and consistent (ACCEPT <=> CT_R_OK); an INVALID or REOPEN verdict
  * leaves struct ct_tcp byte-for-byte unchanged; both endpoint states < CT_TCP_STATE_MAX; the
  * conntrack state equals ct_state_from_tcp(client, server); ct_tcp_track() is deterministic (a
- * second run on a copy gives the same verdict, reason and struct). Any violation aborts.
+ * second run on a copy gives the same verdict, reason and struct), and ct_tcp_track_fast() (the
+ * header prediction) gives that same verdict, reason and struct too; after a DELETE the next
+ * record starts a flow anew, as in the worker. Any violation aborts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -137,6 +139,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		v2 = ct_tcp_track(&again, &conf, dir, &seg, &r2);
 		CHECK(v2 == v && r2 == r);
 		CHECK(memcmp(&again, &t, sizeof(t)) == 0);
+
+		/* header prediction: the same verdict, reason and state as the full path */
+		again = before;
+		v2 = ct_tcp_track_fast(&again, &conf, dir, &seg, &r2);
+		CHECK(v2 == v && r2 == r);
+		CHECK(memcmp(&again, &t, sizeof(t)) == 0);
+		if (v == CT_VERDICT_DELETE)
+			have = 0;
 
 		if (v == CT_VERDICT_REOPEN)
 			have = start(&t, &conf, &seg);
