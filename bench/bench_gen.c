@@ -173,6 +173,33 @@ lifecycle_pkt(const struct bench_gen *g, uint32_t i, uint64_t k, struct bench_pk
 	phase_pkt(g, i, gen, (unsigned int)(k % BENCH_PHASES), c, s, p);
 }
 
+/* ISN step between two uses of a tuple of a loopable generator: 2^32 / uses per pass. */
+static uint32_t
+loop_step(const struct bench_gen *g)
+{
+	return (uint32_t)((UINT64_C(1) << 32) / (g->loop_gens / g->loop_tuples));
+}
+
+/*
+ * Packet @p k (0-based, counting across connections) of loopable slot @p i: connection
+ * k / 8 uses tuple (k / 8) % tuples for the (k / 8 / tuples)-th time in the pass, its ISNs that
+ * many steps after the tuple's first ones. The wrap to the first use of the next pass is one
+ * step plus 2^32 mod uses, still below 2^31 for 3 uses or more.
+ */
+static void
+loop_pkt(const struct bench_gen *g, uint32_t i, uint64_t k, struct bench_pkt *p)
+{
+	uint64_t conn = k / BENCH_PHASES;
+	uint32_t t = (uint32_t)(conn % g->loop_tuples);
+	uint32_t use = (uint32_t)(conn / g->loop_tuples);
+	uint32_t c, s;
+
+	isns(g, i, t, &c, &s);
+	c += use * loop_step(g);
+	s += use * loop_step(g);
+	phase_pkt(g, i, t, (unsigned int)(k % BENCH_PHASES), c, s, p);
+}
+
 /* Round @p r (>= 0) of established flow @p i: data alternating client / server. */
 static void
 established_pkt(const struct bench_gen *g, uint32_t i, uint64_t r, struct bench_pkt *p)
@@ -224,6 +251,24 @@ bench_gen_no_stagger(struct bench_gen *g)
 {
 	g->no_stagger = 1;
 	g->warm_left = 0;
+}
+
+int
+bench_gen_loopable(struct bench_gen *g, uint32_t gens, uint32_t tuples)
+{
+	uint32_t uses = tuples ? gens / tuples : 0;
+
+	if (g->mode != BENCH_W_LIFECYCLE && g->mode != BENCH_W_SYNFLOOD)
+		return -1;
+	if (tuples == 0 || tuples > 64000 || gens % tuples != 0 || uses < 3 || uses > 65536)
+		return -1;
+	g->loop_gens = gens;
+	g->loop_tuples = tuples;
+	if (loop_step(g) <= (uint32_t)g->payload + 2)
+		return -1;
+	g->loop_left = (uint64_t)g->n * gens * BENCH_PHASES;
+	g->warm_left = 0;
+	return 0;
 }
 
 static uint64_t
@@ -278,11 +323,14 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 		uint32_t i;
 		uint64_t start;
 
-		/* Skip slots that have not started yet (warm-up rounds only). */
+		uint64_t span = g->loop_gens ? (uint64_t)g->loop_gens * BENCH_PHASES : UINT64_MAX;
+
+		/* Skip slots that have not started yet (warm-up rounds) or have finished their
+		 * connections (the last rounds of a loopable pass). */
 		for (;;) {
 			i = g->slot;
 			start = g->no_stagger ? 0 : 7 - (i % 8);
-			if (g->round >= start)
+			if (g->round >= start && g->round - start < span)
 				break;
 			if (++g->slot == g->n) {
 				g->slot = 0;
@@ -291,7 +339,12 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 		}
 		uint64_t k = g->round - start;
 
-		lifecycle_pkt(g, i, k, p);
+		if (g->loop_gens) {
+			loop_pkt(g, i, k, p);
+			g->loop_left--;
+		} else {
+			lifecycle_pkt(g, i, k, p);
+		}
 		t.slot = i;
 		t.phase = (uint8_t)(k % BENCH_PHASES);
 		if (++g->slot == g->n) {
@@ -322,20 +375,20 @@ bench_pcap_load(const char *path, struct tl_pcap *pc)
 	return 0;
 }
 
-int
+int64_t
 bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
                  uint32_t us_per_pkt)
 {
 	static uint8_t frame[FRAME_MAX];
 	struct tl_pcap_out out;
-	uint64_t us = 0;
+	uint64_t us = 0, n = 0;
 	int ret = tl_pcap_out_create(&out, path, 65535);
 
 	if (ret != 0) {
 		fprintf(stderr, "pcap %s: %s\n", path, strerror(-ret));
 		return -1;
 	}
-	while (npkts > 0) {
+	while (npkts > 0 && !bench_gen_done(g)) {
 		struct bench_pkt p;
 		struct bench_tag t = bench_gen_next(g, &p);
 		uint32_t len;
@@ -351,6 +404,7 @@ bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip
 		}
 		us += us_per_pkt;
 		npkts--;
+		n++;
 	}
-	return tl_pcap_out_free(&out) == 0 ? 0 : -1;
+	return tl_pcap_out_free(&out) == 0 ? (int64_t)n : -1;
 }

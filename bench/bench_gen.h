@@ -48,17 +48,20 @@ uint32_t bench_frame_write(uint8_t *buf, const struct bench_pkt *p);
 
 /** Generator of the lifecycle / established / synflood workloads. */
 struct bench_gen {
-	int mode;           /**< BENCH_W_* */
-	uint32_t n;         /**< concurrent connections (slots) / flows */
-	uint64_t round;     /**< current round over the slots */
-	uint32_t slot;      /**< next slot in this round */
-	uint32_t seed;      /**< perturbs addresses, ports and ISNs */
-	uint16_t payload;   /**< data segment length */
-	double flood_ratio; /**< synflood: fraction of packets that are flood SYNs */
-	double flood_acc;   /**< Bresenham accumulator of flood packets */
-	uint64_t rng;       /**< xorshift state for flood sources */
-	uint64_t warm_left; /**< warm-up packets still to emit (emitted first, tagged) */
-	uint8_t no_stagger; /**< 1: every slot starts at round 0 (bench_gen_no_stagger()) */
+	int mode;             /**< BENCH_W_* */
+	uint32_t n;           /**< concurrent connections (slots) / flows */
+	uint64_t round;       /**< current round over the slots */
+	uint32_t slot;        /**< next slot in this round */
+	uint32_t seed;        /**< perturbs addresses, ports and ISNs */
+	uint16_t payload;     /**< data segment length */
+	double flood_ratio;   /**< synflood: fraction of packets that are flood SYNs */
+	double flood_acc;     /**< Bresenham accumulator of flood packets */
+	uint64_t rng;         /**< xorshift state for flood sources */
+	uint64_t warm_left;   /**< warm-up packets still to emit (emitted first, tagged) */
+	uint8_t no_stagger;   /**< 1: every slot starts at round 0 (bench_gen_no_stagger()) */
+	uint32_t loop_gens;   /**< loopable: connections per slot in one pass (0: endless) */
+	uint32_t loop_tuples; /**< loopable: 4-tuples per slot, used in turn */
+	uint64_t loop_left;   /**< loopable: lifecycle packets still to emit in this pass */
 };
 
 enum bench_workload {
@@ -84,7 +87,27 @@ void bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, ui
  */
 void bench_gen_no_stagger(struct bench_gen *g);
 
-/** Next packet. @return tag describing it. */
+/**
+ * Make a lifecycle or synflood generator loopable (after bench_gen_init(), before the first
+ * packet): the stream ends once every slot has run @p gens complete connections, so a replay of
+ * it in a loop never cuts a connection. Slot i uses @p tuples 4-tuples in turn (client port
+ * changes), so each is reused by gens / tuples connections per pass; each use advances both
+ * ISNs of the tuple by 2^32 / (gens / tuples), so the next SYN on a tuple, within a pass or
+ * after the wrap, is after the old connection's sequence space by modular comparison: a valid
+ * TIME_WAIT reopen (RFC 9293 3.10.7.4, RFC 6191). No warm-up: every packet is emitted.
+ * @return 0, or -1 when @p gens is not a multiple of @p tuples, gens / tuples is not in
+ *         3 .. 65536, or the payload does not fit in an ISN step.
+ */
+int bench_gen_loopable(struct bench_gen *g, uint32_t gens, uint32_t tuples);
+
+/** True once a loopable generator has emitted its whole pass. */
+static inline bool
+bench_gen_done(const struct bench_gen *g)
+{
+	return g->loop_gens != 0 && g->loop_left == 0;
+}
+
+/** Next packet (not to be called once bench_gen_done()). @return tag describing it. */
 struct bench_tag bench_gen_next(struct bench_gen *g, struct bench_pkt *p);
 
 /**
@@ -96,11 +119,11 @@ int bench_pcap_load(const char *path, struct tl_pcap *pc);
 
 /**
  * Write @p npkts packets of generator @p g (warm-up first, then timed packets) to a classic pcap
- * (microsecond timestamps, @p us_per_pkt apart). With @p skip_warm the warm-up packets are
- * generated but not written.
- * @return 0, or -1 with a message on stderr.
+ * (microsecond timestamps, @p us_per_pkt apart), or fewer when a loopable generator's pass ends
+ * first. With @p skip_warm the warm-up packets are generated but not written.
+ * @return the packets written, or -1 with a message on stderr.
  */
-int bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
-                     uint32_t us_per_pkt);
+int64_t bench_pcap_write(const char *path, struct bench_gen *g, uint64_t npkts, int skip_warm,
+                         uint32_t us_per_pkt);
 
 #endif /* BENCH_GEN_H */

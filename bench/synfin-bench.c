@@ -43,7 +43,12 @@ struct opts {
 	const char *pcap;
 	uint64_t loops;
 	uint64_t time_wait_ms;
-	uint64_t tick_ns; /* synthetic clock advance per burst */
+	int time_wait_set;             /* --time-wait-ms given (pcap workload: else the default) */
+	uint32_t timeout_ms[CT_S_MAX]; /* --timeout-ms STATE=MS overrides, 0 = not given */
+	int keep_table;                /* pcap: keep the table between loops, clock runs on */
+	int loopable;                  /* --write-pcap: a pass that can be replayed in a loop */
+	uint32_t loop_tuples;          /* loopable: 4-tuples per slot */
+	uint64_t tick_ns;              /* synthetic clock advance per burst */
 	uint32_t seed;
 	uint16_t payload;
 	double flood_ratio;
@@ -76,6 +81,9 @@ usage(const char *prog)
 	       "  --workload lifecycle|established|synflood   (default lifecycle)\n"
 	       "  --pcap FILE          replay a classic pcap from memory (workload pcap)\n"
 	       "  --loops N            pcap replays (table flushed between loops; default 10)\n"
+	       "  --keep-table         pcap: keep the table between loops, the clock running on\n"
+	       "                       (a loopable pcap's steady state; loops 2..N reported "
+	       "apart)\n"
 	       "  --concurrent N       connections open at once / established flows (default "
 	       "100000)\n"
 	       "  --packets N          timed packets (default 20000000)\n"
@@ -83,7 +91,9 @@ usage(const char *prog)
 	       "  --table-size N       flow table capacity (default: concurrent * 5/4 + 65536)\n"
 	       "  --burst N            packets per ct_worker_process_burst() call (default 32, max "
 	       "%d)\n"
-	       "  --time-wait-ms N     TIME_WAIT timeout for the run (default 1000)\n"
+	       "  --time-wait-ms N     TIME_WAIT timeout in ms (default 1000; pcap: the "
+	       "tracker's)\n"
+	       "  --timeout-ms S=MS    timeout of conntrack state S in ms (repeatable)\n"
 	       "  --tick-us N          synthetic clock advance per burst (default 1000 = 1 ms)\n"
 	       "  --flood-ratio R      synflood: fraction of packets that are flood SYNs (default "
 	       "0.9)\n"
@@ -91,9 +101,41 @@ usage(const char *prog)
 	       "  --seed N             seed of addresses, ports and ISNs (default 1)\n"
 	       "  --write-pcap FILE    write --packets packets of the workload to FILE and exit\n"
 	       "                       (timed part only; --write-warmup: warm-up packets first)\n"
+	       "  --loopable           with --write-pcap (lifecycle, synflood): whole connections\n"
+	       "                       only, ISNs spaced so the pcap stays valid when looped\n"
+	       "  --loop-tuples T      loopable: 4-tuples per slot (default 1)\n"
 	       "  --no-stagger         lifecycle: all slots in step from round 0 (no warm-up)\n"
 	       "  --dump-states        print the flows in each conntrack state at the end\n",
 	       prog, BURST_MAX);
+}
+
+/* --timeout-ms STATE=MS: a conntrack state's timeout in milliseconds. @return 0 or -1. */
+static int
+timeout_opt(struct opts *o, const char *arg)
+{
+	char name[32];
+	const char *eq = strchr(arg, '=');
+	char *end;
+	unsigned long long ms;
+	int st;
+
+	if (eq == NULL || (size_t)(eq - arg) >= sizeof(name)) {
+		fprintf(stderr, "--timeout-ms: '%s' is not STATE=MS\n", arg);
+		return -1;
+	}
+	memcpy(name, arg, (size_t)(eq - arg));
+	name[eq - arg] = '\0';
+	st = ct_state_parse(name);
+	errno = 0;
+	ms = strtoull(eq + 1, &end, 10);
+	if (st <= CT_S_NONE || st >= CT_S_MAX || errno != 0 || *end != '\0' || eq[1] == '\0' ||
+	    ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX) {
+		fprintf(stderr, "--timeout-ms: '%s': a conntrack state and 1..%u ms\n", arg,
+		        CT_WORKER_TIMEOUT_MS_MAX);
+		return -1;
+	}
+	o->timeout_ms[st] = (uint32_t)ms;
+	return 0;
 }
 
 static int
@@ -117,6 +159,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        {"write-warmup", no_argument, NULL, 'O'},
 	        {"no-stagger", no_argument, NULL, 'N'},
 	        {"dump-states", no_argument, NULL, 'D'},
+	        {"keep-table", no_argument, NULL, 'K'},
+	        {"timeout-ms", required_argument, NULL, 'M'},
+	        {"loopable", no_argument, NULL, 'L'},
+	        {"loop-tuples", required_argument, NULL, 'U'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -133,6 +179,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        .seed = 1,
 	        .payload = 10,
 	        .flood_ratio = 0.9,
+	        .loop_tuples = 1,
 	};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -168,6 +215,20 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'W':
 			o->time_wait_ms = strtoull(optarg, NULL, 0);
+			o->time_wait_set = 1;
+			break;
+		case 'M':
+			if (timeout_opt(o, optarg) < 0)
+				return -1;
+			break;
+		case 'K':
+			o->keep_table = 1;
+			break;
+		case 'L':
+			o->loopable = 1;
+			break;
+		case 'U':
+			o->loop_tuples = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
 		case 'T':
 			o->tick_ns = strtoull(optarg, NULL, 0) * 1000;
@@ -205,15 +266,61 @@ parse_opts(int argc, char **argv, struct opts *o)
 		o->workload = BENCH_W_PCAP;
 	if (o->burst == 0 || o->burst > BURST_MAX || o->concurrent == 0 ||
 	    o->concurrent > (1u << 24) || o->flood_ratio < 0 || o->flood_ratio >= 1 ||
-	    o->tick_ns == 0 || o->loops == 0) {
+	    o->tick_ns == 0 || o->loops == 0 || o->time_wait_ms == 0 ||
+	    o->time_wait_ms > CT_WORKER_TIMEOUT_MS_MAX) {
 		fprintf(stderr,
 		        "bad option value (burst 1..%d, concurrent 1..2^24, flood-ratio "
-		        "[0,1), tick-us > 0, loops > 0)\n",
-		        BURST_MAX);
+		        "[0,1), tick-us > 0, loops > 0, time-wait-ms 1..%u)\n",
+		        BURST_MAX, CT_WORKER_TIMEOUT_MS_MAX);
 		return -1;
 	}
 	if (o->table_size == 0)
 		o->table_size = o->concurrent + o->concurrent / 4 + 65536;
+	return 0;
+}
+
+/*
+ * --write-pcap: the workload's packets to a pcap, 1 us apart. --loopable: whole connections
+ * only, every slot running K connections where K is --packets / (8 x slots) rounded up to a
+ * multiple of --loop-tuples and at least 3 uses per tuple (bench_gen_loopable()).
+ * @return the exit status.
+ */
+static int
+write_pcap(const struct opts *o)
+{
+	struct bench_gen g;
+	int64_t n;
+
+	bench_gen_init(&g, o->workload, (uint32_t)o->concurrent, o->seed, o->payload,
+	               o->workload == BENCH_W_SYNFLOOD ? o->flood_ratio : 0);
+	if (o->no_stagger)
+		bench_gen_no_stagger(&g);
+	if (o->loopable) {
+		uint32_t t = o->loop_tuples ? o->loop_tuples : 1;
+		uint64_t k = (o->packets + o->concurrent * BENCH_PHASES - 1) /
+		             (o->concurrent * BENCH_PHASES);
+
+		k = (k + t - 1) / t * t;
+		if (k < 3ull * t)
+			k = 3ull * t;
+		if (k > UINT32_MAX || bench_gen_loopable(&g, (uint32_t)k, t) < 0) {
+			fprintf(stderr,
+			        "--loopable: lifecycle or synflood only; %" PRIu64
+			        " connections per slot over %u tuples must give 3..65536 uses "
+			        "per tuple, and --payload must fit in an ISN step\n",
+			        k, t);
+			return 2;
+		}
+		printf("loopable: %" PRIu64 " slots x %" PRIu64
+		       " connections (%u tuple%s x %" PRIu64 " uses, ISN step %u)\n",
+		       o->concurrent, k, t, t == 1 ? "" : "s", k / t,
+		       (uint32_t)((UINT64_C(1) << 32) / (k / t)));
+	}
+	n = bench_pcap_write(o->write_pcap, &g, o->loopable ? UINT64_MAX : o->packets,
+	                     !o->write_warm, 1);
+	if (n < 0)
+		return 1;
+	printf("wrote %" PRId64 " packets to %s\n", n, o->write_pcap);
 	return 0;
 }
 
@@ -228,10 +335,12 @@ struct bench {
 	uint16_t burst_n[BATCH_BURSTS]; /* packets in each burst of the batch */
 	uint64_t sim_ns;                /* synthetic clock */
 	uint64_t now;                   /* worker ticks (1 ms) */
-	uint64_t tw_s;                  /* TIME_WAIT timeout in force (s) */
+	uint64_t tw_ms;                 /* TIME_WAIT timeout in force (ms) */
 	uint8_t *broken;                /* per slot: this generation had a packet not accepted */
 	struct ct_lcore_stats base;     /* worker counters at the start of the timed part */
 	struct counts c;
+	struct counts pass1;               /* pcap: the counts after the first loop */
+	struct ct_lcore_stats pass1_stats; /* and the worker's counters */
 };
 
 static inline void
@@ -435,48 +544,141 @@ run_pcap_batch(struct bench *b, unsigned int nb, const uint64_t *bnow)
 	}
 }
 
+/* One pass over the pcap, the clock = @p base_ns + the frames' timestamps. */
 static void
-run_pcap(struct bench *b, const struct tl_pcap *pc, uint64_t tsc_hz)
+pcap_pass(struct bench *b, const struct tl_pcap *pc, uint64_t base_ns)
+{
+	uint32_t i = 0;
+
+	while (i < pc->count) {
+		unsigned int nb = 0, k = 0;
+		uint64_t t0, t1;
+
+		/* untimed: copy frames; each burst gets the timestamp of its first frame */
+		uint64_t bnow[BATCH_BURSTS];
+
+		while (nb < BATCH_BURSTS && i < pc->count) {
+			unsigned int n = 0;
+
+			bnow[nb] = (base_ns + pc->ts_ns[i]) / 1000000;
+			while (n < b->o.burst && i < pc->count)
+				pcap_frame_set(b->m[k + n++], pc, i++);
+			b->burst_n[nb++] = (uint16_t)n;
+			k += n;
+		}
+		t0 = rte_rdtsc_precise();
+		run_pcap_batch(b, nb, bnow);
+		t1 = rte_rdtsc_precise();
+		b->c.cycles += t1 - t0;
+		b->c.pkts += k;
+		b->c.bursts += nb;
+		for (unsigned int j = 0; j < k; j++)
+			b->c.verdict[b->verdict[j] < CT_WV_MAX ? b->verdict[j] : 0]++;
+	}
+}
+
+/*
+ * Replay the pcap --loops times. Default: the table is flushed between loops (untimed) and the
+ * clock moves on 1 s past the capture's span, so every loop replays the same connections from
+ * an empty table. --keep-table: the table stays and the clock runs on by one mean frame
+ * interval, as when a generator replays the pcap in a loop; the counts after the first loop are
+ * kept apart (b->pass1) to report the steady state.
+ */
+static void
+run_pcap(struct bench *b, const struct tl_pcap *pc)
 {
 	uint64_t base_ns = 0;
+	uint64_t gap_ns = pc->count > 1 ? pc->span_ns / (pc->count - 1) : 1000;
 
-	(void)tsc_hz;
 	b->o.tick_ns = 0;
 	memset(&b->c, 0, sizeof(b->c));
 	for (uint64_t l = 0; l < b->o.loops; l++) {
-		uint32_t i = 0;
-
-		while (i < pc->count) {
-			unsigned int nb = 0, k = 0;
-			uint64_t t0, t1;
-
-			/* untimed: copy frames; each burst gets the timestamp of its first frame */
-			uint64_t bnow[BATCH_BURSTS];
-
-			while (nb < BATCH_BURSTS && i < pc->count) {
-				unsigned int n = 0;
-
-				bnow[nb] = (base_ns + pc->ts_ns[i]) / 1000000;
-				while (n < b->o.burst && i < pc->count)
-					pcap_frame_set(b->m[k + n++], pc, i++);
-				b->burst_n[nb++] = (uint16_t)n;
-				k += n;
-			}
-			t0 = rte_rdtsc_precise();
-			run_pcap_batch(b, nb, bnow);
-			t1 = rte_rdtsc_precise();
-			b->c.cycles += t1 - t0;
-			b->c.pkts += k;
-			b->c.bursts += nb;
-			for (unsigned int j = 0; j < k; j++)
-				b->c.verdict[b->verdict[j] < CT_WV_MAX ? b->verdict[j] : 0]++;
+		pcap_pass(b, pc, base_ns);
+		if (l == 0) {
+			b->pass1 = b->c;
+			b->pass1_stats = *ct_worker_stats(b->w);
 		}
-		/* untimed: the next loop replays the same connections from an empty table, 1 s
-		 * of pcap time later */
+		if (b->o.keep_table) {
+			base_ns += pc->span_ns + (gap_ns ? gap_ns : 1);
+			continue;
+		}
 		base_ns += pc->span_ns + SIM_NS_PER_S;
 		if (l + 1 < b->o.loops)
 			ct_worker_flush(b->w);
 	}
+}
+
+/* --keep-table: the loops after the first (the steady state of a looped pcap). */
+static void
+pcap_steady_print(const struct bench *b, const struct tl_pcap *pc)
+{
+	struct ct_lcore_stats st = *ct_worker_stats(b->w);
+	uint64_t pkts = b->c.pkts - b->pass1.pkts;
+	uint64_t inv = b->c.verdict[CT_WV_INVALID] - b->pass1.verdict[CT_WV_INVALID];
+	double pcap_s = (double)(b->o.loops - 1) * ((double)pc->span_ns / 1e9);
+
+	if (!b->o.keep_table || b->o.loops < 2)
+		return;
+	ct_stats_sub(&st, &b->pass1_stats);
+	printf("first loop: invalid=%" PRIu64 " of %" PRIu64 " created=%" PRIu64 " closed=%" PRIu64
+	       "\n",
+	       b->pass1.verdict[CT_WV_INVALID], b->pass1.pkts, b->pass1_stats.flows_created,
+	       b->pass1_stats.flows_closed);
+	printf("steady (loops 2..%" PRIu64 "): invalid=%" PRIu64 " of %" PRIu64
+	       " (%.4f %%) created=%" PRIu64 " closed=%" PRIu64 " expired=%" PRIu64
+	       " reopened=%" PRIu64 " evicted=%" PRIu64 " refused=%" PRIu64 "\n",
+	       b->o.loops, inv, pkts, pkts ? 100.0 * (double)inv / (double)pkts : 0.0,
+	       st.flows_created, st.flows_closed, st.flows_expired, st.flows_reopened,
+	       st.flows_evicted, st.flows_refused);
+	if (pcap_s > 0)
+		printf("steady, per second of pcap time: created %.0f closed %.0f\n",
+		       (double)st.flows_created / pcap_s, (double)st.flows_closed / pcap_s);
+}
+
+/*
+ * Timeouts (milliseconds, as the tracker keeps them): the defaults; for the synthetic workloads
+ * TIME_WAIT from --time-wait-ms and the others at least three rounds over the slots, so that no
+ * connection expires between two of its packets; for a pcap TIME_WAIT only when --time-wait-ms
+ * is given; then every --timeout-ms override.
+ */
+static void
+timeouts_setup(struct bench *b)
+{
+	b->tcp = ct_tcp_conf_default;
+	if (b->o.workload != BENCH_W_PCAP) {
+		double round_pkts =
+		        (double)b->o.concurrent /
+		        (b->o.workload == BENCH_W_SYNFLOOD ? 1.0 - b->o.flood_ratio : 1.0);
+		uint64_t round_s =
+		        (uint64_t)(round_pkts / b->o.burst * (double)b->o.tick_ns / 1e9) + 1;
+
+		for (unsigned int s = 0; s < CT_S_MAX; s++)
+			if (s != CT_S_TIME_WAIT && b->tcp.timeouts.ms[s] < 3000 * round_s)
+				b->tcp.timeouts.ms[s] = (uint32_t)(3000 * round_s);
+	}
+	if (b->o.workload != BENCH_W_PCAP || b->o.time_wait_set)
+		b->tcp.timeouts.ms[CT_S_TIME_WAIT] = (uint32_t)b->o.time_wait_ms;
+	for (unsigned int s = 0; s < CT_S_MAX; s++)
+		if (b->o.timeout_ms[s] != 0)
+			b->tcp.timeouts.ms[s] = b->o.timeout_ms[s];
+	b->tw_ms = b->tcp.timeouts.ms[CT_S_TIME_WAIT];
+}
+
+/* Print the timeouts that differ from the defaults (ms). */
+static void
+timeouts_print(const struct bench *b)
+{
+	int any = 0;
+
+	for (unsigned int s = 0; s < CT_S_MAX; s++) {
+		if (b->tcp.timeouts.ms[s] == ct_tcp_conf_default.timeouts.ms[s])
+			continue;
+		printf("%s %s=%u", any ? "" : "timeouts (ms, not default):", ct_state_name(s),
+		       b->tcp.timeouts.ms[s]);
+		any = 1;
+	}
+	if (any)
+		printf("\n");
 }
 
 static const char *const verdict_names[CT_WV_MAX] = {
@@ -507,37 +709,14 @@ main(int argc, char **argv)
 	if (parse_opts(argc, argv, &b.o) < 0)
 		return 2;
 	if (b.o.write_pcap != NULL) {
-		struct bench_gen g;
-
-		bench_gen_init(&g, b.o.workload, (uint32_t)b.o.concurrent, b.o.seed, b.o.payload,
-		               b.o.workload == BENCH_W_SYNFLOOD ? b.o.flood_ratio : 0);
-		if (b.o.no_stagger)
-			bench_gen_no_stagger(&g);
-		if (bench_pcap_write(b.o.write_pcap, &g, b.o.packets, !b.o.write_warm, 1) < 0)
-			return 1;
-		printf("wrote %" PRIu64 " packets to %s\n", b.o.packets, b.o.write_pcap);
+		ret = write_pcap(&b.o);
 		rte_eal_cleanup();
-		return 0;
+		return ret;
 	}
 	if (b.o.workload == BENCH_W_PCAP && bench_pcap_load(b.o.pcap, &pc) < 0)
 		return 1;
 
-	/* Timeouts: defaults; TIME_WAIT shortened; the others at least three rounds over the
-	 * slots so that no connection expires between two of its packets. */
-	b.tcp = ct_tcp_conf_default;
-	b.tw_s = (b.o.time_wait_ms + 999) / 1000;
-	if (b.o.workload != BENCH_W_PCAP) {
-		double round_pkts =
-		        (double)b.o.concurrent /
-		        (b.o.workload == BENCH_W_SYNFLOOD ? 1.0 - b.o.flood_ratio : 1.0);
-		uint64_t round_s =
-		        (uint64_t)(round_pkts / b.o.burst * (double)b.o.tick_ns / 1e9) + 1;
-
-		for (unsigned int s = 0; s < CT_S_MAX; s++)
-			if (s != CT_S_TIME_WAIT && b.tcp.timeouts.ms[s] < 3000 * round_s)
-				b.tcp.timeouts.ms[s] = (uint32_t)(3000 * round_s);
-		b.tcp.timeouts.ms[CT_S_TIME_WAIT] = (uint32_t)(b.tw_s * 1000);
-	}
+	timeouts_setup(&b);
 
 	nmbuf = (uint64_t)BATCH_BURSTS * b.o.burst;
 	mp = rte_pktmbuf_pool_create("bench_mbufs", (unsigned int)nmbuf, 0, 0,
@@ -573,19 +752,22 @@ main(int argc, char **argv)
 	       ct_table_capacity(ct_worker_table(b.w)), ct_table_positions(ct_worker_table(b.w)),
 	       b.o.seed, rte_lcore_id(), tsc_hz);
 	if (b.o.workload == BENCH_W_PCAP) {
-		printf("pcap=%s frames=%u span=%.3f s loops=%" PRIu64
-		       " (table flushed between loops, untimed; clock = pcap timestamps)\n",
-		       b.o.pcap, pc.count, (double)pc.span_ns / 1e9, b.o.loops);
-		run_pcap(&b, &pc, tsc_hz);
+		printf("pcap=%s frames=%u span=%.3f s loops=%" PRIu64 " (%s; clock = pcap "
+		       "timestamps)\n",
+		       b.o.pcap, pc.count, (double)pc.span_ns / 1e9, b.o.loops,
+		       b.o.keep_table ? "table kept between loops, clock running on"
+		                      : "table flushed between loops, untimed");
+		timeouts_print(&b);
+		run_pcap(&b, &pc);
 	} else {
 		printf("concurrent=%" PRIu64 " payload=%u clock=%.3f ms/burst (synthetic) "
-		       "time_wait=%" PRIu64 " s (%" PRIu64 " bursts) other timeouts>=%u s",
-		       b.o.concurrent, b.o.payload, (double)b.o.tick_ns / 1e6, b.tw_s,
-		       b.tw_s * SIM_NS_PER_S / b.o.tick_ns,
-		       b.tcp.timeouts.ms[CT_S_SYN_SENT] / 1000);
+		       "time_wait=%" PRIu64 " ms (%" PRIu64 " bursts) other timeouts>=%u s",
+		       b.o.concurrent, b.o.payload, (double)b.o.tick_ns / 1e6, b.tw_ms,
+		       b.tw_ms * 1000000 / b.o.tick_ns, b.tcp.timeouts.ms[CT_S_SYN_SENT] / 1000);
 		if (b.o.workload == BENCH_W_SYNFLOOD)
 			printf(" flood_ratio=%.3f", b.o.flood_ratio);
 		printf("\n");
+		timeouts_print(&b);
 		run_synthetic(&b, tsc_hz);
 	}
 
@@ -609,6 +791,8 @@ main(int argc, char **argv)
 	       " refused=%" PRIu64 " closed=%" PRIu64 "\n",
 	       ct_table_count(ct_worker_table(b.w)), st.flows_created, st.flows_expired,
 	       st.flows_evicted, st.flows_refused, st.flows_closed);
+	if (b.o.workload == BENCH_W_PCAP)
+		pcap_steady_print(&b, &pc);
 	if (b.o.workload == BENCH_W_LIFECYCLE || b.o.workload == BENCH_W_SYNFLOOD)
 		printf("lifecycles: completed=%" PRIu64 " broken=%" PRIu64 " flood_syns=%" PRIu64
 		       "\n",

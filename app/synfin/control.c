@@ -142,13 +142,41 @@ sf_flows_by_state(struct synfin *sf, uint64_t *n)
 	}
 }
 
+/*
+ * A counter another lcore writes with plain increments: read whole (relaxed atomic load), the
+ * race intended and hidden from ThreadSanitizer as ct_stats_read() does.
+ */
+__attribute__((no_sanitize("thread"))) static inline uint64_t
+counter_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* @p acc += lcore @p lc's application counters, minus their `clear stats` baseline if asked. */
+static void
+app_stats_add(struct synfin *sf, struct sf_lcore_stats *acc, const struct sf_lcore *lc,
+              bool since_clear)
+{
+	const struct sf_lcore_stats *b = &lc->app_base;
+
+#define X(n, h) acc->n += counter_read(&lc->app.n) - (since_clear ? b->n : 0);
+	SF_LCORE_COUNTERS(X)
+#undef X
+	for (uint16_t p = 0; p < sf->nb_ports; p++) {
+#define X(n, h)                                                                                    \
+	acc->port[p].n += counter_read(&lc->app.port[p].n) - (since_clear ? b->port[p].n : 0);
+		SF_PORT_COUNTERS(X)
+#undef X
+	}
+}
+
 void
-sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *tx,
+sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *app,
              bool since_clear)
 {
 	memset(out, 0, sizeof(*out));
-	if (tx != NULL)
-		memset(tx, 0, sizeof(*tx));
+	if (app != NULL)
+		memset(app, 0, sizeof(*app));
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		const struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_lcore_stats s;
@@ -157,21 +185,43 @@ sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stat
 		if (since_clear)
 			ct_stats_sub(&s, &lc->base);
 		ct_stats_add(out, &s);
-		if (tx == NULL)
-			continue;
-#define X(n, h) tx->n += lc->tx.n - (since_clear ? lc->tx_base.n : 0);
-		SF_LCORE_COUNTERS(X)
-#undef X
+		if (app != NULL)
+			app_stats_add(sf, app, lc, since_clear);
 	}
 }
 
 /* ---- printing ---- */
 
+/* Per second, from a difference of counters over @p tsc TSC cycles (0 when no time passed). */
+static double
+per_s(uint64_t diff, uint64_t tsc)
+{
+	return tsc == 0 ? 0.0 : (double)diff * (double)rte_get_tsc_hz() / (double)tsc;
+}
+
+/* A device counter since `clear stats`; a device that zeroed its counters since (net_memif
+ * does when its peer leaves) counts from zero. */
+static uint64_t
+dev_since(uint64_t now, uint64_t base)
+{
+	return now >= base ? now - base : now;
+}
+
+/*
+ * One port, testpmd's layout: RX/TX packets and bytes are synfin's own (summed over the lcores,
+ * kept across a device's counter reset), missed/errors/nombuf the device's; then the rates since
+ * this printer's previous sample of the port (since the start for the first one).
+ */
 static void
-print_port(struct synfin *sf, FILE *f, uint16_t port)
+print_port(struct synfin *sf, FILE *f, uint16_t port, struct sf_rate_sample *prev,
+           const struct sf_lcore_stats *raw, const struct sf_lcore_stats *shown)
 {
 	struct rte_eth_stats st;
 	const struct rte_eth_stats *b = &sf->port_base[port];
+	const struct sf_port_stats *c = &shown->port[port], *now = &raw->port[port];
+	const struct sf_port_stats *was = &prev->port[port];
+	uint64_t tsc = rte_get_tsc_cycles();
+	uint64_t dt = tsc - (prev->port_tsc[port] ? prev->port_tsc[port] : sf->start_tsc);
 
 	if (rte_eth_stats_get(port, &st) != 0)
 		memset(&st, 0, sizeof(st));
@@ -181,18 +231,62 @@ print_port(struct synfin *sf, FILE *f, uint16_t port)
 	        port);
 	fprintf(f,
 	        "  RX-packets: %-10" PRIu64 " RX-missed: %-10" PRIu64 " RX-bytes:  %" PRIu64 "\n",
-	        st.ipackets - b->ipackets, st.imissed - b->imissed, st.ibytes - b->ibytes);
-	fprintf(f, "  RX-errors: %" PRIu64 "\n", st.ierrors - b->ierrors);
-	fprintf(f, "  RX-nombuf:  %-10" PRIu64 "\n", st.rx_nombuf - b->rx_nombuf);
+	        c->rx_pkts, dev_since(st.imissed, b->imissed), c->rx_bytes);
+	fprintf(f, "  RX-errors: %" PRIu64 "\n", dev_since(st.ierrors, b->ierrors));
+	fprintf(f, "  RX-nombuf:  %-10" PRIu64 "\n", dev_since(st.rx_nombuf, b->rx_nombuf));
 	fprintf(f,
 	        "  TX-packets: %-10" PRIu64 " TX-errors: %-10" PRIu64 " TX-bytes:  %" PRIu64 "\n",
-	        st.opackets - b->opackets, st.oerrors - b->oerrors, st.obytes - b->obytes);
+	        c->tx_pkts, dev_since(st.oerrors, b->oerrors), c->tx_bytes);
+	fprintf(f, "\n  Throughput (since last show)\n");
+	fprintf(f, "  Rx-pps: %12.0f          Rx-bps: %12.0f\n",
+	        per_s(now->rx_pkts - was->rx_pkts, dt),
+	        8 * per_s(now->rx_bytes - was->rx_bytes, dt));
+	fprintf(f, "  Tx-pps: %12.0f          Tx-bps: %12.0f\n",
+	        per_s(now->tx_pkts - was->tx_pkts, dt),
+	        8 * per_s(now->tx_bytes - was->tx_bytes, dt));
 	fprintf(f,
 	        "  ############################################################################\n");
+	prev->port_tsc[port] = tsc;
+	prev->port[port] = *now;
+}
+
+/* Print the ports (every one when @p port is SF_PORT_ALL), rates from @p user's samples. */
+static void
+print_ports(struct synfin *sf, FILE *f, uint16_t port, enum sf_rate_user user)
+{
+	struct ct_lcore_stats s;
+	struct sf_lcore_stats raw, shown;
+
+	sf_stats_sum(sf, &s, &raw, false);
+	sf_stats_sum(sf, &s, &shown, true);
+	for (uint16_t p = 0; p < sf->nb_ports; p++)
+		if (port == SF_PORT_ALL || p == port)
+			print_port(sf, f, p, &sf->rate[user], &raw, &shown);
+}
+
+/* The rates line of the tracker block, since @p prev (then updated) or the start. */
+static void
+print_tracker_rates(struct synfin *sf, FILE *f, struct sf_rate_sample *prev)
+{
+	struct ct_lcore_stats now, d;
+	uint64_t tsc = rte_get_tsc_cycles();
+	uint64_t dt = tsc - (prev->tracker_tsc ? prev->tracker_tsc : sf->start_tsc);
+
+	sf_stats_sum(sf, &now, NULL, false);
+	d = now;
+	ct_stats_sub(&d, &prev->tracker);
+	fprintf(f,
+	        "  rates (since last show): Rx-pps %.0f Rx-bps %.0f new flows/s %.0f closed/s %.0f"
+	        " INVALID %.3f %%\n",
+	        per_s(d.rx_pkts, dt), 8 * per_s(d.rx_bytes, dt), per_s(d.flows_created, dt),
+	        per_s(d.flows_closed, dt),
+	        d.tcp_pkts ? 100.0 * (double)d.invalid / (double)d.tcp_pkts : 0.0);
+	prev->tracker_tsc = tsc;
+	prev->tracker = now;
 }
 
 static void
-print_tracker(struct synfin *sf, FILE *f)
+print_tracker(struct synfin *sf, FILE *f, enum sf_rate_user user)
 {
 	struct ct_lcore_stats s;
 	struct sf_lcore_stats tx;
@@ -224,6 +318,7 @@ print_tracker(struct synfin *sf, FILE *f)
 	if (sf->cfg.mode == SF_MODE_INLINE)
 		fprintf(f, "  TX-packets: %-10" PRIu64 " TX-dropped: %" PRIu64 "\n", tx.tx_pkts,
 		        tx.tx_dropped);
+	print_tracker_rates(sf, f, &sf->rate[user]);
 	fprintf(f, "  flows by state:");
 	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++)
 		fprintf(f, " %s=%" PRIu64, ct_state_name(st), by_state[st]);
@@ -245,9 +340,8 @@ print_tracker(struct synfin *sf, FILE *f)
 void
 sf_print_all_stats(struct synfin *sf, FILE *f)
 {
-	for (uint16_t p = 0; p < sf->nb_ports; p++)
-		print_port(sf, f, p);
-	print_tracker(sf, f);
+	print_ports(sf, f, SF_PORT_ALL, SF_RATE_PERIODIC);
+	print_tracker(sf, f, SF_RATE_PERIODIC);
 	fflush(f);
 }
 
@@ -256,23 +350,20 @@ sf_print_all_stats(struct synfin *sf, FILE *f)
 int
 sf_show_stats(struct synfin *sf, FILE *f)
 {
-	print_tracker(sf, f);
+	print_tracker(sf, f, SF_RATE_CLI);
 	return 0;
 }
 
 int
 sf_show_port_stats(struct synfin *sf, FILE *f, uint16_t port)
 {
-	if (port == SF_PORT_ALL) {
-		for (uint16_t p = 0; p < sf->nb_ports; p++)
-			print_port(sf, f, p);
-		if (sf->nb_ports == 0)
-			fprintf(f, "no ports\n");
+	if (port == SF_PORT_ALL && sf->nb_ports == 0) {
+		fprintf(f, "no ports\n");
 		return 0;
 	}
-	if (port >= sf->nb_ports)
+	if (port != SF_PORT_ALL && port >= sf->nb_ports)
 		return -ENODEV;
-	print_port(sf, f, port);
+	print_ports(sf, f, port, SF_RATE_CLI);
 	return 0;
 }
 
@@ -443,8 +534,17 @@ sf_clear_stats(struct synfin *sf)
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		struct sf_lcore *lc = &sf->lcores[i];
 
+		struct sf_lcore_stats *b = &lc->app_base;
+
 		ct_stats_read(&lc->base, ct_worker_stats(lc->w));
-		memcpy(&lc->tx_base, &lc->tx, sizeof(lc->tx_base));
+#define X(n, h) b->n = counter_read(&lc->app.n);
+		SF_LCORE_COUNTERS(X)
+#undef X
+		for (uint16_t p = 0; p < sf->nb_ports; p++) {
+#define X(n, h) b->port[p].n = counter_read(&lc->app.port[p].n);
+			SF_PORT_COUNTERS(X)
+#undef X
+		}
 	}
 	for (uint16_t p = 0; p < sf->nb_ports; p++)
 		if (rte_eth_stats_get(p, &sf->port_base[p]) != 0)

@@ -152,12 +152,17 @@ packet_clock(struct synfin *sf, struct sf_lcore *lc, struct rte_mbuf **pkts, uin
 	return now > lc->now ? now : lc->now;
 }
 
+/*
+ * Free (monitor) or forward (inline) a tracked burst. The bytes sent are summed before
+ * rte_eth_tx_burst(), which may free what it sends, minus those of the packets it did not take.
+ */
 static inline void
 output(struct synfin *sf, struct sf_lcore *lc, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
        const uint8_t *verdicts)
 {
-	struct sf_lcore_stats *st = &lc->tx;
+	struct sf_lcore_stats *st = &lc->app;
 	uint16_t out_port = port ^ 1, k = 0, sent;
+	uint64_t bytes = 0;
 
 	if (sf->cfg.mode == SF_MODE_MONITOR) {
 		rte_pktmbuf_free_bulk(pkts, n);
@@ -165,24 +170,25 @@ output(struct synfin *sf, struct sf_lcore *lc, uint16_t port, struct rte_mbuf **
 	}
 	if (out_port >= sf->nb_ports)
 		out_port = port;
-	if (sf->cfg.drop_invalid) {
-		for (uint16_t i = 0; i < n; i++) {
-			if (verdicts[i] == CT_WV_INVALID) {
-				rte_pktmbuf_free(pkts[i]);
-				st->tx_dropped++;
-			} else {
-				pkts[k++] = pkts[i];
-			}
+	for (uint16_t i = 0; i < n; i++) {
+		if (sf->cfg.drop_invalid && verdicts[i] == CT_WV_INVALID) {
+			rte_pktmbuf_free(pkts[i]);
+			st->tx_dropped++;
+			continue;
 		}
-	} else {
-		k = n;
+		bytes += pkts[i]->pkt_len;
+		pkts[k++] = pkts[i];
 	}
 	sent = rte_eth_tx_burst(out_port, lc->txq, pkts, k);
 	st->tx_pkts += sent;
 	if (sent < k) {
 		st->tx_dropped += k - sent;
+		for (uint16_t i = sent; i < k; i++)
+			bytes -= pkts[i]->pkt_len;
 		rte_pktmbuf_free_bulk(pkts + sent, k - sent);
 	}
+	st->port[out_port].tx_pkts += sent;
+	st->port[out_port].tx_bytes += bytes;
 }
 
 /* The worker loop; with @p control the main lcore's control work runs between bursts. */
@@ -193,6 +199,9 @@ worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
 	uint8_t verdicts[SF_BURST_MAX];
 	const uint16_t burst = sf->cfg.burst;
 	const bool pclock = sf->cfg.clock == SF_CLOCK_PACKET;
+	/* The tracker counts every packet's bytes: its rx_bytes before and after a burst give the
+	 * port's bytes without a second pass over the mbufs. */
+	const struct ct_lcore_stats *ts = ct_worker_stats(lc->w);
 	uint64_t last_tick = lc->now;
 
 	__atomic_store_n(&lc->last_rx_tsc, rte_get_tsc_cycles(), __ATOMIC_RELAXED);
@@ -211,7 +220,11 @@ worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
 				__atomic_store_n(&lc->last_rx_tsc, tsc, __ATOMIC_RELAXED);
 				now = pclock ? packet_clock(sf, lc, pkts, n) : tsc_ticks(tsc);
 				__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
+				uint64_t rx_bytes = ts->rx_bytes;
+
 				ct_worker_process_burst(lc->w, pkts, n, now, verdicts);
+				lc->app.port[port].rx_pkts += n;
+				lc->app.port[port].rx_bytes += ts->rx_bytes - rx_bytes;
 				output(sf, lc, port, pkts, n, verdicts);
 			}
 		}

@@ -107,16 +107,54 @@ struct sf_rxq {
 /** How long a control operation waits for a worker to take its request. */
 #define SF_CALL_TIMEOUT_MS 2000
 
-/** The application's own per-lcore counters: X(field, help). */
-#define SF_LCORE_COUNTERS(X)                                                                       \
-	X(tx_pkts, "packets forwarded (inline mode)")                                              \
-	X(tx_dropped, "packets dropped: TX full or INVALID with --drop-invalid")
+/**
+ * The application's own per-lcore counters, one list: L(field, help) for the lcore as a whole,
+ * P(field, help) for each port it polls or sends on (synfin's own port totals: a device that
+ * zeroes its counters, as net_memif does when its peer goes away, does not zero these).
+ */
+#define SF_APP_COUNTERS(L, P)                                                                      \
+	L(tx_pkts, "packets forwarded (inline mode)")                                              \
+	L(tx_dropped, "packets dropped: TX full or INVALID with --drop-invalid")                   \
+	P(rx_pkts, "packets received on the port")                                                 \
+	P(rx_bytes, "bytes received on the port (frame length)")                                   \
+	P(tx_pkts, "packets sent on the port (inline mode)")                                       \
+	P(tx_bytes, "bytes sent on the port (frame length)")
+
+/** Leaves an entry of SF_APP_COUNTERS out. */
+#define SF_COUNTER_NONE(n, h)
+/** The lcore-wide counters of SF_APP_COUNTERS: X(field, help). */
+#define SF_LCORE_COUNTERS(X) SF_APP_COUNTERS(X, SF_COUNTER_NONE)
+/** The per-port counters of SF_APP_COUNTERS: X(field, help). */
+#define SF_PORT_COUNTERS(X) SF_APP_COUNTERS(SF_COUNTER_NONE, X)
+
+/** One lcore's counters of one port (32 bytes: one cache line holds two ports). */
+struct sf_port_stats {
+#define X(n, h) uint64_t n;
+	SF_PORT_COUNTERS(X)
+#undef X
+};
 
 /** Counters of one lcore kept by the application (plain, written by the lcore only). */
 struct sf_lcore_stats {
 #define X(n, h) uint64_t n;
 	SF_LCORE_COUNTERS(X)
 #undef X
+	struct sf_port_stats port[RTE_MAX_ETHPORTS]; /**< by port id */
+};
+
+/** Counters as last printed, for the per-second rates beside the totals (control side). */
+struct sf_rate_sample {
+	uint64_t port_tsc[RTE_MAX_ETHPORTS];         /**< when port[p] was taken, 0: never */
+	struct sf_port_stats port[RTE_MAX_ETHPORTS]; /**< ports summed over the lcores */
+	uint64_t tracker_tsc;                        /**< when tracker was taken, 0: never */
+	struct ct_lcore_stats tracker;               /**< tracker counters summed */
+};
+
+/** Who prints: each keeps its own previous sample, so one's rates do not disturb another's. */
+enum sf_rate_user {
+	SF_RATE_PERIODIC = 0, /**< --stats-period and the final statistics (main lcore) */
+	SF_RATE_CLI,          /**< show stats / show port stats (command line thread) */
+	SF_RATE_MAX
 };
 
 /** Per worker lcore context (written by its lcore; read by control threads). */
@@ -126,13 +164,13 @@ struct sf_lcore {
 	struct ct_worker *w; /**< tracker: table, counters, flows per state */
 	struct sf_rxq rxq[SF_MAX_RXQ_PER_LCORE];
 	unsigned int nb_rxq;
-	uint16_t txq;                  /**< TX queue this lcore uses on every port (inline mode) */
-	bool forwarding;               /**< polls RX (written by the lcore, on request) */
-	uint64_t last_rx_tsc;          /**< TSC of the last non-empty RX burst (or start) */
-	uint64_t now;                  /**< current tick as the worker last saw it */
-	struct sf_lcore_stats tx;      /**< the application's counters of this lcore */
-	struct ct_lcore_stats base;    /**< tracker counters at the last `clear stats` (control) */
-	struct sf_lcore_stats tx_base; /**< and the application's */
+	uint16_t txq;                   /**< TX queue this lcore uses on every port (inline mode) */
+	bool forwarding;                /**< polls RX (written by the lcore, on request) */
+	uint64_t last_rx_tsc;           /**< TSC of the last non-empty RX burst (or start) */
+	uint64_t now;                   /**< current tick as the worker last saw it */
+	struct sf_lcore_stats app;      /**< the application's counters of this lcore */
+	struct ct_lcore_stats base;     /**< tracker counters at the last `clear stats` (control) */
+	struct sf_lcore_stats app_base; /**< and the application's */
 } __rte_cache_aligned;
 
 /** Application context. */
@@ -156,6 +194,7 @@ struct synfin {
 	uint64_t stats_tsc;     /**< TSC of the last periodic stats print */
 	uint32_t reader_ids;    /**< QSBR reader ids handed out so far */
 	struct rte_eth_stats port_base[RTE_MAX_ETHPORTS]; /**< port counters at `clear stats` */
+	struct sf_rate_sample rate[SF_RATE_MAX]; /**< previous samples, per printer (control) */
 };
 
 /* ---- control operations (control.c): 0 or -errno; one error line on bad input ---- */
@@ -240,8 +279,11 @@ bool sf_idle_for(struct synfin *sf, uint64_t ms);
 void sf_print_all_stats(struct synfin *sf, FILE *f);
 /** control.c: reader id of the calling thread (registered on every table on first use). */
 int sf_reader_id(struct synfin *sf);
-/** control.c: sum every lcore's counters (minus the `clear stats` baseline when @p since_clear). */
-void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *tx,
+/**
+ * control.c: sum every lcore's counters (minus the `clear stats` baseline when @p since_clear);
+ * @p app (may be NULL) gets the application's, per port included.
+ */
+void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *app,
                   bool since_clear);
 
 /** A tracked flow as the control plane shows it (orig = the client's direction). */
