@@ -93,7 +93,8 @@ read_pos(struct ct_table *t, uint32_t pos, void *key, void *rec)
 		return -ENOENT;
 	racy_copy(k, stored, kw);
 	racy_copy(r, rec_at(t, pos), rw); /* acquire loads: re-checks come after */
-	racy_copy32((uint32_t *)(void *)(r + rw), cold_at(t, pos), cw);
+	if (cw != 0)                      /* no cold area at all when the record has none */
+		racy_copy32((uint32_t *)(void *)(r + rw), cold_at(t, pos), cw);
 	/* Deleted meanwhile? The position itself cannot be reused while this reader is online. */
 	if (!live_test(t, pos) || !racy_key_equal(stored, k, kw))
 		return -ENOENT;

@@ -343,7 +343,8 @@ ct_tcp_predict(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir
 	                     CT_TCPF_URG)) == CT_TCPF_ACK &&
 	      !((t->peer_flags[0] | t->peer_flags[1]) &
 	        (CT_PEER_F_FIN_SEEN | CT_PEER_F_ACK_AHEAD)) &&
-	      !(t->flags & CT_F_LIBERAL) && s->maxwin != 0 && r->maxwin != 0 &&
+	      !(t->flags & CT_F_LIBERAL) && s->maxwin != 0 &&
+	      (int32_t)r->maxwin > 0 && /* bound II at seq == end; maxwin may grow past 2^31 */
 	      seg->seq == s->end && (int32_t)(end - s->maxend) <= 0 &&     /* bounds I, II */
 	      (int32_t)(seg->ack - r->end) <= 0 &&                         /* bound III */
 	      (int32_t)(seg->ack - (r->end - lag)) >= 0 && conf->predict)) /* bound IV */

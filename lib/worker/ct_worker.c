@@ -39,7 +39,7 @@ struct chunk {
 	uint8_t idx[CT_WORKER_BULK]; /* packet index in the burst of each parsed packet */
 	unsigned int nk;             /* parsed packets */
 	bool evicted;                /* an add of this chunk evicted a flow */
-	bool moved;                  /* a flow of this chunk was deleted and re-created (REOPEN) */
+	bool moved; /* a flow of this chunk was deleted (DELETE), maybe re-created (REOPEN) */
 };
 
 /* A flow whose position changed in the current chunk. */
@@ -140,6 +140,7 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		ct_table_del(w->table, (uint32_t)pos);
 		w->stats.accepted++;
 		w->stats.flows_rst_deleted++;
+		c->moved = true; /* a later packet of this flow in the chunk must not use pos */
 		*verdict = CT_WV_ACCEPT;
 		return -1;
 	}

@@ -3,9 +3,9 @@
  * libFuzzer harness of the whole tracking path on a sequence of frames: parser (lib/parse),
  * FSM (lib/tcp) and flow table with its timer wheel (lib/table, lib/timer), driven the way the
  * worker drives them (parse, hash once, look up, ct_tcp_new/ct_table_add or ct_tcp_track, arm on
- * state change, delete and restart on REOPEN, expire as the clock advances), on a table with the
- * worker's policy and record layout (class = conntrack state, a timeout per state in ticks, the
- * handshake states embryonic). EAL starts once in LLVMFuzzerInitialize (--no-huge); each input
+ * state change, delete and restart on REOPEN, delete on DELETE, expire as the clock advances),
+ * on a table with the worker's policy and record layout (class = conntrack state, a timeout per
+ * state in ticks, the handshake states embryonic). EAL starts once in LLVMFuzzerInitialize (--no-huge); each input
  * gets a fresh small table (8 to 64 flows) so the full / evict / refuse paths and expiry are hit,
  * with short timeouts (1 to 10 s of 1 ms ticks).
  *
@@ -86,7 +86,8 @@ check_table(struct run *r)
 	if (r->obs == r->t)
 		return;
 	ws = ct_worker_stats(r->w);
-	CHECK(check_one(r->obs, ws, ws->flows_reopened, obs_by) == ct_table_count(r->t));
+	CHECK(check_one(r->obs, ws, ws->flows_reopened + ws->flows_rst_deleted, obs_by) ==
+	      ct_table_count(r->t));
 	while (ct_table_read_next(r->t, &next, &key, &f) == 0) {
 		CHECK(ct_table_read_key(r->obs, &key, &g) == 0);
 		CHECK(memcmp(&f.tcp, &g.tcp, sizeof(f.tcp)) == 0);
@@ -99,6 +100,7 @@ check_table(struct run *r)
 	CHECK(ws->flows_expired == st->flows_expired);
 	CHECK(ws->flows_flushed == st->flows_flushed);
 	CHECK(ws->flows_reopened == r->reopens);
+	CHECK(ws->flows_rst_deleted == r->rst_deleted);
 	/* The per-state counts the worker keeps as states change = a walk of its table. */
 	ct_worker_flows_by_state(r->w, kept);
 	CHECK(memcmp(kept, obs_by, sizeof(kept)) == 0);

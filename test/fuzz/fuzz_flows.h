@@ -40,7 +40,7 @@ struct run {
 	struct ct_lcore_stats st; /* the reference table counts here */
 	uint64_t ends[CT_TABLE_END_MAX]; /* records that left the reference table, per reason */
 	uint64_t now;
-	uint64_t adds, refused, evicted, reopens;
+	uint64_t adds, refused, evicted, reopens, rst_deleted;
 	int flush; /* configuration bit 6: the largest clock step flushes both tables first */
 };
 

@@ -88,7 +88,7 @@ check_ref(struct run *r, uint64_t *by_state)
 	CHECK(st->flows_created == r->adds);
 	CHECK(st->flows_refused == r->refused);
 	CHECK(st->flows_evicted == r->evicted);
-	CHECK(r->ends[CT_TABLE_END_DELETED] == r->reopens);
+	CHECK(r->ends[CT_TABLE_END_DELETED] == r->reopens + r->rst_deleted);
 	CHECK(r->ends[CT_TABLE_END_EXPIRED] == st->flows_expired);
 	CHECK(r->ends[CT_TABLE_END_EVICTED] == st->flows_evicted);
 	CHECK(r->ends[CT_TABLE_END_FLUSHED] == st->flows_flushed);
@@ -172,6 +172,14 @@ flow_track(struct run *r, const struct ct_pkt *pkt, int32_t pos)
 		      -ENOENT);
 		r->reopens++;
 		return flow_start(r, pkt);
+	case CT_VERDICT_DELETE: /* a valid RST before any reply: the flow goes, the RST passes */
+		CHECK(why == CT_R_OK);
+		CHECK(memcmp(&before, &f->tcp, sizeof(before)) == 0);
+		CHECK(pkt->seg.flags & CT_TCPF_RST);
+		CHECK(ct_table_del(r->t, (uint32_t)pos) == 1);
+		CHECK(r->ends[CT_TABLE_END_DELETED] == deleted + 1);
+		r->rst_deleted++;
+		return FV_ACCEPT;
 	default:
 		CHECK(0);
 	}

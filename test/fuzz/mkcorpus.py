@@ -221,6 +221,18 @@ def config_seeds():
             b"[general]\ntable_size = 536870912\nstats_period = 86400\n"]
 
 
+def regress_seeds(kind):
+    """Inputs that once broke a harness (test/fuzz/regress/<harness>/): every run replays them."""
+    d = os.path.join(HERE, "regress", kind)
+    if not os.path.isdir(d):
+        return []
+    out = []
+    for n in sorted(os.listdir(d)):
+        with open(os.path.join(d, n), "rb") as f:
+            out.append(f.read())
+    return out
+
+
 def main():
     kinds = {"parse": parse_seeds, "fsm": fsm_seeds, "flows": flows_seeds, "cli": cli_seeds,
              "config": config_seeds}
@@ -230,6 +242,7 @@ def main():
     seeds = kinds[kind]()
     if kind in ("fsm", "flows"):
         seeds += scenario_seeds(kind)
+    seeds += regress_seeds(kind)
     os.makedirs(d, exist_ok=True)
     for s in seeds:
         p = os.path.join(d, "seed-" + hashlib.sha1(s).hexdigest()[:16])

@@ -187,3 +187,26 @@ Test(predict, random_segments_on_established_flows_give_the_same_result_on_both_
 	cr_assert_gt(predicted, segs / 4, "the prediction was hardly taken (%lu of %lu)", predicted,
 	             segs);
 }
+
+/*
+ * Bound II at seq == end holds only while the receiver's maxwin is below 2^31: maxwin grows by
+ * what a segment sends past maxend, without limit (netfilter does the same), and libFuzzer
+ * reached 2466213120 from a loose pickup. The prediction must then leave the segment to the
+ * full path, which calls it seq_below_window.
+ */
+Test(predict, a_receiver_window_past_2g_leaves_bound_ii_to_the_full_path)
+{
+	struct twin w = {.conf = ct_tcp_conf_default};
+	struct ct_tcp_seg syn = seg_make(CT_TCPF_SYN, 1000, 0, 0, 65535);
+	struct ct_tcp_seg sa = seg_make(CT_TCPF_SYN | CT_TCPF_ACK, 5000, 1001, 0, 65535);
+	struct ct_tcp_seg a = seg_make(CT_TCPF_ACK, 1001, 5001, 0, 1000);
+	struct ct_tcp_seg d = seg_make(CT_TCPF_ACK | CT_TCPF_PSH, 5001, 1001, 3, 65535);
+
+	twin_step(&w, 0, &syn, "syn");
+	twin_step(&w, 1, &sa, "synack");
+	twin_step(&w, 0, &a, "ack");
+	w.full.peer[CT_DIR_ORIG].maxwin = w.fast.peer[CT_DIR_ORIG].maxwin = 2466213120u;
+	cr_assert(!ct_tcp_predict(&w.fast, &w.conf, CT_DIR_REPLY, &d));
+	twin_step(&w, 1, &d, "data from the server");
+	cr_assert_eq(w.full.peer[CT_DIR_REPLY].end, 5001, "the segment was not taken");
+}
