@@ -33,6 +33,20 @@
 extern "C" {
 #endif
 
+/**
+ * Storage class of the per-packet functions (ct_tcp_new(), ct_tcp_track(), the window checks):
+ * empty (external functions) on the host; a BPF program that includes lib/tcp's .c files
+ * (bpf/ct_xdp.bpf.c) defines it as `static inline __attribute__((always_inline))` first, so
+ * the same code is inlined there.
+ */
+#ifndef CT_TCP_API
+#define CT_TCP_API
+#endif
+/** Storage class of lib/tcp's file-local per-packet helpers (static; inlined in BPF). */
+#ifndef CT_TCP_LOCAL
+#define CT_TCP_LOCAL static
+#endif
+
 /** Direction of a segment relative to the flow's initiator. */
 enum ct_dir {
 	CT_DIR_ORIG = 0, /**< client -> server */
@@ -299,8 +313,8 @@ int ct_state_format_names(char *buf, unsigned long size);
  * The segment's sender becomes CT_DIR_ORIG.
  * @return CT_VERDICT_NEW (t initialised) or CT_VERDICT_INVALID with *reason set (t untouched).
  */
-enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
-                           const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+CT_TCP_API enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
+                                      const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
 
 /**
  * Track one segment of an existing flow.
@@ -314,8 +328,9 @@ enum ct_verdict ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf,
  *         untouched; a valid RST before any reply: the caller deletes the flow, and a later
  *         segment of the connection starts a new one, as in Linux).
  */
-enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
-                             const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason);
+CT_TCP_API enum ct_verdict ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf,
+                                        enum ct_dir dir, const struct ct_tcp_seg *seg,
+                                        enum ct_tcp_reason *reason);
 
 /** The lowest acceptable ack may lag the receiver's end by this much at least (netfilter). */
 #define CT_TCP_MAXACKWIN 66000
@@ -381,7 +396,7 @@ ct_tcp_track_fast(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir 
 /**
  * Conntrack state implied by a pair of endpoint states (the mapping used by ct_tcp_track()).
  */
-enum ct_state ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server);
+CT_TCP_API enum ct_state ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server);
 
 /**
  * Timeout in milliseconds for the flow's current conntrack state.

@@ -59,6 +59,41 @@
 #include "ct_tcp.h"
 #include "ct_tcp_priv.h"
 
+/* Out of the per-packet function on the host (its registers stay the hot path's); inlined in BPF. */
+#ifndef CT_TCP_COLD
+#define CT_TCP_COLD __attribute__((noinline, cold))
+#endif
+
+/*
+ * Indices the BPF verifier can bound: in a BPF build (CT_TCP_BPF) the table's dimensions are
+ * padded to powers of two and every index is masked, a no-op for the values the table holds (the
+ * verifier cannot know them); on the host the table is exact and nothing is masked.
+ */
+#ifdef CT_TCP_BPF
+#define FSM_EV_DIM  8
+#define FSM_ST_DIM  16
+#define IDX(x, dim) bpf_idx((x), (dim)-1)
+/*
+ * The compiler knows the values and would drop the mask; the barrier keeps it for the verifier.
+ * Barrier after a mask (bpf_idx(x, 0) after x & 1, the direction): the compiler no longer knows
+ * the range, so it adds an index to a stack address instead of or-ing it in (the verifier
+ * refuses bit operations on pointers).
+ */
+static inline __attribute__((always_inline)) unsigned int
+bpf_idx(unsigned int x, unsigned int mask)
+{
+	__asm__ volatile("" : "+r"(x));
+	return mask ? x & mask : x;
+}
+#define DIR_OF(dir) bpf_idx((unsigned int)(dir)&1, 0)
+#else
+#define FSM_EV_DIM  CT_EV_MAX
+#define FSM_ST_DIM  CT_TCP_STATE_MAX
+#define IDX(x, dim) (x)
+#define DIR_OF(dir) ((unsigned int)(dir)&1)
+#endif
+_Static_assert(FSM_EV_DIM >= CT_EV_MAX && FSM_ST_DIM >= CT_TCP_STATE_MAX, "table dimensions");
+
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -119,7 +154,7 @@ const uint8_t ct_tcp_flag_rules[64] = {FR16(0), FR16(16), FR16(32), FR16(48)};
  * number covers the peer's FIN; RST. Flag combinations outside ct_tcp_flag_rules[] never get here.
  */
 /* clang-format off */
-static const uint8_t fsm[CT_EV_MAX][CT_ROLE_MAX][CT_TCP_STATE_MAX] = {
+static const uint8_t fsm[FSM_EV_DIM][CT_ROLE_MAX][FSM_ST_DIM] = {
 /*                         sCL  sLI  sSS  sSR  sES  sF1  sF2  sCW  sCG  sLA  sTW */
 [CT_EV_SYN] = {
 	[CT_ROLE_SND] =  { sRE, sSS, sIG, iSA, iSW, iSW, iSW, iSW, iSW, iSW, sRE },
@@ -233,6 +268,7 @@ static const uint8_t fsm[CT_EV_MAX][CT_ROLE_MAX][CT_TCP_STATE_MAX] = {
 };
 /* clang-format on */
 
+#ifndef CT_TCP_BPF /* control-side helpers: not in a BPF program */
 static const char *const event_names[CT_EV_MAX] = {
 #define X(e, s) [CT_EV_##e] = s,
         CT_TCP_EVENTS(X)
@@ -266,6 +302,7 @@ ct_tcp_event_name(unsigned int ev)
 {
 	return ev < CT_EV_MAX ? event_names[ev] : "?";
 }
+#endif
 
 /*
  * Conntrack state from the two endpoint states. The endpoint that is further along decides
@@ -310,7 +347,7 @@ static const uint8_t ct_of[CT_TCP_STATE_MAX] = {
         [CT_TCP_TIME_WAIT] = CT_S_TIME_WAIT,
 };
 
-enum ct_state
+CT_TCP_API enum ct_state
 ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server)
 {
 	unsigned int c = (unsigned int)client, s = (unsigned int)server;
@@ -334,7 +371,7 @@ ct_state_from_tcp(enum ct_tcp_state client, enum ct_tcp_state server)
  * bit, 3.10.7.4). A FIN that does not ack the peer's seen FIN is FIN2 (the two FINs crossed).
  * @return the number of events written to @p ev (1 or 2).
  */
-static unsigned int
+CT_TCP_LOCAL unsigned int
 classify(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, uint8_t ev[2])
 {
 	unsigned int f = seg->flags;
@@ -375,7 +412,7 @@ invalid(enum ct_tcp_reason *reason, enum ct_tcp_reason r)
 	return CT_VERDICT_INVALID;
 }
 
-enum ct_verdict
+CT_TCP_API enum ct_verdict
 ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf, const struct ct_tcp_seg *seg,
            enum ct_tcp_reason *reason)
 {
@@ -417,7 +454,7 @@ ct_tcp_new(struct ct_tcp *t, const struct ct_tcp_conf *conf, const struct ct_tcp
  * newer than the sender's last one (RFC 6191). The middlebox accepts if either holds: the
  * endpoint makes the final decision and a stricter check would only break legal reconnects.
  */
-static enum ct_verdict
+CT_TCP_LOCAL enum ct_verdict
 reopen(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg,
        enum ct_tcp_reason *reason)
 {
@@ -438,38 +475,34 @@ reopen(const struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg,
  * The client acks a SYN+ACK this tap has not seen (lost on the way to it, or delivered before
  * the SYN, when no flow existed): in loose mode the flow is picked up from this segment, as
  * ct_tcp_new() picks up a flow from an ACK without one (Linux would keep SYN_SENT until its
- * timeout, then pick the connection up).
+ * timeout, then pick the connection up), and the segment itself (a FIN, say) is tracked on that
+ * flow in a second pass of ct_tcp_track() (a jump back, not a recursion: BPF has none). The
+ * picked-up flow is ESTABLISHED on both sides, so that pass cannot ask for a resync again.
  */
-static enum ct_verdict
-resync(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
-       const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
+CT_TCP_LOCAL CT_TCP_COLD void
+resync_pickup(struct ct_tcp *nt, const struct ct_tcp_seg *seg)
 {
-	struct ct_tcp nt;
-
-	/* picked up as from an ACK, then the segment itself (a FIN, say) on that flow */
-	ct_tcp_window_new_pickup(&nt, seg);
-	nt.tcp_state[CT_DIR_ORIG] = CT_TCP_ESTABLISHED;
-	nt.tcp_state[CT_DIR_REPLY] = CT_TCP_ESTABLISHED;
-	nt.state = CT_S_ESTABLISHED;
-	nt.flags = CT_F_PICKED_UP | CT_F_LIBERAL;
-	nt.peer[CT_DIR_ORIG].end = seg->seq;
-	if (ct_tcp_track(&nt, conf, dir, seg, reason) != CT_VERDICT_ACCEPT)
-		return CT_VERDICT_INVALID;
-	*t = nt;
-	return CT_VERDICT_ACCEPT;
+	ct_tcp_window_new_pickup(nt, seg);
+	nt->tcp_state[CT_DIR_ORIG] = CT_TCP_ESTABLISHED;
+	nt->tcp_state[CT_DIR_REPLY] = CT_TCP_ESTABLISHED;
+	nt->state = CT_S_ESTABLISHED;
+	nt->flags = CT_F_PICKED_UP | CT_F_LIBERAL;
+	nt->peer[CT_DIR_ORIG].end = seg->seq;
 }
 
-enum ct_verdict
-ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
+CT_TCP_API enum ct_verdict
+ct_tcp_track(struct ct_tcp *t0, const struct ct_tcp_conf *conf, enum ct_dir dir,
              const struct ct_tcp_seg *seg, enum ct_tcp_reason *reason)
 {
-	unsigned int d = (unsigned int)dir & 1;
-	unsigned int snd = t->tcp_state[d], rcv = t->tcp_state[!d];
-	unsigned int i, n, a, b, pre;
+	unsigned int d = DIR_OF(dir), resynced = 0;
+	unsigned int snd, rcv, i, n, a, b, pre;
+	struct ct_tcp nt, picked, *t = t0;
 	enum ct_tcp_reason r;
-	struct ct_tcp nt;
 	uint8_t ev[2];
 
+again: /* t is t0, or after a resync the flow picked up from this segment (picked) */
+	snd = t->tcp_state[d];
+	rcv = t->tcp_state[!d];
 	n = classify(t, d, seg, ev);
 	if (unlikely(ev[0] == EV_BAD))
 		return invalid(reason, CT_R_BAD_FLAGS);
@@ -493,16 +526,20 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 
 	/* The table for both endpoints, events in classify()'s order. */
 	for (i = 0; i < n; i++) {
-		a = fsm[ev[i]][CT_ROLE_SND][snd];
-		b = fsm[ev[i]][CT_ROLE_RCV][rcv];
+		a = fsm[IDX(ev[i], FSM_EV_DIM)][CT_ROLE_SND][IDX(snd, FSM_ST_DIM)];
+		b = fsm[IDX(ev[i], FSM_EV_DIM)][CT_ROLE_RCV][IDX(rcv, FSM_ST_DIM)];
 		if (unlikely(a == sRE))
 			return reopen(t, d, seg, reason);
 		/* The sender's cell names the reason first, then the receiver's. */
 		if (unlikely(a >= CT_CELL_INVALID))
 			return invalid(reason, (enum ct_tcp_reason)(a - CT_CELL_INVALID));
 		if (unlikely(b >= CT_CELL_INVALID)) {
-			if (rcv == sLI && snd == sSS && conf->loose)
-				return resync(t, conf, d, seg, reason);
+			if (rcv == sLI && snd == sSS && conf->loose && !resynced) {
+				resync_pickup(&picked, seg);
+				t = &picked;
+				resynced = 1;
+				goto again;
+			}
 			return invalid(reason, (enum ct_tcp_reason)(b - CT_CELL_INVALID));
 		}
 		snd = a == sIG ? snd : a;
@@ -512,8 +549,8 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 	for (i = 0; unlikely(i < pre); i++) {
 		unsigned int e = i == 0 ? CT_EV_ACKFIN : CT_EV_FIN;
 
-		a = fsm[e][CT_ROLE_SND][rcv];
-		b = fsm[e][CT_ROLE_RCV][snd];
+		a = fsm[e][CT_ROLE_SND][IDX(rcv, FSM_ST_DIM)];
+		b = fsm[e][CT_ROLE_RCV][IDX(snd, FSM_ST_DIM)];
 		if (a >= CT_CELL_INVALID || b >= CT_CELL_INVALID)
 			break;
 		rcv = a == sIG ? rcv : a;
@@ -522,7 +559,7 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 
 	/* Sequence checks and updates on a copy: nothing is written unless all pass. */
 	nt = *t;
-	r = ct_tcp_window_check(&nt, conf, d, seg, ev[0], (unsigned int)t->tcp_state[!d]);
+	r = ct_tcp_window_check(&nt, conf, d, seg, ev[0]);
 	if (unlikely(r != CT_R_OK))
 		return invalid(reason, r);
 	/*
@@ -550,7 +587,7 @@ ct_tcp_track(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir,
 	/* A picked-up flow is liberal until both directions were seen. */
 	if ((nt.flags & CT_F_LIBERAL) && nt.peer[0].maxwin != 0 && nt.peer[1].maxwin != 0)
 		nt.flags &= (uint8_t)~CT_F_LIBERAL;
-	*t = nt;
+	*t0 = nt;
 	*reason = CT_R_OK;
 	return CT_VERDICT_ACCEPT;
 }

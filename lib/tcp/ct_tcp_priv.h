@@ -82,25 +82,36 @@ ct_seq_before(uint32_t a, uint32_t b)
 }
 
 /** Window tracking of a flow started by a SYN (@p t fully written: zeroed, then the client). */
-void ct_tcp_window_new_syn(struct ct_tcp *t, const struct ct_tcp_seg *seg);
+CT_TCP_API void ct_tcp_window_new_syn(struct ct_tcp *t, const struct ct_tcp_seg *seg);
 
 /** Window tracking of a flow picked up mid-stream from @p seg (@p t fully written). */
-void ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg);
+CT_TCP_API void ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg);
+
+/**
+ * Storage class of ct_tcp_window_check(): external on the host; in BPF a separate (global)
+ * function, which the verifier checks once on its own rather than once for every path that
+ * reaches it (inlined, its paths times the FSM's exceed the verifier's limit).
+ */
+#ifndef CT_TCP_WINDOW_API
+#define CT_TCP_WINDOW_API
+#endif
 
 /**
  * Sequence/window checks of one segment and, when they pass, the updates of @p t (a copy the
- * caller commits only on CT_R_OK).
+ * caller commits only on CT_R_OK). The receiver's endpoint state is the one @p t holds (the
+ * table's outcome is applied after the checks). Five arguments: the most a BPF call takes.
  * @param t        the flow (copy)
  * @param conf     configuration (liberal)
  * @param dir      sender's direction
  * @param seg      the segment
  * @param ev       its first event class (enum ct_tcp_event)
- * @param rcv_state the receiver's endpoint state before this segment
- * @return CT_R_OK or the reason of the failed bound.
+ * @return CT_R_OK or the reason of the failed bound (CT_R_UNEXPECTED for a NULL pointer in BPF).
  */
-enum ct_tcp_reason ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf,
-                                       unsigned int dir, const struct ct_tcp_seg *seg,
-                                       unsigned int ev, unsigned int rcv_state);
+CT_TCP_WINDOW_API enum ct_tcp_reason ct_tcp_window_check(struct ct_tcp *t,
+                                                         const struct ct_tcp_conf *conf,
+                                                         unsigned int dir,
+                                                         const struct ct_tcp_seg *seg,
+                                                         unsigned int ev);
 
 #ifdef __cplusplus
 }

@@ -16,8 +16,6 @@
  * FIN it can send no new sequence space: its bound I becomes seq + len <= end and its maxend slot
  * keeps its newest TSval instead (RFC 6191 check in ct_tcp_fsm.c).
  */
-#include <string.h>
-
 #include "ct_tcp.h"
 #include "ct_tcp_priv.h"
 
@@ -46,7 +44,7 @@ wscale(const struct ct_tcp *t, unsigned int d)
 }
 
 /* Sender @p d's record from its SYN or SYN+ACK (netfilter's "initialize sender data"). */
-static void
+CT_TCP_LOCAL void
 syn_init(struct ct_tcp *t, unsigned int d, const struct ct_tcp_seg *seg, uint32_t end)
 {
 	uint8_t pf = t->peer_flags[d] &
@@ -67,20 +65,20 @@ syn_init(struct ct_tcp *t, unsigned int d, const struct ct_tcp_seg *seg, uint32_
 	t->peer_flags[d] = pf | CT_PEER_F_SYN_SEEN;
 }
 
-void
+CT_TCP_API void
 ct_tcp_window_new_syn(struct ct_tcp *t, const struct ct_tcp_seg *seg)
 {
-	memset(t, 0, sizeof(*t));
+	__builtin_memset(t, 0, sizeof(*t));
 	syn_init(t, CT_DIR_ORIG, seg, seg->seq + seg->len + 1);
 	t->peer[CT_DIR_REPLY].maxend = seg->seq + 1; /* the SYN's ISN + 1: see struct ct_tcp_peer */
 }
 
-void
+CT_TCP_API void
 ct_tcp_window_new_pickup(struct ct_tcp *t, const struct ct_tcp_seg *seg)
 {
 	uint32_t win;
 
-	memset(t, 0, sizeof(*t));
+	__builtin_memset(t, 0, sizeof(*t));
 	/*
 	 * netfilter's loose pickup: the sender's end and window from the segment, the receiver's
 	 * end from its ack, SACK assumed. The window scale is unknown: assume the largest (14) on
@@ -134,7 +132,7 @@ early_ack_ok(const struct ct_tcp_peer *r, unsigned int rf, uint32_t ack, unsigne
  * initialises it; an RST answers a SYN; otherwise the second direction of a picked-up flow.
  * @return GO_ON to check the bounds, or the verdict (CT_R_OK or a reason).
  */
-static enum ct_tcp_reason
+CT_TCP_LOCAL enum ct_tcp_reason
 first_segment(struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, uint32_t end)
 {
 	struct ct_tcp_peer *s = &t->peer[dir], *r = &t->peer[!dir];
@@ -184,10 +182,18 @@ first_segment(struct ct_tcp *t, unsigned int dir, const struct ct_tcp_seg *seg, 
 	return GO_ON;
 }
 
-enum ct_tcp_reason
+CT_TCP_WINDOW_API enum ct_tcp_reason
 ct_tcp_window_check(struct ct_tcp *t, const struct ct_tcp_conf *conf, unsigned int dir,
-                    const struct ct_tcp_seg *seg, unsigned int ev, unsigned int rcv_state)
+                    const struct ct_tcp_seg *seg, unsigned int ev)
 {
+#ifdef CT_TCP_BPF
+	/* a global BPF function is verified for any argument: NULL included */
+	if (t == NULL || conf == NULL || seg == NULL)
+		return CT_R_UNEXPECTED;
+	dir &= 1;
+	__asm__ volatile("" : "+r"(dir)); /* see DIR_OF() in ct_tcp_fsm.c */
+#endif
+	unsigned int rcv_state = t->tcp_state[!dir];
 	struct ct_tcp_peer *s = &t->peer[dir], *r = &t->peer[!dir];
 	uint8_t *sf = &t->peer_flags[dir], *rf = &t->peer_flags[!dir];
 	unsigned int syn = !!(seg->flags & CT_TCPF_SYN), fin = !!(seg->flags & CT_TCPF_FIN);
