@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * synfin-xdp: loads bpf/ct_xdp.bpf.c (libbpf skeleton), configured like synfin (loose, liberal,
+ * prediction, VLAN keying, table size, timeouts, --drop-invalid), and either attaches it to an
+ * interface (native XDP, generic with a warning when the driver has none; detached on SIGINT,
+ * SIGTERM, --duration and on every error path) and sweeps idle flows each second, or replays a
+ * pcap through it with BPF_PROG_TEST_RUN, the capture's timestamps as the clock. At exit:
+ * synfin's statistics block, --show-flows, --flows-json. With -i, `show stats`, `show flows`,
+ * `clear stats` and `quit` on stdin.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+
+#include "synfin_xdp.h"
+
+#include "ct_xdp.skel.h"
+
+/* Largest frame a replay hands to the program. */
+#define FRAME_MAX 65535
+
+/* Replay bursts at most (synfin's SF_BURST_MAX). */
+#define BURST_MAX 64
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: synfin-xdp (--iface IF | --replay FILE.pcap) [options]\n"
+	        "  -I, --iface IF        attach to IF (native XDP, else generic with a warning)\n"
+	        "      --generic         attach in generic (skb) mode\n"
+	        "  -r, --replay FILE     run every frame of FILE through the program "
+	        "(BPF_PROG_TEST_RUN)\n"
+	        "      --burst N         replay: frames sharing one clock tick (default 32, as "
+	        "synfin)\n"
+	        "      --repeat N        replay: run each frame N times (ns/packet benchmark)\n"
+	        "      --cpu N           replay: run on CPU N\n"
+	        "      --mode MODE       monitor (XDP_PASS everything) or inline\n"
+	        "      --drop-invalid    inline mode: XDP_DROP INVALID segments\n"
+	        "      --no-loose        no mid-stream pickup\n"
+	        "      --liberal         skip window checks\n"
+	        "      --no-predict      every segment through ct_tcp_track()\n"
+	        "      --vlan-key        key flows by outer VLAN id\n"
+	        "      --table-size N    flow map entries (default %u)\n"
+	        "      --timeout S=MS    timeout of conntrack state S in ms\n"
+	        "      --stats-period S  print statistics every S seconds\n"
+	        "      --duration S      live: detach and exit after S seconds\n"
+	        "      --show-flows      list the flows at exit\n"
+	        "      --flows-json PATH write the flows at exit (synfin's schema)\n"
+	        "  -i                    commands on stdin: show stats, show flows, clear stats, "
+	        "quit\n",
+	        CT_XDP_FLOWS_DEFAULT);
+}
+
+enum {
+	O_GENERIC = 256,
+	O_BURST,
+	O_REPEAT,
+	O_CPU,
+	O_MODE,
+	O_DROP,
+	O_NO_LOOSE,
+	O_LIBERAL,
+	O_NO_PREDICT,
+	O_VLAN,
+	O_TABLE,
+	O_TIMEOUT,
+	O_PERIOD,
+	O_DURATION,
+	O_SHOW_FLOWS,
+	O_JSON,
+};
+
+static const struct option opts[] = {
+        {"iface", required_argument, NULL, 'I'},
+        {"replay", required_argument, NULL, 'r'},
+        {"generic", no_argument, NULL, O_GENERIC},
+        {"burst", required_argument, NULL, O_BURST},
+        {"repeat", required_argument, NULL, O_REPEAT},
+        {"cpu", required_argument, NULL, O_CPU},
+        {"mode", required_argument, NULL, O_MODE},
+        {"drop-invalid", no_argument, NULL, O_DROP},
+        {"no-loose", no_argument, NULL, O_NO_LOOSE},
+        {"liberal", no_argument, NULL, O_LIBERAL},
+        {"no-predict", no_argument, NULL, O_NO_PREDICT},
+        {"vlan-key", no_argument, NULL, O_VLAN},
+        {"table-size", required_argument, NULL, O_TABLE},
+        {"timeout", required_argument, NULL, O_TIMEOUT},
+        {"stats-period", required_argument, NULL, O_PERIOD},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"show-flows", no_argument, NULL, O_SHOW_FLOWS},
+        {"flows-json", required_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+/* A decimal number in [lo, hi]: 0, or -1 with a message. */
+static int
+num(const char *opt, const char *s, unsigned long lo, unsigned long hi, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "synfin-xdp: --%s %s: not a number in %lu..%lu\n", opt, s, lo, hi);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+parse_args(struct sx *sx, int argc, char **argv)
+{
+	bool mode_inline = false;
+	uint32_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "I:r:ih", opts, NULL)) != -1) {
+		switch (c) {
+		case 'I':
+			sx->iface = optarg;
+			break;
+		case 'r':
+			sx->replay = optarg;
+			break;
+		case 'i':
+			sx->interactive = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case O_GENERIC:
+			sx->skb_mode = true;
+			break;
+		case O_BURST:
+			if (num("burst", optarg, 1, BURST_MAX, &sx->burst) < 0)
+				return -1;
+			break;
+		case O_REPEAT:
+			if (num("repeat", optarg, 1, 100000000, &sx->repeat) < 0)
+				return -1;
+			break;
+		case O_CPU:
+			if (num("cpu", optarg, 0, 4095, &v) < 0)
+				return -1;
+			sx->cpu = (int)v;
+			break;
+		case O_MODE:
+			if (strcmp(optarg, "inline") == 0) {
+				mode_inline = true;
+			} else if (strcmp(optarg, "monitor") != 0) {
+				fprintf(stderr, "synfin-xdp: --mode %s: monitor or inline\n",
+				        optarg);
+				return -1;
+			}
+			break;
+		case O_DROP:
+			sx->conf.drop_invalid = 1;
+			break;
+		case O_NO_LOOSE:
+			sx->conf.tcp.loose = false;
+			break;
+		case O_LIBERAL:
+			sx->conf.tcp.liberal = true;
+			break;
+		case O_NO_PREDICT:
+			sx->conf.tcp.predict = false;
+			break;
+		case O_VLAN:
+			sx->conf.key_vlan = 1;
+			break;
+		case O_TABLE:
+			if (num("table-size", optarg, 1, 1u << 29, &sx->table_size) < 0)
+				return -1;
+			break;
+		case O_TIMEOUT: {
+			char name[32];
+			const char *eq = strchr(optarg, '=');
+			int st;
+
+			if (eq == NULL || (size_t)(eq - optarg) >= sizeof(name)) {
+				fprintf(stderr, "synfin-xdp: --timeout %s: STATE=MS\n", optarg);
+				return -1;
+			}
+			memcpy(name, optarg, (size_t)(eq - optarg));
+			name[eq - optarg] = '\0';
+			st = ct_state_parse(name);
+			if (st <= CT_S_NONE) {
+				fprintf(stderr, "synfin-xdp: --timeout: unknown state '%s'\n",
+				        name);
+				return -1;
+			}
+			if (num("timeout", eq + 1, 1, INT32_MAX, &v) < 0)
+				return -1;
+			sx->conf.tcp.timeouts.ms[st] = v;
+			break;
+		}
+		case O_PERIOD:
+			if (num("stats-period", optarg, 0, 86400, &sx->stats_period) < 0)
+				return -1;
+			break;
+		case O_DURATION:
+			if (num("duration", optarg, 0, UINT32_MAX, &sx->duration) < 0)
+				return -1;
+			break;
+		case O_SHOW_FLOWS:
+			sx->show_flows = true;
+			break;
+		case O_JSON:
+			sx->flows_json = optarg;
+			break;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc || (sx->iface == NULL) == (sx->replay == NULL)) {
+		fprintf(stderr, "synfin-xdp: give one of --iface IF and --replay FILE.pcap\n");
+		usage(stderr);
+		return -1;
+	}
+	if (sx->conf.drop_invalid && !mode_inline) {
+		fprintf(stderr, "synfin-xdp: --drop-invalid needs --mode inline\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Open, configure and load the program. @return 0, or -errno (message printed). */
+static int
+load(struct sx *sx)
+{
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	sx->skel = ct_xdp__open();
+	if (sx->skel == NULL) {
+		err = -errno;
+		fprintf(stderr, "synfin-xdp: cannot open the BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	sx->conf.replay_clock = sx->replay != NULL;
+	sx->skel->data->conf = sx->conf;
+	bpf_map__set_max_entries(sx->skel->maps.flows, sx->table_size);
+	err = ct_xdp__load(sx->skel);
+	if (err != 0) {
+		fprintf(stderr,
+		        "synfin-xdp: cannot load the XDP program: %s (root, CAP_BPF and a kernel "
+		        "with BTF, bpf_loop and bpf_xdp_load_bytes are needed)\n",
+		        strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/* One command line of -i. @return 1 on quit. */
+static int
+command(struct sx *sx, const char *line)
+{
+	char w1[32] = "", w2[32] = "";
+
+	if (sscanf(line, "%31s %31s", w1, w2) < 1)
+		return 0;
+	if (strcmp(w1, "quit") == 0)
+		return 1;
+	if (strcmp(w1, "show") == 0 && strcmp(w2, "stats") == 0)
+		sx_show_stats(sx, stdout);
+	else if (strcmp(w1, "show") == 0 && strcmp(w2, "flows") == 0)
+		sx_show_flows(sx, stdout);
+	else if (strcmp(w1, "clear") == 0 && strcmp(w2, "stats") == 0)
+		sx_stats_sum(sx, &sx->base, NULL, NULL);
+	else
+		printf("%s: unknown command (show stats, show flows, clear stats, quit)\n", w1);
+	fflush(stdout);
+	return 0;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Attach, run until a signal, --duration or `quit`, detach. @return exit status. */
+static int
+run_live(struct sx *sx)
+{
+	int fd = bpf_program__fd(sx->skel->progs.ct_xdp), err;
+	uint64_t start = mono_ms(), last_sweep = start, last_stats = start;
+
+	sx->ifindex = (int)if_nametoindex(sx->iface);
+	if (sx->ifindex == 0) {
+		fprintf(stderr, "synfin-xdp: no interface %s\n", sx->iface);
+		return 1;
+	}
+	sx->xdp_flags = sx->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	err = bpf_xdp_attach(sx->ifindex, fd, sx->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
+	if (err != 0 && !sx->skb_mode) {
+		fprintf(stderr,
+		        "synfin-xdp: warning: native XDP on %s failed (%s): generic XDP (slower, "
+		        "after the stack's skb allocation)\n",
+		        sx->iface, strerror(-err));
+		sx->xdp_flags = XDP_FLAGS_SKB_MODE;
+		err = bpf_xdp_attach(sx->ifindex, fd, sx->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
+		                     NULL);
+	}
+	if (err != 0) {
+		fprintf(stderr, "synfin-xdp: cannot attach to %s: %s\n", sx->iface, strerror(-err));
+		return 1;
+	}
+	printf("synfin-xdp: attached to %s (%s XDP)\n", sx->iface,
+	       sx->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
+	fflush(stdout);
+	while (!quit) {
+		struct pollfd p = {.fd = 0, .events = POLLIN};
+		uint64_t now;
+
+		if (sx->interactive && poll(&p, 1, 100) > 0) {
+			char line[256];
+
+			if (fgets(line, sizeof(line), stdin) == NULL || command(sx, line))
+				break;
+		} else if (!sx->interactive) {
+			usleep(100 * 1000);
+		}
+		now = mono_ms();
+		sx->now = now;
+		if (now - last_sweep >= 1000) {
+			sx_sweep(sx, now);
+			last_sweep = now;
+		}
+		if (sx->stats_period != 0 && now - last_stats >= sx->stats_period * 1000ull) {
+			sx_show_stats(sx, stdout);
+			last_stats = now;
+		}
+		if (sx->duration != 0 && now - start >= sx->duration * 1000ull)
+			break;
+	}
+	sx->now = mono_ms();
+	return 0;
+}
+
+static void
+detach(struct sx *sx)
+{
+	if (sx->ifindex > 0 && bpf_xdp_detach(sx->ifindex, sx->xdp_flags, NULL) == 0)
+		printf("synfin-xdp: detached from %s\n", sx->iface);
+	sx->ifindex = 0;
+}
+
+/* A classic pcap file (libpcap's pcap/pcap.h and <linux/bpf.h> cannot be included together). */
+struct pcap_in {
+	FILE *f;
+	bool swap; /* other byte order than ours */
+	bool nsec; /* nanosecond timestamps */
+};
+
+static uint32_t
+pcap_u32(const struct pcap_in *p, uint32_t v)
+{
+	return p->swap ? __builtin_bswap32(v) : v;
+}
+
+/* Open @p path. @return 0 or -1 (message printed). */
+static int
+pcap_in_open(struct pcap_in *p, const char *path)
+{
+	uint32_t hdr[6];
+
+	p->f = fopen(path, "rb");
+	if (p->f == NULL) {
+		fprintf(stderr, "synfin-xdp: --replay %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fread(hdr, sizeof(hdr), 1, p->f) != 1) {
+		fprintf(stderr, "synfin-xdp: --replay %s: no pcap header\n", path);
+		fclose(p->f);
+		return -1;
+	}
+	switch (hdr[0]) {
+	case 0xa1b2c3d4:
+		p->swap = false;
+		p->nsec = false;
+		break;
+	case 0xd4c3b2a1:
+		p->swap = true;
+		p->nsec = false;
+		break;
+	case 0xa1b23c4d:
+		p->swap = false;
+		p->nsec = true;
+		break;
+	case 0x4d3cb2a1:
+		p->swap = true;
+		p->nsec = true;
+		break;
+	default:
+		fprintf(stderr,
+		        "synfin-xdp: --replay %s: not a pcap file (pcapng: convert it "
+		        "with editcap -F pcap)\n",
+		        path);
+		fclose(p->f);
+		return -1;
+	}
+	if (pcap_u32(p, hdr[5]) != 1) {
+		fprintf(stderr, "synfin-xdp: --replay %s: link type %u, not Ethernet\n", path,
+		        pcap_u32(p, hdr[5]));
+		fclose(p->f);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next frame (at most @p cap bytes kept). @return its kept length, 0 at the end, -1 bad. */
+static int
+pcap_in_next(struct pcap_in *p, uint8_t *buf, uint32_t cap, uint64_t *ns)
+{
+	uint32_t rec[4], incl, keep;
+
+	if (fread(rec, sizeof(rec), 1, p->f) != 1)
+		return 0;
+	incl = pcap_u32(p, rec[2]);
+	keep = incl < cap ? incl : cap;
+	if (incl > 0x4000000 || fread(buf, 1, keep, p->f) != keep ||
+	    (incl > keep && fseek(p->f, incl - keep, SEEK_CUR) != 0))
+		return -1;
+	*ns = (uint64_t)pcap_u32(p, rec[0]) * 1000000000u +
+	      (uint64_t)pcap_u32(p, rec[1]) * (p->nsec ? 1u : 1000u);
+	return (int)keep;
+}
+
+/* One frame through the program. @return 0 or -errno. */
+static int
+test_run(struct sx *sx, int fd, const uint8_t *data, uint32_t len, uint64_t *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = len,
+	            .repeat = sx->repeat);
+	int err = bpf_prog_test_run_opts(fd, &o);
+
+	(void)sx;
+	if (err != 0)
+		return -errno;
+	*ns += (uint64_t)o.duration * sx->repeat;
+	return 0;
+}
+
+/*
+ * Every frame of the capture through the program: frames in bursts of sx->burst, each burst
+ * at its newest timestamp in ms since the first (synfin's packet clock, which starts at 1), the
+ * sweep after each burst. @return exit status.
+ */
+static int
+run_replay(struct sx *sx)
+{
+	int fd = bpf_program__fd(sx->skel->progs.ct_xdp);
+	static uint8_t frames[BURST_MAX][FRAME_MAX];
+	uint32_t lens[BURST_MAX];
+	uint64_t origin = 0, n = 0, ns = 0;
+	struct pcap_in p;
+	int rc = 0, r = 1;
+
+	if (sx->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(sx->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) != 0)
+			fprintf(stderr, "synfin-xdp: --cpu %d: %s\n", sx->cpu, strerror(errno));
+	}
+	if (pcap_in_open(&p, sx->replay) < 0)
+		return 1;
+	while (!quit && rc == 0 && r > 0) {
+		uint64_t newest = 0, now, ts;
+		unsigned int k = 0;
+
+		while (k < sx->burst && (r = pcap_in_next(&p, frames[k], FRAME_MAX, &ts)) > 0) {
+			lens[k] = (uint32_t)r;
+			if (ts / 1000000u > newest)
+				newest = ts / 1000000u;
+			k++;
+		}
+		if (r < 0) {
+			fprintf(stderr, "synfin-xdp: --replay %s: truncated record\n", sx->replay);
+			rc = 1;
+		}
+		if (k == 0)
+			break;
+		if (origin == 0)
+			origin = newest + 1;
+		now = newest + 1 >= origin ? newest + 1 - origin + 1 : sx->now;
+		if (now > sx->now)
+			sx->now = now;
+		sx->skel->bss->now_ms = sx->now;
+		for (unsigned int i = 0; i < k && rc == 0; i++) {
+			int err = test_run(sx, fd, frames[i], lens[i], &ns);
+
+			if (err != 0) {
+				fprintf(stderr, "synfin-xdp: BPF_PROG_TEST_RUN: %s\n",
+				        strerror(-err));
+				rc = 1;
+			}
+			n++;
+		}
+		sx_sweep(sx, sx->now);
+	}
+	fclose(p.f);
+	if (n != 0 && sx->repeat > 1) {
+		sx->ns_per_pkt = (double)ns / ((double)n * sx->repeat);
+		printf("synfin-xdp: %" PRIu64 " frames x %u runs: %.1f ns per packet "
+		       "(BPF_PROG_TEST_RUN)\n",
+		       n, sx->repeat, sx->ns_per_pkt);
+	}
+	printf("synfin-xdp: replayed %" PRIu64 " frames of %s\n", n, sx->replay);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sx sx;
+	int rc;
+
+	sx.conf.tcp = ct_tcp_conf_default;
+	sx.table_size = CT_XDP_FLOWS_DEFAULT;
+	sx.burst = 32;
+	sx.repeat = 1;
+	sx.cpu = -1;
+	if (parse_args(&sx, argc, argv) < 0)
+		return 2;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (load(&sx) != 0) {
+		ct_xdp__destroy(sx.skel);
+		return 1;
+	}
+	rc = sx.replay != NULL ? run_replay(&sx) : run_live(&sx);
+	detach(&sx);
+	if (sx.repeat > 1) {
+		/* a benchmark ran every frame many times: its flows and counters mean nothing */
+		ct_xdp__destroy(sx.skel);
+		return rc;
+	}
+	sx_show_stats(&sx, stdout);
+	if (sx.show_flows)
+		sx_show_flows(&sx, stdout);
+	if (sx.flows_json != NULL && sx_flows_json_write(&sx, sx.flows_json) != 0)
+		rc = 1;
+	ct_xdp__destroy(sx.skel);
+	return rc;
+}
