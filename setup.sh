@@ -4,7 +4,7 @@
 # everything is installed it prints one line and touches nothing. Needs root (or sudo).
 set -eu
 PKGS="build-essential pkg-config meson ninja-build libdpdk-dev dpdk libbpf-dev libcriterion-dev
-libpcap-dev dpdk-dev clang clang-format llvm libclang-rt-14-dev python3 graphviz gnuplot-nox
+libpcap-dev dpdk-dev bpftool clang clang-format llvm libclang-rt-14-dev python3 graphviz gnuplot-nox
 iproute2 ethtool nftables conntrack tcpdump ncat"
 
 missing=""

@@ -359,12 +359,10 @@ ct_xdp_track(struct scratch *sc, struct ct_xdp_stats *st, uint64_t now)
 	return V_PASS;
 }
 
-SEC("xdp")
+SEC("xdp.frags")
 int
 ct_xdp(struct xdp_md *ctx)
 {
-	const uint8_t *d = (const uint8_t *)(long)ctx->data;
-	const uint8_t *e = (const uint8_t *)(long)ctx->data_end;
 	uint32_t zero = 0;
 	struct ct_xdp_stats *st = bpf_map_lookup_elem(&stats, &zero);
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
@@ -376,7 +374,7 @@ ct_xdp(struct xdp_md *ctx)
 	if (st == NULL || sc == NULL)
 		return XDP_PASS;
 	st->s.rx_pkts++;
-	st->s.rx_bytes += (uint64_t)(e - d);
+	st->s.rx_bytes += bpf_xdp_get_buff_len(ctx);
 	pkt = &sc->pkt;
 	r = (enum ct_parse_reason)ct_xdp_parse(ctx, conf.key_vlan, pkt);
 	if (r != CT_PARSE_OK) {

@@ -40,6 +40,7 @@
 /* Where the layers are (offsets from the frame's start). */
 struct xp_hdrs {
 	uint32_t l4, end, l3, src, dst; /* TCP header, datagram end, IP length, addresses */
+	uint32_t lin;                   /* bytes in the linear part */
 	uint16_t vlan;
 	uint8_t family;
 };
@@ -59,6 +60,20 @@ xp_is_ext(uint8_t nh)
 /* Bytes [off, off + n) are in the frame: the verifier sees it through the pointer compare. */
 #define XP_IN(data, end, off, n) ((const uint8_t *)(data) + (off) + (n) <= (const uint8_t *)(end))
 
+/*
+ * lib/parse's NEED(): @p n bytes at @p off must exist in the frame (@p bound: its length, or the
+ * datagram's end) or the frame gets @p reason; and they must be in the linear part [d, e) (a
+ * multi-buffer frame's first buffer, which is all a direct access reaches), or it is trunc_seg,
+ * lib/parse's "headers span mbuf segments". @p off <= @p bound.
+ */
+#define XP_NEED(d, e, off, n, bound, reason)                                                       \
+	do {                                                                                       \
+		if ((uint32_t)(n) > (uint32_t)(bound) - (uint32_t)(off))                           \
+			return (reason);                                                           \
+		if (!XP_IN(d, e, off, n))                                                          \
+			return CT_PARSE_TRUNC_SEG;                                                 \
+	} while (0)
+
 static __always_inline uint16_t
 xp_rd16(const uint8_t *p)
 {
@@ -73,24 +88,22 @@ xp_rd32(const uint8_t *p)
 
 /* Ethernet and up to two tags: the EtherType and the IP header's offset. */
 static __always_inline enum ct_parse_reason
-xp_l2(const uint8_t *d, const uint8_t *e, uint32_t *off, uint16_t *et, struct xp_hdrs *h)
+xp_l2(const uint8_t *d, const uint8_t *e, uint32_t len, uint32_t *off, uint16_t *et,
+      struct xp_hdrs *h)
 {
-	if (!XP_IN(d, e, 0, XP_ETH_HLEN))
-		return CT_PARSE_TRUNC_ETH;
+	XP_NEED(d, e, 0, XP_ETH_HLEN, len, CT_PARSE_TRUNC_ETH);
 	*off = XP_ETH_HLEN;
 	*et = xp_rd16(d + 12);
 	h->vlan = 0;
 	if (!xp_is_vlan(*et))
 		return CT_PARSE_OK;
-	if (!XP_IN(d, e, XP_ETH_HLEN, XP_VLAN_HLEN))
-		return CT_PARSE_TRUNC_VLAN;
+	XP_NEED(d, e, XP_ETH_HLEN, XP_VLAN_HLEN, len, CT_PARSE_TRUNC_VLAN);
 	h->vlan = xp_rd16(d + XP_ETH_HLEN) & 0x0fff;
 	*et = xp_rd16(d + XP_ETH_HLEN + 2);
 	*off = XP_ETH_HLEN + XP_VLAN_HLEN;
 	if (!xp_is_vlan(*et))
 		return CT_PARSE_OK;
-	if (!XP_IN(d, e, XP_ETH_HLEN + XP_VLAN_HLEN, XP_VLAN_HLEN))
-		return CT_PARSE_TRUNC_VLAN;
+	XP_NEED(d, e, XP_ETH_HLEN + XP_VLAN_HLEN, XP_VLAN_HLEN, len, CT_PARSE_TRUNC_VLAN);
 	*et = xp_rd16(d + XP_ETH_HLEN + XP_VLAN_HLEN + 2);
 	*off = XP_ETH_HLEN + 2 * XP_VLAN_HLEN;
 	return xp_is_vlan(*et) ? CT_PARSE_TOO_MANY_VLANS : CT_PARSE_OK;
@@ -102,8 +115,7 @@ xp_ipv4(const uint8_t *d, const uint8_t *e, uint32_t len, uint32_t off, struct x
 	const uint8_t *ip = d + off;
 	uint32_t ihl, tot, fo;
 
-	if (!XP_IN(ip, e, 0, XP_IPV4_HLEN))
-		return CT_PARSE_TRUNC_IP;
+	XP_NEED(ip, e, 0, XP_IPV4_HLEN, len - off, CT_PARSE_TRUNC_IP);
 	if ((ip[0] >> 4) != 4)
 		return CT_PARSE_BAD_IP_VERSION;
 	ihl = (ip[0] & 0x0fu) * 4u;
@@ -111,6 +123,8 @@ xp_ipv4(const uint8_t *d, const uint8_t *e, uint32_t len, uint32_t off, struct x
 		return CT_PARSE_BAD_IHL;
 	if (ihl > len - off)
 		return CT_PARSE_TRUNC_IP;
+	if (ihl > h->lin - off)
+		return CT_PARSE_TRUNC_SEG;
 	tot = xp_rd16(ip + 2);
 	if (tot < ihl || tot > len - off)
 		return CT_PARSE_BAD_IP_LEN;
@@ -150,7 +164,7 @@ xp_ipv6_ext(const uint8_t *d, const uint8_t *e, struct xp_hdrs *h, uint8_t nh)
 			return CT_PARSE_TRUNC_EXT_HDR;
 		x = d + (off & 0xffff);
 		if (!XP_IN(x, e, 0, 8))
-			return CT_PARSE_TRUNC_EXT_HDR;
+			return CT_PARSE_TRUNC_SEG;
 		if (nh == 51) {
 			hl = (x[1] + 2u) * 4u; /* AH, RFC 4302 */
 		} else if (nh == 44) {
@@ -166,6 +180,8 @@ xp_ipv6_ext(const uint8_t *d, const uint8_t *e, struct xp_hdrs *h, uint8_t nh)
 		}
 		if (hl > h->end - off)
 			return CT_PARSE_TRUNC_EXT_HDR;
+		if (hl > h->lin - off)
+			return CT_PARSE_TRUNC_SEG;
 		nh = x[0];
 		off += hl;
 	}
@@ -182,8 +198,7 @@ xp_ipv6(const uint8_t *d, const uint8_t *e, uint32_t len, uint32_t off, struct x
 	const uint8_t *ip = d + off;
 	uint32_t plen;
 
-	if (!XP_IN(ip, e, 0, XP_IPV6_HLEN))
-		return CT_PARSE_TRUNC_IP;
+	XP_NEED(ip, e, 0, XP_IPV6_HLEN, len - off, CT_PARSE_TRUNC_IP);
 	if ((ip[0] >> 4) != 6)
 		return CT_PARSE_BAD_IP_VERSION;
 	plen = xp_rd16(ip + 4);
@@ -345,13 +360,16 @@ ct_xdp_parse(struct xdp_md *ctx, int key_vlan, struct ct_pkt *out)
 {
 	const uint8_t *d = (const uint8_t *)(long)ctx->data;
 	const uint8_t *e = (const uint8_t *)(long)ctx->data_end;
-	uint32_t len = (uint32_t)(e - d), off, doff;
+	uint32_t len = (uint32_t)bpf_xdp_get_buff_len(ctx), off, doff;
 	const uint8_t *th, *src, *dst;
 	enum ct_parse_reason r;
 	struct xp_hdrs h;
 	uint16_t et, sp, dp;
 
-	r = xp_l2(d, e, &off, &et, &h);
+	h.lin = (uint32_t)(e - d);
+	if (len < h.lin)
+		len = h.lin; /* not reached: the linear part is part of the frame */
+	r = xp_l2(d, e, len, &off, &et, &h);
 	if (out == NULL)
 		return CT_PARSE_TRUNC_ETH; /* not reached */
 	if (r != CT_PARSE_OK)
@@ -368,10 +386,12 @@ ct_xdp_parse(struct xdp_md *ctx, int key_vlan, struct ct_pkt *out)
 		return CT_PARSE_TRUNC_TCP;
 	th = d + (h.l4 & 0xffff);
 	if (!XP_IN(th, e, 0, XP_TCP_HLEN))
-		return CT_PARSE_TRUNC_TCP;
+		return CT_PARSE_TRUNC_SEG;
 	doff = (th[12] >> 4) * 4u;
 	if (doff < XP_TCP_HLEN || doff > h.end - h.l4)
 		return CT_PARSE_BAD_DOFF;
+	if (doff > h.lin - h.l4)
+		return CT_PARSE_TRUNC_SEG;
 	if (ct_tcp_flag_rule(th[13]) != CT_TCPFR_OK)
 		return CT_PARSE_FLAGS_OF(ct_tcp_flag_rule(th[13]));
 	out->seg.seq = xp_rd32(th + 4);

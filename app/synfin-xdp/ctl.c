@@ -204,6 +204,7 @@ sx_stats_sum(struct sx *sx, struct ct_lcore_stats *out, uint64_t *busy, uint64_t
 			*drops += v[c].xdp_drop;
 	}
 	out->flows_expired += sx->swept;
+	ct_stats_add(out, &sx->short_frames);
 	free(v);
 	return 0;
 }

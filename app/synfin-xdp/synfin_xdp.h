@@ -44,11 +44,12 @@ struct sx {
 	uint32_t repeat;        /**< replay: BPF_PROG_TEST_RUN repeat per frame (benchmark) */
 	int cpu;                /**< replay: CPU to run on, -1 = any */
 	int ifindex;
-	uint32_t xdp_flags;         /**< as attached */
-	uint64_t now;               /**< clock (ms) as last seen by the loader */
-	uint64_t swept;             /**< flows the sweep expired (added to flows_expired) */
-	struct ct_lcore_stats base; /**< `clear stats` baseline */
-	struct ct_lcore_stats prev; /**< last printed block's counters (rates) */
+	uint32_t xdp_flags;                 /**< as attached */
+	uint64_t now;                       /**< clock (ms) as last seen by the loader */
+	uint64_t swept;                     /**< flows the sweep expired (added to flows_expired) */
+	struct ct_lcore_stats short_frames; /**< replay: frames under 14 bytes, counted here */
+	struct ct_lcore_stats base;         /**< `clear stats` baseline */
+	struct ct_lcore_stats prev;         /**< last printed block's counters (rates) */
 	uint64_t prev_ns;
 	double ns_per_pkt; /**< replay with repeat: the kernel's figure */
 };
