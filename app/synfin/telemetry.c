@@ -54,7 +54,7 @@ struct tel_flows {
 };
 
 static int
-tel_flow(void *arg, const struct sf_flow_info *fi)
+tel_flow(void *arg, const struct ct_report_flow *fi)
 {
 	struct tel_flows *a = arg;
 	struct rte_tel_data *c = rte_tel_data_alloc();
