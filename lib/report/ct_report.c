@@ -62,14 +62,16 @@ ct_report_stats_block(FILE *f, const struct ct_report_stats *r)
 	        " not-TCP: %-10" PRIu64 " malformed: %" PRIu64 "\n",
 	        s->rx_pkts, s->rx_bytes, s->tcp_pkts, s->not_tcp, s->parse_drop);
 	fprintf(f,
-	        "  accepted: %-12" PRIu64 " INVALID: %-12" PRIu64 " state changes: %" PRIu64 "\n",
-	        s->accepted, s->invalid, s->state_changes);
+	        "  accepted: %-12" PRIu64 " INVALID: %-12" PRIu64 " state changes: %-8" PRIu64
+	        " odd options: %" PRIu64 "\n",
+	        s->accepted, s->invalid, s->state_changes, s->tcp_opt_odd);
 	fprintf(f,
 	        "  flows: %" PRIu64 " active of %" PRIu64 "; created %" PRIu64 " closed %" PRIu64
 	        " expired %" PRIu64 " evicted %" PRIu64 " refused %" PRIu64 " reopened %" PRIu64
-	        " flushed %" PRIu64 "\n",
+	        " rst-deleted %" PRIu64 " flushed %" PRIu64 "\n",
 	        active, r->capacity, s->flows_created, s->flows_closed, s->flows_expired,
-	        s->flows_evicted, s->flows_refused, s->flows_reopened, s->flows_flushed);
+	        s->flows_evicted, s->flows_refused, s->flows_reopened, s->flows_rst_deleted,
+	        s->flows_flushed);
 	if (r->show_tx)
 		fprintf(f, "  TX-packets: %-10" PRIu64 " TX-dropped: %" PRIu64 "\n", r->tx_pkts,
 		        r->tx_dropped);
