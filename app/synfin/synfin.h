@@ -312,7 +312,7 @@ struct sf_flow_info {
 int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info *fi),
                   void *arg);
 
-/** control.c: flows per conntrack state, summed over the workers, into @p n (CT_S_MAX entries). */
+/** control.c: flows per class, summed over the workers, into @p n (CT_CLASS_MAX entries). */
 void sf_flows_by_state(struct synfin *sf, uint64_t *n);
 
 /** flows_json.c: write every flow as a JSON array. @return 0 or -errno (message printed). */
