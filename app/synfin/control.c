@@ -73,7 +73,7 @@ reader_offline(struct synfin *sf, int id)
 
 static void
 flow_info(struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_key *k,
-          const struct ct_flow *f, struct sf_flow_info *fi)
+          const struct ct_flow *f, struct ct_report_flow *fi)
 {
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
 	uint32_t tmo = (uint32_t)ct_worker_ticks_from_ms(__atomic_load_n(
@@ -102,7 +102,7 @@ flow_info(struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_key
 }
 
 int
-sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info *fi), void *arg)
+sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flow *fi), void *arg)
 {
 	int id = sf_reader_id(sf);
 	int ret = 0;
@@ -114,7 +114,7 @@ sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info 
 		struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_flow_key k;
 		struct ct_flow f;
-		struct sf_flow_info fi;
+		struct ct_report_flow fi;
 		uint32_t next = 0;
 		unsigned int n = 0;
 
@@ -264,77 +264,39 @@ print_ports(struct synfin *sf, FILE *f, uint16_t port, enum sf_rate_user user)
 			print_port(sf, f, p, &sf->rate[user], &raw, &shown);
 }
 
-/* The rates line of the tracker block, since @p prev (then updated) or the start. */
-static void
-print_tracker_rates(struct synfin *sf, FILE *f, struct sf_rate_sample *prev)
+/* The change of the counters since @p prev (then updated) or the start, and the seconds taken. */
+static double
+tracker_delta(struct synfin *sf, struct ct_lcore_stats *d, struct sf_rate_sample *prev)
 {
-	struct ct_lcore_stats now, d;
+	struct ct_lcore_stats now;
 	uint64_t tsc = rte_get_tsc_cycles();
 	uint64_t dt = tsc - (prev->tracker_tsc ? prev->tracker_tsc : sf->start_tsc);
 
 	sf_stats_sum(sf, &now, NULL, false);
-	d = now;
-	ct_stats_sub(&d, &prev->tracker);
-	fprintf(f,
-	        "  rates (since last show): Rx-pps %.0f Rx-bps %.0f new flows/s %.0f closed/s %.0f"
-	        " INVALID %.3f %%\n",
-	        per_s(d.rx_pkts, dt), 8 * per_s(d.rx_bytes, dt), per_s(d.flows_created, dt),
-	        per_s(d.flows_closed, dt),
-	        d.tcp_pkts ? 100.0 * (double)d.invalid / (double)d.tcp_pkts : 0.0);
+	*d = now;
+	ct_stats_sub(d, &prev->tracker);
 	prev->tracker_tsc = tsc;
 	prev->tracker = now;
+	return (double)dt / (double)rte_get_tsc_hz();
 }
 
 static void
 print_tracker(struct synfin *sf, FILE *f, enum sf_rate_user user)
 {
-	struct ct_lcore_stats s;
+	struct ct_lcore_stats s, d;
 	struct sf_lcore_stats tx;
 	uint64_t by_state[CT_CLASS_MAX];
-	uint64_t active = 0, cap = 0;
-	unsigned int printed = 0;
+	struct ct_report_stats r = {.s = &s, .d = &d, .by_state = by_state};
 
 	sf_stats_sum(sf, &s, &tx, true);
 	sf_flows_by_state(sf, by_state);
 	for (unsigned int i = 0; i < sf->nb_lcores; i++)
-		cap += ct_table_capacity(ct_worker_table(sf->lcores[i].w));
-	for (unsigned int st = 0; st < CT_CLASS_MAX; st++)
-		active += by_state[st];
-	fprintf(f, "\n  ######################## synfin statistics "
-	           "################################\n");
-	fprintf(f,
-	        "  RX-packets: %-10" PRIu64 " RX-bytes: %-12" PRIu64 " TCP: %-10" PRIu64
-	        " not-TCP: %-10" PRIu64 " malformed: %" PRIu64 "\n",
-	        s.rx_pkts, s.rx_bytes, s.tcp_pkts, s.not_tcp, s.parse_drop);
-	fprintf(f,
-	        "  accepted: %-12" PRIu64 " INVALID: %-12" PRIu64 " state changes: %" PRIu64 "\n",
-	        s.accepted, s.invalid, s.state_changes);
-	fprintf(f,
-	        "  flows: %" PRIu64 " active of %" PRIu64 "; created %" PRIu64 " closed %" PRIu64
-	        " expired %" PRIu64 " evicted %" PRIu64 " refused %" PRIu64 " reopened %" PRIu64
-	        " flushed %" PRIu64 "\n",
-	        active, cap, s.flows_created, s.flows_closed, s.flows_expired, s.flows_evicted,
-	        s.flows_refused, s.flows_reopened, s.flows_flushed);
-	if (sf->cfg.mode == SF_MODE_INLINE)
-		fprintf(f, "  TX-packets: %-10" PRIu64 " TX-dropped: %" PRIu64 "\n", tx.tx_pkts,
-		        tx.tx_dropped);
-	print_tracker_rates(sf, f, &sf->rate[user]);
-	fprintf(f, "  flows by state:");
-	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++)
-		fprintf(f, " %s=%" PRIu64, ct_state_name(st), by_state[st]);
-	fprintf(f, "\n  reasons:");
-	for (unsigned int i = CT_STATS_PARSE_BASE; i < CT_STATS_N; i++) {
-		uint64_t v = ct_stats_get(&s, i);
-
-		if (v == 0 || ct_stats_unused(i))
-			continue;
-		fprintf(f, "%s %s=%" PRIu64, printed % 4 == 0 && printed ? "\n          " : "",
-		        ct_stats_name(i), v);
-		printed++;
-	}
-	fprintf(f, "%s\n", printed ? "" : " none");
-	fprintf(f,
-	        "  ############################################################################\n");
+		r.capacity += ct_table_capacity(ct_worker_table(sf->lcores[i].w));
+	r.show_tx = sf->cfg.mode == SF_MODE_INLINE;
+	r.tx_pkts = tx.tx_pkts;
+	r.tx_dropped = tx.tx_dropped;
+	r.seconds = tracker_delta(sf, &d, &sf->rate[user]);
+	ct_report_stats_block(f, &r);
 }
 
 void
@@ -390,18 +352,6 @@ sf_show_lcores(struct synfin *sf, FILE *f)
 	return 0;
 }
 
-static void
-print_flow_line(FILE *f, const struct sf_flow_info *fi)
-{
-	fprintf(f,
-	        "tcp      6 %u %s src=%s dst=%s sport=%u dport=%u%s src=%s dst=%s sport=%u "
-	        "dport=%u%s%s client=%s server=%s\n",
-	        fi->expires_in_s, ct_state_name(fi->state), fi->src, fi->dst, fi->sport, fi->dport,
-	        fi->pkts[CT_DIR_REPLY] == 0 ? " [UNREPLIED]" : "", fi->dst, fi->src, fi->dport,
-	        fi->sport, fi->assured ? " [ASSURED]" : "", fi->picked_up ? " [PICKED_UP]" : "",
-	        ct_tcp_state_name(fi->client_state), ct_tcp_state_name(fi->server_state));
-}
-
 struct list_arg {
 	FILE *f;
 	int state;
@@ -410,13 +360,13 @@ struct list_arg {
 };
 
 static int
-list_one(void *arg, const struct sf_flow_info *fi)
+list_one(void *arg, const struct ct_report_flow *fi)
 {
 	struct list_arg *a = arg;
 
 	if (a->state >= 0 && fi->state != a->state)
 		return 0;
-	print_flow_line(a->f, fi);
+	ct_report_flow_line(a->f, fi);
 	a->n++;
 	return a->limit != 0 && a->n >= a->limit ? 1 : 0;
 }
@@ -448,12 +398,12 @@ sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key)
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_flow fl;
-		struct sf_flow_info fi;
+		struct ct_report_flow fi;
 
 		if (ct_table_read_key(ct_worker_table(lc->w), key, &fl) != 0)
 			continue;
 		flow_info(sf, lc, key, &fl, &fi);
-		print_flow_line(f, &fi);
+		ct_report_flow_line(f, &fi);
 		fprintf(f,
 		        "  lcore %u, packets orig %" PRIu64 " reply %" PRIu64
 		        ", bytes orig %" PRIu64 " reply %" PRIu64 ", invalid %u, expires in %u s\n",

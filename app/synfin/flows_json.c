@@ -19,22 +19,11 @@ struct json_arg {
 };
 
 static int
-json_one(void *arg, const struct sf_flow_info *fi)
+json_one(void *arg, const struct ct_report_flow *fi)
 {
 	struct json_arg *a = arg;
 
-	fprintf(a->f,
-	        "%s\n  {\"proto\":\"tcp\",\"orig\":{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
-	        "\"dport\":%u},\"vlan\":%u,\"state\":\"%s\",\"client_state\":\"%s\","
-	        "\"server_state\":\"%s\",\"packets\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
-	        "},\"bytes\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64 "},\"invalid\":%u,"
-	        "\"picked_up\":%s,\"assured\":%s,\"expires_in_s\":%u,\"lcore\":%u}",
-	        a->n ? "," : "", fi->src, fi->sport, fi->dst, fi->dport, fi->vlan,
-	        ct_state_name(fi->state), ct_tcp_state_name(fi->client_state),
-	        ct_tcp_state_name(fi->server_state), fi->pkts[CT_DIR_ORIG], fi->pkts[CT_DIR_REPLY],
-	        fi->bytes[CT_DIR_ORIG], fi->bytes[CT_DIR_REPLY], fi->invalid,
-	        fi->picked_up ? "true" : "false", fi->assured ? "true" : "false", fi->expires_in_s,
-	        fi->lcore);
+	ct_report_flow_json(a->f, fi, a->n == 0);
 	a->n++;
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include <rte_ethdev.h>
 
 #include "ct_parse.h"
+#include "ct_report.h"
 #include "ct_stats.h"
 #include "ct_tcp.h"
 
@@ -286,30 +287,11 @@ int sf_reader_id(struct synfin *sf);
 void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore_stats *app,
                   bool since_clear);
 
-/** A tracked flow as the control plane shows it (orig = the client's direction). */
-struct sf_flow_info {
-	char src[48];         /**< client address */
-	char dst[48];         /**< server address */
-	uint16_t sport;       /**< client port, host order */
-	uint16_t dport;       /**< server port, host order */
-	uint8_t state;        /**< enum ct_state */
-	uint8_t client_state; /**< enum ct_tcp_state */
-	uint8_t server_state; /**< enum ct_tcp_state */
-	bool picked_up;
-	bool assured;
-	uint16_t vlan;
-	uint64_t pkts[CT_DIR_MAX];
-	uint64_t bytes[CT_DIR_MAX];
-	uint32_t invalid;
-	uint32_t expires_in_s; /**< seconds left before the flow's timeout (0: due) */
-	unsigned int lcore;    /**< lcore id of the owning worker */
-};
-
 /**
  * control.c: call @p cb for every tracked flow of every lcore (reader API, QSBR-registered).
  * @return 0, or the first non-zero value @p cb returned (the walk stops there).
  */
-int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct sf_flow_info *fi),
+int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flow *fi),
                   void *arg);
 
 /** control.c: flows per class, summed over the workers, into @p n (CT_CLASS_MAX entries). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Telemetry endpoints (dpdk-telemetry.py, /synfin/...): /synfin/stats (every counter summed
- * over lcores plus flows per state), /synfin/flows[,limit] (a dict of flow dicts keyed "0",
+ * over lcores, flows per state, and a dict per port "port<N>" of its RX/TX counters), /synfin/flows[,limit] (a dict of flow dicts keyed "0",
  * "1", ..., at most 32: the telemetry reply is bounded to 16 KiB; DPDK 22.11's array containers
  * only hold arrays, so a list of dicts cannot be built) and /synfin/config (every key of the
  * configuration file, from config_keys.h, plus the number of lcores). Callbacks run in
@@ -44,6 +44,22 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		snprintf(name, sizeof(name), "flows_%s", ct_state_name(st));
 		rte_tel_data_add_dict_u64(d, name, by_state[st]);
 	}
+	/* Per port (SF_PORT_COUNTERS summed over the lcores): "port0": {"rx_pkts": ..., ...} */
+	for (uint16_t p = 0; p < tel_sf->nb_ports; p++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+
+		if (c == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(c);
+#define X(n, h) rte_tel_data_add_dict_u64(c, #n, tx.port[p].n);
+		SF_PORT_COUNTERS(X)
+#undef X
+		snprintf(name, sizeof(name), "port%u", p);
+		if (rte_tel_data_add_dict_container(d, name, c, 0) != 0) {
+			rte_tel_data_free(c);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -54,7 +70,7 @@ struct tel_flows {
 };
 
 static int
-tel_flow(void *arg, const struct sf_flow_info *fi)
+tel_flow(void *arg, const struct ct_report_flow *fi)
 {
 	struct tel_flows *a = arg;
 	struct rte_tel_data *c = rte_tel_data_alloc();

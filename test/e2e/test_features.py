@@ -94,6 +94,11 @@ def case_telemetry(exe, tmp):
                   "/synfin/stats: want 8 flows created, 8 ESTABLISHED", stats)
             check(stats.get("invalid") == 0 and "invalid_seq_above_window" in stats,
                   "/synfin/stats: want every reason counter, all zero", stats)
+            port0 = stats.get("port0")
+            check(isinstance(port0, dict) and port0.get("rx_pkts") == len(frames)
+                  and port0.get("rx_bytes") == sum(len(fr) for fr in frames)
+                  and port0.get("tx_pkts") == 0,
+                  "/synfin/stats: want port0's rx_pkts, rx_bytes and tx_pkts", stats)
         flows = tel_query(sock, "/synfin/flows,5")
         check(isinstance(flows, dict) and sorted(flows) == ["0", "1", "2", "3", "4"],
               "/synfin/flows,5: want 5 flows keyed 0..4", flows)
