@@ -798,12 +798,12 @@ main(int argc, char **argv)
 		       "\n",
 		       b.c.completed, b.c.broken, b.c.flood);
 	if (b.o.dump_states) {
-		uint64_t n[CT_S_MAX];
+		uint64_t n[CT_CLASS_MAX];
 
 		ct_worker_flows_by_state(b.w, n);
 		printf("states:");
-		for (unsigned int s = 0; s < CT_S_MAX; s++)
-			printf(" %s=%" PRIu64, ct_state_name(s), n[s]);
+		for (unsigned int s = 0; s < CT_CLASS_MAX; s++)
+			printf(" %s=%" PRIu64, ct_class_name(s), n[s]);
 		printf("\n");
 	}
 	printf("Mpps %.3f  cycles/pkt %.1f  connections/s %.0f  bytes/flow %.1f\n", mpps, cpp, cps,

@@ -132,12 +132,12 @@ sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flo
 void
 sf_flows_by_state(struct synfin *sf, uint64_t *n)
 {
-	uint64_t one[CT_S_MAX];
+	uint64_t one[CT_CLASS_MAX];
 
-	memset(n, 0, CT_S_MAX * sizeof(*n));
+	memset(n, 0, CT_CLASS_MAX * sizeof(*n));
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		ct_worker_flows_by_state(sf->lcores[i].w, one);
-		for (unsigned int st = 0; st < CT_S_MAX; st++)
+		for (unsigned int st = 0; st < CT_CLASS_MAX; st++)
 			n[st] += one[st];
 	}
 }
@@ -285,7 +285,7 @@ print_tracker(struct synfin *sf, FILE *f, enum sf_rate_user user)
 {
 	struct ct_lcore_stats s, d;
 	struct sf_lcore_stats tx;
-	uint64_t by_state[CT_S_MAX];
+	uint64_t by_state[CT_CLASS_MAX];
 	struct ct_report_stats r = {.s = &s, .d = &d, .by_state = by_state};
 
 	sf_stats_sum(sf, &s, &tx, true);

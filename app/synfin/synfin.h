@@ -294,7 +294,7 @@ void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore
 int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flow *fi),
                   void *arg);
 
-/** control.c: flows per conntrack state, summed over the workers, into @p n (CT_S_MAX entries). */
+/** control.c: flows per class, summed over the workers, into @p n (CT_CLASS_MAX entries). */
 void sf_flows_by_state(struct synfin *sf, uint64_t *n);
 
 /** flows_json.c: write every flow as a JSON array. @return 0 or -errno (message printed). */

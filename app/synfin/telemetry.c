@@ -26,7 +26,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct ct_lcore_stats s;
 	struct sf_lcore_stats tx;
-	uint64_t by_state[CT_S_MAX];
+	uint64_t by_state[CT_CLASS_MAX];
 	char name[64];
 
 	(void)cmd;

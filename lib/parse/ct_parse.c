@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Packet parser: walks Ethernet, up to two VLAN tags, IPv4 (with options) or IPv6 (with extension
- * headers) and TCP (with options) in a byte buffer, and produces the canonical bidirectional flow
- * key and the segment fields the TCP tracker needs, or exactly one reason why the frame is not a
- * trackable TCP segment. Per-packet hot path: no allocation, no syscalls, unaligned-safe loads
+ * headers) and TCP (with options), UDP, ICMP/ICMPv6 (with the header an error quotes) or another
+ * protocol in a byte buffer, and produces the canonical bidirectional flow key and the fields the
+ * trackers need, or exactly one reason why the frame is not trackable. TCP over untagged IPv4
+ * takes a fast path that checks nothing of the other protocols. Per-packet hot path: no allocation, no syscalls, unaligned-safe loads
  * (memcpy), one bounds check per header on the fast path; the cold path decides between a real
  * truncation and headers that span mbuf segments. Flag sanity is one lookup in lib/tcp's flag
  * rule table (ct_tcp_flag_rule()), the one the FSM uses too.
@@ -31,6 +32,11 @@
 #define ETH_P_8021AD   0x88a8
 #define ETH_P_QINQ9100 0x9100
 #define PROTO_TCP      6
+#define PROTO_ICMP     1
+#define PROTO_UDP      17
+#define PROTO_ICMPV6   58
+#define UDP_HLEN       8
+#define ICMP_HLEN      8
 #define EXT_HOPOPTS    0
 #define EXT_ROUTING    43
 #define EXT_FRAGMENT   44
@@ -112,13 +118,6 @@ is_vlan_tpid(uint16_t et)
 	return et == ETH_P_8021Q || et == ETH_P_8021AD || et == ETH_P_QINQ9100;
 }
 
-static inline int
-is_ipv6_ext(uint8_t nh)
-{
-	return nh == EXT_HOPOPTS || nh == EXT_ROUTING || nh == EXT_FRAGMENT || nh == EXT_AH ||
-	       nh == EXT_DSTOPTS;
-}
-
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 /* Order by (address, port) as memcmp would on network-order bytes; returns swapped. */
@@ -156,8 +155,9 @@ key_fill6(struct ct_flow_key *k, const uint8_t *src, const uint8_t *dst, uint16_
 }
 
 int
-ct_flow_key_make(struct ct_flow_key *k, int family, const void *src, const void *dst,
-                 uint16_t sport_be, uint16_t dport_be, uint16_t vlan, uint8_t *swapped)
+ct_flow_key_make_proto(struct ct_flow_key *k, int family, uint8_t proto, const void *src,
+                       const void *dst, uint16_t sport_be, uint16_t dport_be, uint16_t vlan,
+                       uint8_t *swapped)
 {
 	uint8_t sw;
 
@@ -170,7 +170,97 @@ ct_flow_key_make(struct ct_flow_key *k, int family, const void *src, const void 
 	else
 		return -EINVAL;
 	k->vlan = vlan;
-	k->proto = PROTO_TCP;
+	k->proto = proto;
+	k->family = (uint8_t)family;
+	if (swapped != NULL)
+		*swapped = sw;
+	return 0;
+}
+
+int
+ct_flow_key_make(struct ct_flow_key *k, int family, const void *src, const void *dst,
+                 uint16_t sport_be, uint16_t dport_be, uint16_t vlan, uint8_t *swapped)
+{
+	return ct_flow_key_make_proto(k, family, PROTO_TCP, src, dst, sport_be, dport_be, vlan,
+	                              swapped);
+}
+
+/*
+ * ICMP queries and their replies (RFC 792, RFC 4443, RFC 4620), as Linux pairs them:
+ * echo 8/0, timestamp 13/14, information 15/16, address mask 17/18; ICMPv6 echo 128/129 and
+ * node information 139/140. Index: the request type; value: its reply's type + 1 (0: none).
+ */
+static const uint8_t icmp4_reply_of[19] = {
+        [8] = 0 + 1, [13] = 14 + 1, [15] = 16 + 1, [17] = 18 + 1};
+
+int
+ct_icmp_reply_type(int family, uint8_t req)
+{
+	if (family == 4)
+		return req < sizeof(icmp4_reply_of) && icmp4_reply_of[req] ? icmp4_reply_of[req] - 1
+		                                                           : -1;
+	if (family == 6)
+		return req == 128 || req == 139 ? req + 1 : -1;
+	return -1;
+}
+
+int
+ct_icmp_query_type(int family, uint8_t type, bool *is_reply)
+{
+	*is_reply = false;
+	if (ct_icmp_reply_type(family, type) >= 0)
+		return type;
+	*is_reply = true;
+	if (family == 4) {
+		if (type == 0)
+			return 8;
+		if (type == 14 || type == 16 || type == 18)
+			return type - 1;
+	} else if (family == 6 && (type == 129 || type == 140)) {
+		return type - 1;
+	}
+	*is_reply = false;
+	return -1;
+}
+
+/*
+ * Key of an ICMP query flow: addresses in canonical order, port[0] = the identifier, port[1] =
+ * the asking endpoint's side << 8 | the request type. The asker is the source of a request and
+ * the destination of a reply (side 0 when both addresses are equal). @return swapped: 1 for the
+ * packets of the responder (its source is endpoint [1], or a reply when the addresses are equal).
+ */
+static inline uint8_t
+key_fill_icmp(struct ct_flow_key *k, int family, const uint8_t *src, const uint8_t *dst,
+              uint8_t req, bool reply, uint16_t id_be)
+{
+	uint8_t sw = family == 4 ? key_fill4(k, src, dst, 0, 0) : key_fill6(k, src, dst, 0, 0);
+	uint8_t side;
+
+	if (memcmp(k->addr[0], k->addr[1], 16) == 0)
+		side = 0;
+	else
+		side = reply ? sw ^ 1 : sw;
+	k->port[0] = id_be;
+	k->port[1] = htobe16((uint16_t)(side << 8 | req));
+	return (uint8_t)(reply ^ side);
+}
+
+int
+ct_flow_key_make_icmp(struct ct_flow_key *k, int family, const void *src, const void *dst,
+                      uint8_t type, uint16_t id_be, uint16_t vlan, uint8_t *swapped)
+{
+	bool reply;
+	int req;
+	uint8_t sw;
+
+	if (k == NULL || src == NULL || dst == NULL || (family != 4 && family != 6))
+		return -EINVAL;
+	req = ct_icmp_query_type(family, type, &reply);
+	if (req < 0)
+		return -EINVAL;
+	sw = key_fill_icmp(k, family, src, dst, (uint8_t)req, reply, id_be);
+	k->vlan = vlan;
+	k->proto = family == 4 ? PROTO_ICMP : PROTO_ICMPV6;
 	k->family = (uint8_t)family;
 	if (swapped != NULL)
 		*swapped = sw;
@@ -178,12 +268,14 @@ ct_flow_key_make(struct ct_flow_key *k, int family, const void *src, const void 
 }
 
 /*
- * Skip IPv6 extension headers from *l4 (the first one's type is @nh) up to TCP, inside @end
- * (the payload end) of which @avail bytes are readable. Each header is at least 8 bytes, so the
- * walk is bounded by the payload length. On CT_PARSE_OK *l4 is the TCP header's offset.
+ * Skip IPv6 extension headers from *l4 (the first one's type is @nh) up to the first header that
+ * is none, inside @end (the payload end) of which @avail bytes are readable. Each header is at
+ * least 8 bytes, so the walk is bounded by the payload length. On CT_PARSE_OK (and on
+ * CT_PARSE_FRAG_FIRST: a first fragment) *l4 is that header's offset and *proto its type.
  */
 static enum ct_parse_reason
-ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint8_t nh)
+ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint8_t nh,
+              uint8_t *proto)
 {
 	uint32_t off = *l4, hl;
 	int first_frag = 0;
@@ -191,8 +283,9 @@ ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint
 
 	for (;;) {
 		switch (nh) {
-		case PROTO_TCP:
+		default:
 			*l4 = off;
+			*proto = nh;
 			return first_frag ? CT_PARSE_FRAG_FIRST : CT_PARSE_OK;
 		case EXT_HOPOPTS:
 		case EXT_ROUTING:
@@ -207,15 +300,11 @@ ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint
 		case EXT_FRAGMENT:
 			NEED(off, 8u, avail, end, CT_PARSE_TRUNC_EXT_HDR);
 			fo = rd16(p + off + 2);
-			if (fo & 0xfff8) /* offset != 0: the next header is the original's */
-				return p[off] == PROTO_TCP || is_ipv6_ext(p[off])
-				               ? CT_PARSE_FRAG_NONFIRST
-				               : CT_PARSE_NOT_TCP;
+			if (fo & 0xfff8) /* offset != 0: no upper-layer header here */
+				return CT_PARSE_FRAG_NONFIRST;
 			first_frag |= fo & 1; /* M clear too: atomic fragment, RFC 6946 */
 			hl = 8u;
 			break;
-		default:
-			return CT_PARSE_NOT_TCP;
 		}
 		NEED(off, hl, avail, end, CT_PARSE_TRUNC_EXT_HDR);
 		nh = p[off];
@@ -300,6 +389,7 @@ struct hdrs {
 	uint32_t l3;              /* IP header + payload length (bytes counted per flow) */
 	uint16_t vlan;            /* outer VLAN id, 0 if untagged */
 	uint8_t family;           /* 4 or 6 */
+	uint8_t proto;            /* IP protocol of the header at l4 */
 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -327,7 +417,7 @@ parse_l2(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t *off, ui
 	return unlikely(is_vlan_tpid(*et)) ? CT_PARSE_TOO_MANY_VLANS : CT_PARSE_OK;
 }
 
-/* IPv4 header at @p off, with options; fragments are not tracked. */
+/* IPv4 header at @p off, with options; fragments are not tracked (whatever their protocol). */
 ALWAYS_INLINE enum ct_parse_reason
 parse_ipv4(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, struct hdrs *h)
 {
@@ -344,8 +434,6 @@ parse_ipv4(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, s
 	tot = rd16(ip + 2);
 	if (unlikely(tot < ihl || tot > pkt_len - off))
 		return CT_PARSE_BAD_IP_LEN;
-	if (unlikely(ip[9] != PROTO_TCP))
-		return CT_PARSE_NOT_TCP;
 	if (unlikely(rd16(ip + 6) & 0x3fff)) /* MF or offset; DF is fine */
 		return rd16(ip + 6) & 0x1fff ? CT_PARSE_FRAG_NONFIRST : CT_PARSE_FRAG_FIRST;
 	h->l4 = off + ihl;
@@ -354,10 +442,11 @@ parse_ipv4(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, s
 	h->src = ip + 12;
 	h->dst = ip + 16;
 	h->family = 4;
+	h->proto = ip[9];
 	return CT_PARSE_OK;
 }
 
-/* IPv6 header at @p off and its extension headers up to TCP. */
+/* IPv6 header at @p off and its extension headers up to the upper-layer header. */
 ALWAYS_INLINE enum ct_parse_reason
 parse_ipv6(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, struct hdrs *h)
 {
@@ -376,9 +465,11 @@ parse_ipv6(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, uint32_t off, s
 	h->src = ip + 8;
 	h->dst = ip + 24;
 	h->family = 6;
+	h->proto = ip[6];
 	if (likely(ip[6] == PROTO_TCP))
 		return CT_PARSE_OK;
-	return ipv6_skip_ext(p, h->end < seg_len ? h->end : seg_len, h->end, &h->l4, ip[6]);
+	return ipv6_skip_ext(p, h->end < seg_len ? h->end : seg_len, h->end, &h->l4, ip[6],
+	                     &h->proto);
 }
 
 /*
@@ -408,6 +499,7 @@ fast_ipv4(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, struct hdrs *h)
 	h->dst = p + ETH_HLEN + 16;
 	h->vlan = 0;
 	h->family = 4;
+	h->proto = PROTO_TCP;
 	return true;
 }
 
@@ -452,21 +544,200 @@ parse_tcp(const uint8_t *p, const struct hdrs *h, const struct ct_parse_conf *co
 	out->key.proto = PROTO_TCP;
 	out->key.family = h->family;
 	out->l3_len = (uint16_t)h->l3;
-	out->pad = 0;
+	out->kind = CT_L4K_TCP;
 	return CT_PARSE_OK;
 }
 
-ALWAYS_INLINE enum ct_parse_reason
-parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_parse_conf *conf,
-      struct ct_pkt *out)
+/* The fields every non-TCP kind sets. */
+static inline void
+l4_out(const struct hdrs *h, const struct ct_parse_conf *conf, uint8_t proto, uint8_t kind,
+       struct ct_pkt *out)
+{
+	out->key.vlan = conf != NULL && conf->key_vlan ? h->vlan : 0;
+	out->key.proto = proto;
+	out->key.family = h->family;
+	out->l3_len = (uint16_t)h->l3;
+	out->kind = kind;
+}
+
+/* Addresses and ports (0 for a protocol without them) into the key; @return swapped. */
+static inline uint8_t
+key_fill(struct ct_flow_key *k, int family, const uint8_t *src, const uint8_t *dst, uint16_t sp_be,
+         uint16_t dp_be)
+{
+	return family == 4 ? key_fill4(k, src, dst, sp_be, dp_be)
+	                   : key_fill6(k, src, dst, sp_be, dp_be);
+}
+
+/* UDP header: its length must hold the header and fit the IP payload (Linux udp_error()). */
+static enum ct_parse_reason
+parse_udp(const uint8_t *p, const struct hdrs *h, const struct ct_parse_conf *conf,
+          struct ct_pkt *out)
+{
+	const uint8_t *uh = p + h->l4;
+	uint16_t sp_be, dp_be;
+	uint32_t ulen;
+
+	NEED(h->l4, (uint32_t)UDP_HLEN, h->avail, h->end, CT_PARSE_TRUNC_UDP);
+	ulen = rd16(uh + 4);
+	if (unlikely(ulen < UDP_HLEN || ulen > h->end - h->l4))
+		return CT_PARSE_BAD_UDP_LEN;
+	memcpy(&sp_be, uh, sizeof(sp_be));
+	memcpy(&dp_be, uh + 2, sizeof(dp_be));
+	memset(&out->l4, 0, sizeof(out->l4));
+	out->l4.len = (uint16_t)(ulen - UDP_HLEN);
+	out->swapped = key_fill(&out->key, h->family, h->src, h->dst, sp_be, dp_be);
+	l4_out(h, conf, PROTO_UDP, CT_L4K_UDP, out);
+	return CT_PARSE_OK;
+}
+
+/* ICMP types that are errors about a packet they quote (Linux: icmp_error(), icmpv6_error()). */
+static inline bool
+icmp_is_error(int family, uint8_t type)
+{
+	if (family == 6)
+		return type < 128; /* RFC 4443 2.1 */
+	/* unreachable, source quench, redirect, time exceeded, parameter problem */
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/*
+ * The packet an ICMP error quotes, from @p off to the outer datagram's end: its IP header (the
+ * outer family's), then the ports of TCP/UDP (4 bytes), the header of an ICMP query (8 bytes) or
+ * nothing (other protocols); its key goes to @p out as if it were parsed itself. The quoted
+ * packet's own lengths are not checked: an error quotes a prefix of it.
+ */
+static enum ct_parse_reason
+parse_icmp_inner(const uint8_t *p, const struct hdrs *h, uint32_t off,
+                 const struct ct_parse_conf *conf, struct ct_pkt *out)
+{
+	const uint8_t *ip = p + off, *src, *dst;
+	uint32_t l4, need;
+	uint16_t sp_be = 0, dp_be = 0;
+	uint8_t proto;
+	enum ct_parse_reason r;
+
+	if (h->family == 4) {
+		uint32_t ihl;
+
+		NEED(off, (uint32_t)IPV4_HLEN, h->avail, h->end, CT_PARSE_TRUNC_ICMP_INNER);
+		ihl = (ip[0] & 0x0fu) * 4u;
+		if (unlikely((ip[0] >> 4) != 4 || ihl < IPV4_HLEN))
+			return CT_PARSE_BAD_ICMP_INNER;
+		NEED(off, ihl, h->avail, h->end, CT_PARSE_TRUNC_ICMP_INNER);
+		if (unlikely(rd16(ip + 6) & 0x1fff))
+			return CT_PARSE_ICMP_INNER_FRAG;
+		proto = ip[9];
+		src = ip + 12;
+		dst = ip + 16;
+		l4 = off + ihl;
+	} else {
+		NEED(off, (uint32_t)IPV6_HLEN, h->avail, h->end, CT_PARSE_TRUNC_ICMP_INNER);
+		if (unlikely((ip[0] >> 4) != 6))
+			return CT_PARSE_BAD_ICMP_INNER;
+		src = ip + 8;
+		dst = ip + 24;
+		l4 = off + IPV6_HLEN;
+		r = ipv6_skip_ext(p, h->avail, h->end, &l4, ip[6], &proto);
+		if (r == CT_PARSE_FRAG_NONFIRST)
+			return CT_PARSE_ICMP_INNER_FRAG;
+		if (r == CT_PARSE_TRUNC_EXT_HDR)
+			return CT_PARSE_TRUNC_ICMP_INNER;
+		if (r != CT_PARSE_OK && r != CT_PARSE_FRAG_FIRST)
+			return r; /* CT_PARSE_TRUNC_SEG */
+	}
+	if (proto == PROTO_TCP || proto == PROTO_UDP)
+		need = 4;
+	else if (proto == (h->family == 4 ? PROTO_ICMP : PROTO_ICMPV6))
+		need = ICMP_HLEN;
+	else
+		need = 0;
+	NEED(l4, need, h->avail, h->end, CT_PARSE_TRUNC_ICMP_INNER);
+	if (need == ICMP_HLEN) {
+		bool reply;
+		int req = ct_icmp_query_type(h->family, p[l4], &reply);
+		uint16_t id_be;
+
+		if (req < 0)
+			return CT_PARSE_BAD_ICMP_INNER; /* an error about an error, or no query */
+		memcpy(&id_be, p + l4 + 4, sizeof(id_be));
+		out->swapped =
+		        key_fill_icmp(&out->key, h->family, src, dst, (uint8_t)req, reply, id_be);
+	} else {
+		if (need != 0) {
+			memcpy(&sp_be, p + l4, sizeof(sp_be));
+			memcpy(&dp_be, p + l4 + 2, sizeof(dp_be));
+		}
+		out->swapped = key_fill(&out->key, h->family, src, dst, sp_be, dp_be);
+	}
+	l4_out(h, conf, proto, CT_L4K_ICMP_ERROR, out);
+	out->l4.proto = proto;
+	return CT_PARSE_OK;
+}
+
+/* ICMP/ICMPv6: a query or its reply is a packet of its flow, an error one about another flow. */
+static enum ct_parse_reason
+parse_icmp(const uint8_t *p, const struct hdrs *h, const struct ct_parse_conf *conf,
+           struct ct_pkt *out)
+{
+	const uint8_t *ih = p + h->l4;
+	uint16_t id_be;
+	bool reply;
+	int req;
+
+	NEED(h->l4, (uint32_t)ICMP_HLEN, h->avail, h->end, CT_PARSE_TRUNC_ICMP);
+	memset(&out->l4, 0, sizeof(out->l4));
+	out->l4.icmp_type = ih[0];
+	out->l4.icmp_code = ih[1];
+	out->l4.len = (uint16_t)(h->end - h->l4 - ICMP_HLEN);
+	if (icmp_is_error(h->family, ih[0]))
+		return parse_icmp_inner(p, h, h->l4 + ICMP_HLEN, conf, out);
+	req = ct_icmp_query_type(h->family, ih[0], &reply);
+	if (req < 0)
+		return CT_PARSE_ICMP_UNTRACKED;
+	memcpy(&id_be, ih + 4, sizeof(id_be));
+	out->swapped =
+	        key_fill_icmp(&out->key, h->family, h->src, h->dst, (uint8_t)req, reply, id_be);
+	l4_out(h, conf, h->proto, reply ? CT_L4K_ICMP_REPLY : CT_L4K_ICMP_REQUEST, out);
+	return CT_PARSE_OK;
+}
+
+/* Any other protocol: by addresses and protocol number. */
+static enum ct_parse_reason
+parse_other(const struct hdrs *h, const struct ct_parse_conf *conf, struct ct_pkt *out)
+{
+	memset(&out->l4, 0, sizeof(out->l4));
+	out->l4.len = (uint16_t)(h->end - h->l4);
+	out->swapped = key_fill(&out->key, h->family, h->src, h->dst, 0, 0);
+	l4_out(h, conf, h->proto, CT_L4K_OTHER, out);
+	return CT_PARSE_OK;
+}
+
+/* The header after IP when it is not TCP. */
+static enum ct_parse_reason
+parse_not_tcp(const uint8_t *p, const struct hdrs *h, const struct ct_parse_conf *conf,
+              struct ct_pkt *out)
+{
+	if (h->proto == PROTO_UDP)
+		return parse_udp(p, h, conf, out);
+	if (h->proto == (h->family == 4 ? PROTO_ICMP : PROTO_ICMPV6))
+		return parse_icmp(p, h, conf, out);
+	return parse_other(h, conf, out);
+}
+
+/*
+ * Every frame the fast path does not take. Its own struct hdrs: the fast path's stays in
+ * registers although this one's address goes to the functions of the other protocols.
+ */
+static enum ct_parse_reason
+parse_general(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len,
+              const struct ct_parse_conf *conf, struct ct_pkt *out)
 {
 	enum ct_parse_reason r;
 	struct hdrs h;
 	uint32_t off;
 	uint16_t et;
 
-	if (likely(fast_ipv4(p, seg_len, pkt_len, &h)))
-		return parse_tcp(p, &h, conf, out);
 	r = parse_l2(p, seg_len, pkt_len, &off, &et, &h);
 	if (unlikely(r != CT_PARSE_OK))
 		return r;
@@ -479,8 +750,21 @@ parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_pars
 	if (unlikely(r != CT_PARSE_OK))
 		return r;
 	h.avail = h.end < seg_len ? h.end : seg_len;
+	if (unlikely(h.proto != PROTO_TCP))
+		return parse_not_tcp(p, &h, conf, out);
 	NEED(h.l4, (uint32_t)TCP_HLEN, h.avail, h.end, CT_PARSE_TRUNC_TCP);
 	return parse_tcp(p, &h, conf, out);
+}
+
+ALWAYS_INLINE enum ct_parse_reason
+parse(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len, const struct ct_parse_conf *conf,
+      struct ct_pkt *out)
+{
+	struct hdrs h;
+
+	if (likely(fast_ipv4(p, seg_len, pkt_len, &h)))
+		return parse_tcp(p, &h, conf, out);
+	return parse_general(p, seg_len, pkt_len, conf, out);
 }
 
 enum ct_parse_reason

@@ -20,6 +20,9 @@ static const char *const names[CT_STATS_N] = {
 #define X(e, n, h) [CT_STATS_REASON_BASE + CT_R_##e] = "invalid_" n,
                         CT_TCP_REASONS(X)
 #undef X
+#define X(e, n, h) [CT_STATS_L4REASON_BASE + CT_L4R_##e] = "invalid_" n,
+                                CT_L4_REASONS(X)
+#undef X
 };
 
 static const char *const helps[CT_STATS_N] = {
@@ -32,6 +35,9 @@ static const char *const helps[CT_STATS_N] = {
 #define X(e, n, h) [CT_STATS_REASON_BASE + CT_R_##e] = h,
                         CT_TCP_REASONS(X)
 #undef X
+#define X(e, n, h) [CT_STATS_L4REASON_BASE + CT_L4R_##e] = h,
+                                CT_L4_REASONS(X)
+#undef X
 };
 
 _Static_assert(sizeof(struct ct_lcore_stats) >= CT_STATS_N * sizeof(uint64_t),
@@ -40,6 +46,9 @@ _Static_assert(offsetof(struct ct_lcore_stats, parse) == CT_STATS_PARSE_BASE * s
                "parse counters must follow the named ones");
 _Static_assert(offsetof(struct ct_lcore_stats, reason) == CT_STATS_REASON_BASE * sizeof(uint64_t),
                "reason counters must follow the parse ones");
+_Static_assert(offsetof(struct ct_lcore_stats, l4reason) ==
+                       CT_STATS_L4REASON_BASE * sizeof(uint64_t),
+               "L4 reason counters must follow the FSM ones");
 
 /*
  * The writer increments with plain stores (no atomics on the per-packet path); this read is the

@@ -30,7 +30,7 @@ extern "C" {
  * @param m     the packet
  * @param conf  parser options (NULL: defaults)
  * @param out   filled when the result is CT_PARSE_OK
- * @return CT_PARSE_OK or the reason the frame is not a trackable TCP segment (CT_PARSE_TRUNC_SEG
+ * @return CT_PARSE_OK or the reason the frame is not trackable (CT_PARSE_TRUNC_SEG
  *         when the headers continue in a later segment).
  */
 static inline enum ct_parse_reason

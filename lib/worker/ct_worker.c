@@ -4,7 +4,9 @@
  * parse the headers and hash each key once, look the keys up in bulk with those signatures,
  * prefetch the flow records, then run the TCP state machine per packet: create the flow on a
  * miss, track the segment on a hit, re-create on REOPEN, count every outcome and keep the flows
- * per state. Flows whose position changed earlier in the chunk (created, re-created, refused
+ * per state. Packets of the other kinds leave the TCP path with one test of their kind: lib/l4
+ * tracks UDP, ICMP queries and other protocols, and an ICMP error marks the flow it quotes
+ * RELATED (its key is the quoted packet's, looked up with the others) or is INVALID. Flows whose position changed earlier in the chunk (created, re-created, refused
  * after a delete) are kept in a small list searched by signature, which overrides the bulk
  * lookup's answer for later packets of the same flow, so a miss is known to be absent and is
  * added without a second lookup. When an add evicts a flow to make room, the rest of the chunk
@@ -29,6 +31,8 @@
 #define EXPIRE_MAX 256
 
 #define KEY_LEN ((uint32_t)sizeof(struct ct_flow_key))
+
+_Static_assert(CT_WORKER_HZ == 1000, "lib/l4 takes the worker clock as milliseconds");
 
 /* One chunk of packets: parsed, hashed, looked up. */
 struct chunk {
@@ -57,6 +61,14 @@ count_invalid(struct ct_worker *w, enum ct_tcp_reason reason, uint8_t *verdict)
 	*verdict = CT_WV_INVALID;
 }
 
+static inline void
+count_l4_invalid(struct ct_worker *w, enum ct_l4_reason reason, uint8_t *verdict)
+{
+	w->stats.invalid++;
+	w->stats.l4reason[reason < CT_L4R_MAX ? reason : CT_L4R_L4_UNEXPECTED]++;
+	*verdict = CT_WV_INVALID;
+}
+
 /*
  * Create a flow from packet @p j of the chunk, whose key is not in the table: a miss of this
  * chunk's lookup with no add of that key since (track_chunk() keeps those), or just deleted
@@ -68,11 +80,21 @@ flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uin
 	const struct ct_pkt *pkt = &c->pkt[j];
 	enum ct_tcp_reason reason = CT_R_OK;
 	unsigned int evicted;
-	struct ct_tcp tcp;
+	union {
+		struct ct_tcp tcp;
+		struct ct_l4 l4;
+	} st;
 	struct ct_flow *f;
 	int32_t pos;
 
-	if (ct_tcp_new(&tcp, &w->tcp, &pkt->seg, &reason) != CT_VERDICT_NEW) {
+	if (unlikely(pkt->kind != CT_L4K_TCP)) {
+		enum ct_l4_reason r4 = CT_L4R_OK;
+
+		if (ct_l4_new(&st.l4, pkt->kind, &pkt->l4, (uint32_t)now, &r4) != CT_VERDICT_NEW) {
+			count_l4_invalid(w, r4, verdict);
+			return -1;
+		}
+	} else if (ct_tcp_new(&st.tcp, &w->tcp, &pkt->seg, &reason) != CT_VERDICT_NEW) {
 		count_invalid(w, reason, verdict);
 		return -1;
 	}
@@ -83,13 +105,13 @@ flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uin
 		return -1;
 	}
 	f = ct_table_rec(w->table, (uint32_t)pos);
-	f->tcp = tcp;
+	f->tcp = st.tcp; /* or st.l4: the same 32 bytes */
 	f->flags = pkt->swapped ? CT_FLOW_F_SWAPPED : 0;
 	f->pkts[CT_DIR_ORIG] = 1;
 	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
 	f->last_seen = (uint32_t)now;
 	ct_table_arm(w->table, (uint32_t)pos, now);
-	ct_worker_count_state(w, tcp.state, +1);
+	ct_worker_count_state(w, st.tcp.state, +1);
 	w->stats.accepted++;
 	*verdict = CT_WV_NEW;
 	return pos;
@@ -101,7 +123,11 @@ closing(unsigned int s)
 	return s == CT_S_CLOSE || s == CT_S_TIME_WAIT;
 }
 
-/* Track packet @p j on the flow at @p pos. @return the flow's position afterwards (or -1). */
+/*
+ * Track packet @p j on the flow at @p pos (TCP, or lib/l4 for the other kinds: their accepted
+ * packets take the same bookkeeping, closing() being false for every L4 class). @return the
+ * flow's position afterwards (or -1).
+ */
 static int32_t
 flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, uint64_t now,
            uint8_t *verdict)
@@ -109,11 +135,15 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 	const struct ct_pkt *pkt = &c->pkt[j];
 	struct ct_flow *f = ct_table_rec(w->table, (uint32_t)pos);
 	enum ct_tcp_reason reason = CT_R_OK;
+	enum ct_l4_reason r4 = CT_L4R_OK;
 	enum ct_dir dir = (enum ct_dir)(pkt->swapped ^ (f->flags & CT_FLOW_F_SWAPPED));
 	uint8_t old = f->tcp.state;
 	enum ct_verdict v;
 
-	v = ct_tcp_track_fast(&f->tcp, &w->tcp, dir, &pkt->seg, &reason);
+	if (unlikely(pkt->kind != CT_L4K_TCP))
+		v = ct_l4_track(&f->l4, pkt->kind, dir, (uint32_t)now, &r4);
+	else
+		v = ct_tcp_track_fast(&f->tcp, &w->tcp, dir, &pkt->seg, &reason);
 	if (likely(v == CT_VERDICT_ACCEPT)) {
 		f->pkts[dir]++;
 		ct_flow_bytes_add(f, dir, pkt->l3_len);
@@ -146,7 +176,28 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 	}
 	if (f->invalid != UINT8_MAX)
 		f->invalid++;
-	count_invalid(w, reason, verdict);
+	if (unlikely(r4 != CT_L4R_OK))
+		count_l4_invalid(w, r4, verdict);
+	else
+		count_invalid(w, reason, verdict);
+	return pos;
+}
+
+/*
+ * An ICMP error, the flow it quotes at @p pos (or -1: none): RELATED to that flow, whatever its
+ * protocol, with nothing else changed on it (Linux: a port unreachable ends no UDP flow, an
+ * error refreshes no timer), or INVALID.
+ */
+static int32_t
+icmp_error(struct ct_worker *w, int32_t pos, uint8_t *verdict)
+{
+	if (pos < 0) {
+		count_l4_invalid(w, CT_L4R_ICMP_ERROR_UNTRACKED, verdict);
+		return pos;
+	}
+	((struct ct_flow *)ct_table_rec(w->table, (uint32_t)pos))->flags |= CT_FLOW_F_RELATED;
+	w->stats.icmp_related++;
+	*verdict = CT_WV_ACCEPT;
 	return pos;
 }
 
@@ -168,9 +219,13 @@ parse_chunk(struct ct_worker *w, struct chunk *c, struct rte_mbuf **pkts, unsign
 		w->stats.rx_bytes += pkts[i]->pkt_len;
 		r = ct_parse_mbuf(pkts[i], &w->parse, &c->pkt[nk]);
 		if (likely(r == CT_PARSE_OK)) {
-			w->stats.tcp_pkts++;
-			if (unlikely(c->pkt[nk].seg.opts & CT_TCPO_ODD))
-				w->stats.tcp_opt_odd++;
+			if (likely(c->pkt[nk].kind == CT_L4K_TCP)) {
+				w->stats.tcp_pkts++;
+				if (unlikely(c->pkt[nk].seg.opts & CT_TCPO_ODD))
+					w->stats.tcp_opt_odd++;
+			} else {
+				(*ct_stats_kind(&w->stats, c->pkt[nk].kind))++;
+			}
 			c->keys[nk] = &c->pkt[nk].key;
 			c->sigs[nk] = ct_table_hash(&c->pkt[nk].key, KEY_LEN);
 			c->idx[nk] = (uint8_t)i;
@@ -178,8 +233,7 @@ parse_chunk(struct ct_worker *w, struct chunk *c, struct rte_mbuf **pkts, unsign
 			continue;
 		}
 		w->stats.parse[r < CT_PARSE_MAX ? r : CT_PARSE_NOT_IP]++;
-		if (r == CT_PARSE_NOT_IP || r == CT_PARSE_NOT_TCP || r == CT_PARSE_FRAG_FIRST ||
-		    r == CT_PARSE_FRAG_NONFIRST) {
+		if (ct_parse_untracked(r)) {
 			w->stats.not_tcp++;
 			if (verdicts != NULL)
 				verdicts[i] = CT_WV_PASS;
@@ -225,7 +279,7 @@ current_pos(struct ct_worker *w, struct chunk *c, unsigned int j, struct changed
 	return k < *nchg ? chg[k].pos : c->pos[j];
 }
 
-/* Look the chunk up in bulk, then run the FSM packet by packet. */
+/* Look the chunk up in bulk, then run the FSM (or lib/l4) packet by packet. */
 static void
 track_chunk(struct ct_worker *w, struct chunk *c, uint64_t now, uint8_t *verdicts)
 {
@@ -243,7 +297,9 @@ track_chunk(struct ct_worker *w, struct chunk *c, uint64_t now, uint8_t *verdict
 		int32_t after;
 		uint8_t v;
 
-		if (cur < 0)
+		if (unlikely(c->pkt[j].kind == CT_L4K_ICMP_ERROR))
+			after = icmp_error(w, cur, &v);
+		else if (cur < 0)
 			after = flow_new(w, c, j, now, &v);
 		else
 			after = flow_track(w, c, j, cur, now, &v);

@@ -18,8 +18,11 @@
  * ct_table_lookup_bulk() call per 64 packets with those signatures, the hit records prefetched,
  * then the FSM packet by packet. A miss creates the flow (the packet's source is the client); a
  * hit tracks the segment in the direction given by the packet's `swapped` bit against the flow's
- * CT_FLOW_F_SWAPPED. The worker is the table's policy: class = conntrack state, a timeout per
- * state, SYN_SENT/SYN_RECV/SYN_SENT2 embryonic. It keeps the flows per state as states change.
+ * CT_FLOW_F_SWAPPED. Packets of the other kinds (UDP, ICMP, other protocols: lib/l4) take a
+ * branch of their own after the lookup; an ICMP error looks up the flow it quotes and marks it
+ * RELATED, never creating one. The worker is the table's policy: class = conntrack state or L4
+ * state (enum ct_class), a timeout per class, SYN_SENT/SYN_RECV/SYN_SENT2 and the unassured L4
+ * states embryonic. It keeps the flows per class as classes change.
  * Flows created or re-created earlier in the same chunk are remembered (signature -> position)
  * so a later packet of the same flow finds them although the bulk lookup ran before they
  * existed. No allocation, system call or log per packet.
@@ -32,6 +35,7 @@
 
 #include <rte_mbuf.h>
 
+#include "ct_l4.h"
 #include "ct_parse.h"
 #include "ct_stats.h"
 #include "ct_table.h"
@@ -63,10 +67,15 @@ ct_worker_ticks_from_ms(uint64_t ms)
 
 /** Flow flags (struct ct_flow::flags). */
 #define CT_FLOW_F_SWAPPED 0x01 /**< the client is key endpoint [1] */
+#define CT_FLOW_F_RELATED 0x02 /**< an ICMP error quoted this flow (RELATED) */
 
 /** One tracked flow, the worker's record in the flow table: exactly one cache line. */
 struct ct_flow {
-	struct ct_tcp tcp;       /**< FSM + sequence tracking (32 B); tcp.state is the class */
+	union {
+		struct ct_tcp
+		        tcp;     /**< TCP: FSM + sequence tracking (32 B); tcp.state is the class */
+		struct ct_l4 l4; /**< other protocols (key.proto not TCP); l4.state = tcp.state */
+	};
 	struct ct_timer_node tm; /**< timer wheel links (the table's) */
 	uint32_t last_seen;      /**< tick of the last accepted packet (wraps; compared mod 2^32) */
 	uint32_t pkts[CT_DIR_MAX];     /**< packets per direction (wrap) */
@@ -78,7 +87,7 @@ struct ct_flow {
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct ct_flow) == 64, "struct ct_flow must be one cache line");
-_Static_assert(CT_S_MAX <= CT_TABLE_CLASSES, "conntrack states are the table's classes");
+_Static_assert(CT_CLASS_MAX <= CT_TABLE_CLASSES, "flow classes are the table's classes");
 #endif
 
 /** 40-bit byte counter of direction @p dir. */
@@ -100,11 +109,11 @@ ct_flow_bytes_add(struct ct_flow *f, unsigned int dir, uint32_t n)
 
 /** Per-packet outcome written to the verdicts array of ct_worker_process_burst(). */
 enum ct_worker_verdict {
-	CT_WV_PASS = 0,  /**< not a TCP/IP packet: passed untracked */
-	CT_WV_MALFORMED, /**< TCP/IP but not parseable (parse reason counted) */
+	CT_WV_PASS = 0,  /**< passed untracked (ct_parse_untracked(): not IP, fragments, ...) */
+	CT_WV_MALFORMED, /**< IP but not parseable (parse reason counted) */
 	CT_WV_NEW,       /**< created a flow (or re-created it: REOPEN) */
-	CT_WV_ACCEPT,    /**< valid segment of a tracked flow */
-	CT_WV_INVALID,   /**< INVALID (FSM reason counted) */
+	CT_WV_ACCEPT,    /**< valid packet of a tracked flow (an ICMP error: RELATED to it) */
+	CT_WV_INVALID,   /**< INVALID (FSM or L4 reason counted) */
 	CT_WV_REFUSED,   /**< would create a flow but the table is full */
 	CT_WV_MAX
 };
@@ -116,6 +125,7 @@ struct ct_worker_params {
 	int socket_id;                 /**< NUMA socket, or SOCKET_ID_ANY */
 	const struct ct_tcp_conf *tcp; /**< FSM configuration, copied (NULL: ct_tcp_conf_default);
 	                                    later changes go through ct_worker_set_timeout() */
+	const struct ct_l4_conf *l4;   /**< L4 timeouts, copied (NULL: ct_l4_conf_default) */
 	struct ct_parse_conf parse;    /**< parser options */
 	uint64_t now;                  /**< current tick */
 };
@@ -154,12 +164,16 @@ unsigned int ct_worker_tick(struct ct_worker *w, uint64_t now);
 uint32_t ct_worker_flush(struct ct_worker *w);
 
 /**
- * Set the timeout of a conntrack state. Worker thread only (others: ct_worker_call()).
- * @param state  enum ct_state
+ * Set the timeout of a conntrack state or of an L4 timeout. Worker thread only (others:
+ * ct_worker_call()).
+ * @param state  enum ct_state, or CT_WORKER_L4_TIMEOUT(enum ct_l4_timeout)
  * @param ms     milliseconds, 1 .. CT_WORKER_TIMEOUT_MS_MAX
  * @return 0, -EINVAL (no such state), -ERANGE (ms out of range).
  */
 int ct_worker_set_timeout(struct ct_worker *w, unsigned int state, uint32_t ms);
+
+/** The `state` of ct_worker_set_timeout() that names L4 timeout @p t (enum ct_l4_timeout). */
+#define CT_WORKER_L4_TIMEOUT(t) (CT_S_MAX + (unsigned int)(t))
 
 /* ---- read from any thread (racy: each value is read whole) ---- */
 
@@ -169,11 +183,27 @@ const struct ct_lcore_stats *ct_worker_stats(const struct ct_worker *w);
 /** The worker's flow table, for its reader API (ct_table_read_next(), ...). */
 struct ct_table *ct_worker_table(const struct ct_worker *w);
 
-/** Flows in each conntrack state now, into @p n (CT_S_MAX entries). */
+/** Flows in each class (conntrack state, then L4 state) now, into @p n (CT_CLASS_MAX entries). */
 void ct_worker_flows_by_state(const struct ct_worker *w, uint64_t *n);
 
 /** The FSM configuration the worker runs with (its timeouts may change: read them relaxed). */
 const struct ct_tcp_conf *ct_worker_tcp_conf(const struct ct_worker *w);
+
+/** The L4 timeouts the worker runs with (they may change: read them relaxed). */
+const struct ct_l4_conf *ct_worker_l4_conf(const struct ct_worker *w);
+
+/**
+ * Timeout in milliseconds of a flow record's class under @p tcp and @p l4 (relaxed loads), for
+ * readers that show the time a flow has left.
+ */
+static inline uint32_t
+ct_flow_timeout_ms(const struct ct_flow *f, const struct ct_tcp_conf *tcp,
+                   const struct ct_l4_conf *l4)
+{
+	if (ct_class_is_l4(f->l4.state))
+		return ct_l4_timeout_ms(&f->l4, l4);
+	return __atomic_load_n(&tcp->timeouts.ms[f->tcp.state % CT_S_MAX], __ATOMIC_RELAXED);
+}
 
 /* ---- requests from other threads ---- */
 
@@ -192,7 +222,7 @@ int ct_worker_call(struct ct_worker *w, ct_worker_call_t fn, void *arg, uint32_t
 
 /** Argument of ct_worker_req_timeout(). */
 struct ct_worker_timeout {
-	unsigned int state; /**< enum ct_state */
+	unsigned int state; /**< enum ct_state or CT_WORKER_L4_TIMEOUT() */
 	uint32_t ms;        /**< milliseconds, 1 .. CT_WORKER_TIMEOUT_MS_MAX */
 };
 

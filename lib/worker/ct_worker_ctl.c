@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The worker's side that is not per packet: creation, the flow table's policy (class = conntrack
- * state, a timeout per state, the handshake states embryonic) and its end callback (which keeps
+ * state or L4 state, a timeout per class, the handshake states and the unassured L4 states
+ * embryonic) and its end callback (which keeps
  * the per-state counts), timeouts, flush, the accessors other threads read, and the request slot
  * through which another thread has the worker run a function between bursts. The slot holds one
  * request: the poster stores it with release order and waits; the worker takes it with an
@@ -35,7 +36,10 @@ ct_worker_policy_init(struct ct_worker *w)
 	memset(&w->policy, 0, sizeof(w->policy));
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
 		w->policy.timeout[s] = ticks_of(w->tcp.timeouts.ms[s]);
-	w->policy.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2;
+	for (unsigned int c = CT_S_MAX; c < CT_CLASS_MAX; c++)
+		w->policy.timeout[c] = ticks_of(w->l4.ms[ct_class_l4_timeout(c)]);
+	w->policy.embryonic = 1u << CT_S_SYN_SENT | 1u << CT_S_SYN_RECV | 1u << CT_S_SYN_SENT2 |
+	                      ct_l4_embryonic_mask();
 }
 
 void
@@ -64,12 +68,19 @@ ct_worker_create(const struct ct_worker_params *p)
 				rte_errno = EINVAL;
 				return NULL;
 			}
+	if (p->l4 != NULL)
+		for (unsigned int t = 0; t < CT_L4T_MAX; t++)
+			if (p->l4->ms[t] > CT_WORKER_TIMEOUT_MS_MAX) {
+				rte_errno = EINVAL;
+				return NULL;
+			}
 	w = rte_zmalloc_socket("ct_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, p->socket_id);
 	if (w == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
 	w->tcp = p->tcp != NULL ? *p->tcp : ct_tcp_conf_default;
+	w->l4 = p->l4 != NULL ? *p->l4 : ct_l4_conf_default;
 	w->parse = p->parse;
 	w->now = p->now;
 	rte_spinlock_init(&w->slot.lock);
@@ -121,12 +132,19 @@ ct_worker_flush(struct ct_worker *w)
 int
 ct_worker_set_timeout(struct ct_worker *w, unsigned int state, uint32_t ms)
 {
-	if (state >= CT_S_MAX)
+	if (state >= CT_WORKER_L4_TIMEOUT(CT_L4T_MAX))
 		return -EINVAL;
 	if (ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX)
 		return -ERANGE;
-	__atomic_store_n(&w->tcp.timeouts.ms[state], ms, __ATOMIC_RELAXED);
-	w->policy.timeout[state] = ticks_of(ms);
+	if (state < CT_S_MAX) {
+		__atomic_store_n(&w->tcp.timeouts.ms[state], ms, __ATOMIC_RELAXED);
+		w->policy.timeout[state] = ticks_of(ms);
+		return 0;
+	}
+	__atomic_store_n(&w->l4.ms[state - CT_S_MAX], ms, __ATOMIC_RELAXED);
+	for (unsigned int c = CT_S_MAX; c < CT_CLASS_MAX; c++)
+		if (ct_class_l4_timeout(c) == (int)(state - CT_S_MAX))
+			w->policy.timeout[c] = ticks_of(ms);
 	return 0;
 }
 
@@ -165,7 +183,7 @@ ct_worker_table(const struct ct_worker *w)
 void
 ct_worker_flows_by_state(const struct ct_worker *w, uint64_t *n)
 {
-	for (unsigned int s = 0; s < CT_S_MAX; s++)
+	for (unsigned int s = 0; s < CT_CLASS_MAX; s++)
 		n[s] = __atomic_load_n(&w->by_state[s], __ATOMIC_RELAXED);
 }
 
@@ -173,6 +191,12 @@ const struct ct_tcp_conf *
 ct_worker_tcp_conf(const struct ct_worker *w)
 {
 	return &w->tcp;
+}
+
+const struct ct_l4_conf *
+ct_worker_l4_conf(const struct ct_worker *w)
+{
+	return &w->l4;
 }
 
 /* ---- requests ---- */

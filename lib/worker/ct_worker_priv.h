@@ -32,14 +32,15 @@ struct ct_worker {
 	struct ct_lcore_stats stats; /* counters: this lcore writes, others read racily */
 	struct ct_table *table;
 	struct ct_tcp_conf tcp;     /* the FSM's configuration (timeouts written by this lcore) */
+	struct ct_l4_conf l4;       /* L4 timeouts (written by this lcore) */
 	struct ct_parse_conf parse; /* parser options */
-	struct ct_table_policy policy; /* the table's: timeout per state in ticks, embryonic */
-	uint64_t now;                  /* last tick seen by process_burst or tick */
-	uint32_t by_state[CT_S_MAX];   /* flows per conntrack state (written here, read racily) */
-	struct ct_worker_slot slot;    /* requests from other threads */
+	struct ct_table_policy policy;   /* the table's: timeout per class in ticks, embryonic */
+	uint64_t now;                    /* last tick seen by process_burst or tick */
+	uint32_t by_state[CT_CLASS_MAX]; /* flows per class (written here, read racily) */
+	struct ct_worker_slot slot;      /* requests from other threads */
 } __rte_cache_aligned;
 
-/* ct_worker_ctl.c: the table policy from the FSM configuration's timeouts. */
+/* ct_worker_ctl.c: the table policy from the FSM's and the L4 tracker's timeouts. */
 void ct_worker_policy_init(struct ct_worker *w);
 
 /* ct_worker_ctl.c: the table's end callback: a flow left the table. */
@@ -49,7 +50,7 @@ void ct_worker_flow_end(void *arg, uint32_t pos, const void *rec, enum ct_table_
 static inline void
 ct_worker_count_state(struct ct_worker *w, unsigned int state, int delta)
 {
-	uint32_t *n = &w->by_state[state % CT_S_MAX];
+	uint32_t *n = &w->by_state[state % CT_CLASS_MAX];
 
 	__atomic_store_n(n, *n + (uint32_t)delta, __ATOMIC_RELAXED);
 }

@@ -43,7 +43,7 @@ def frames():
     fr += [E.tcp6("2001:db8::1", "2001:db8::2", 50001, 443, 100, 0, E.SYN)]
     # D: mid-stream ACK (picked up in loose mode)
     fr += [E.tcp4("10.0.0.5", "10.0.0.6", 1234, 22, 424242, 777, E.ACK)]
-    # not tracked: UDP, ARP
+    # E: one UDP datagram (a flow, UNREPLIED); not tracked: ARP
     fr += [E.udp4(c, s, 53, 53), E.arp()]
     return fr
 
@@ -60,7 +60,7 @@ def case_pcap(exe, tmp):
         print(p.stdout[-3000:], p.stderr[-2000:])
         check(p.returncode == 0, f"burst {burst}: exit status {p.returncode}, want 0")
         check("synfin statistics" in p.stdout, f"burst {burst}: no final statistics")
-        check("not-TCP: 2" in p.stdout, f"burst {burst}: want 2 untracked packets counted")
+        check("not-TCP: 1" in p.stdout, f"burst {burst}: want 1 untracked packet counted")
         check("invalid_seq_above_window=1" in p.stdout,
               f"burst {burst}: want one seq_above_window reason counted")
         flows, err = E.read_json(out)
@@ -71,7 +71,9 @@ def case_pcap(exe, tmp):
     check(results[0] == results[1], "--burst 1 and --burst 32 give different flows",
           json.dumps(results, indent=1))
     by = {(x["orig"]["src"], x["orig"]["sport"]): x for x in flows}
-    check(len(flows) == 4, f"want 4 flows, got {len(flows)}", json.dumps(flows, indent=1))
+    check(len(flows) == 5, f"want 5 flows, got {len(flows)}", json.dumps(flows, indent=1))
+    e = by.get(("10.0.0.1", 53))
+    check(e is not None and e["packets"] == {"orig": 1, "reply": 0}, "flow E (UDP)", e)
 
     a = by.get(("10.0.0.1", 40000))
     check(a is not None, "flow A (10.0.0.1:40000) missing")

@@ -40,7 +40,7 @@ spec_ok(const struct tl_frame_spec *s)
 static unsigned int
 tcp_len(const struct tl_frame_spec *s)
 {
-	return TCP_LEN + s->tcpopt_len + s->payload;
+	return s->raw_l4 ? s->payload : TCP_LEN + s->tcpopt_len + s->payload;
 }
 
 /* Bytes of the IP header (options and extension headers included). */
@@ -197,13 +197,18 @@ tl_frame_write(const struct tl_frame_spec *s, uint8_t *buf, size_t size, struct 
 	tl_put16(buf + o, s->family == 4 ? 0x0800 : 0x86dd);
 	l3 = (uint32_t)(o + 2);
 	l4 = l3 + (uint32_t)(s->family == 4 ? put_ip4(s, buf + l3) : put_ip6(s, buf + l3));
-	put_tcp(s, buf + l4);
+	if (!s->raw_l4)
+		put_tcp(s, buf + l4);
+	else if (s->payload_data != NULL)
+		memcpy(buf + l4, s->payload_data, s->payload);
+	else
+		memset(buf + l4, 0, s->payload);
 	o = l4 + tcp_len(s);
 	memset(buf + o, 0, len - o); /* trailer and padding */
 	if (off != NULL) {
 		off->l3 = l3;
 		off->l4 = l4;
-		off->hdr_end = l4 + TCP_LEN + s->tcpopt_len;
+		off->hdr_end = s->raw_l4 ? l4 : l4 + TCP_LEN + s->tcpopt_len;
 	}
 	return (long)len;
 }
@@ -303,4 +308,47 @@ tl_tcp_opts_linux(uint8_t *o, uint8_t opts, uint16_t mss, uint8_t wscale, uint32
 		o[n++] = wscale;
 	}
 	return n;
+}
+
+long
+tl_frame_udp(struct tl_frame_spec *s, struct tl_frame *f, uint16_t plen)
+{
+	uint8_t b[TL_FRAME_MAX];
+
+	if (plen > sizeof(b) - 8)
+		return -ENOSPC;
+	tl_put16(b, s->sport);
+	tl_put16(b + 2, s->dport);
+	tl_put16(b + 4, (uint16_t)(8 + plen));
+	tl_put16(b + 6, 0);
+	memset(b + 8, 0, plen);
+	s->proto = 17;
+	s->raw_l4 = 1;
+	s->payload = 8u + plen;
+	s->payload_data = b;
+	return tl_frame_build(s, f);
+}
+
+long
+tl_frame_icmp(struct tl_frame_spec *s, struct tl_frame *f, uint8_t type, uint8_t code, uint16_t id,
+              uint16_t seq, const uint8_t *body, uint16_t body_len)
+{
+	uint8_t b[TL_FRAME_MAX];
+
+	if (body_len > sizeof(b) - 8)
+		return -ENOSPC;
+	b[0] = type;
+	b[1] = code;
+	tl_put16(b + 2, 0);
+	tl_put16(b + 4, id);
+	tl_put16(b + 6, seq);
+	if (body != NULL)
+		memcpy(b + 8, body, body_len);
+	else
+		memset(b + 8, 0, body_len);
+	s->proto = s->family == 4 ? 1 : 58;
+	s->raw_l4 = 1;
+	s->payload = 8u + body_len;
+	s->payload_data = b;
+	return tl_frame_build(s, f);
 }

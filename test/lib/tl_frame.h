@@ -60,6 +60,8 @@ struct tl_frame_spec {
 	unsigned int pad;            /**< zero bytes after the datagram (Ethernet trailer) */
 	unsigned int min_len;        /**< zero-pad the frame to at least this many bytes */
 	unsigned int csum;           /**< TL_CSUM_* */
+	unsigned int raw_l4; /**< 1: no TCP header; the payload is all that follows the IP header
+	                          (UDP, ICMP: tl_frame_udp(), tl_frame_icmp()) */
 };
 
 /** Where the headers of a built frame start. */
@@ -107,6 +109,21 @@ long tl_frame_build(const struct tl_frame_spec *s, struct tl_frame *f);
  */
 long tl_frame_tcp4(struct tl_frame *f, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
                    uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, uint16_t plen);
+
+/**
+ * A UDP datagram of @p plen zero bytes with @p s's addresses and ports (s->sport, s->dport) into
+ * @p f: sets s->proto 17 and the raw payload. @return as tl_frame_write().
+ */
+long tl_frame_udp(struct tl_frame_spec *s, struct tl_frame *f, uint16_t plen);
+
+/**
+ * An ICMP (family 4) or ICMPv6 (6) message with @p s's addresses: type, code, zero checksum, then
+ * @p id and @p seq (the rest-of-header word of a query; of an error, 0 and 0 or an MTU), and
+ * @p body_len bytes of @p body (NULL: zeros; an error's quoted packet). @return as
+ * tl_frame_write().
+ */
+long tl_frame_icmp(struct tl_frame_spec *s, struct tl_frame *f, uint8_t type, uint8_t code,
+                   uint16_t id, uint16_t seq, const uint8_t *body, uint16_t body_len);
 
 /**
  * TCP options of a SYN in Linux's order: MSS, SACK-permitted, timestamps, NOP, window scale

@@ -243,8 +243,10 @@ stats_balanced(void)
 		p += s->parse[i];
 	for (i = 0; i < CT_R_MAX; i++)
 		r += s->reason[i];
-	cr_assert_eq(s->rx_pkts, s->tcp_pkts + s->not_tcp + s->parse_drop);
-	cr_assert_eq(s->tcp_pkts, s->accepted + s->invalid + s->flows_refused);
+	cr_assert_eq(s->rx_pkts, s->tcp_pkts + s->udp_pkts + s->icmp_pkts + s->icmp_errors +
+	                                 s->other_pkts + s->not_tcp + s->parse_drop);
+	cr_assert_eq(s->tcp_pkts + s->udp_pkts + s->icmp_pkts + s->icmp_errors + s->other_pkts,
+	             s->accepted + s->invalid + s->flows_refused + s->icmp_related);
 	cr_assert_eq(p, s->not_tcp + s->parse_drop);
 	cr_assert_eq(r, s->invalid);
 }

@@ -84,8 +84,38 @@ malformed(struct tl_frame *f, enum ct_parse_reason r, const struct conn *c)
 	case CT_PARSE_FRAG_NONFIRST:
 		tl_put16(ip + 6, 0x0010);
 		break;
-	case CT_PARSE_NOT_TCP:
+	case CT_PARSE_ICMP_UNTRACKED:
+		ip[9] = 1;
+		th[0] = 9; /* router advertisement */
+		break;
+	case CT_PARSE_TRUNC_UDP:
 		ip[9] = 17;
+		tl_put16(ip + 2, 20 + 6);
+		f->len = 14 + 26;
+		break;
+	case CT_PARSE_BAD_UDP_LEN:
+		ip[9] = 17;
+		tl_put16(th + 4, 7);
+		break;
+	case CT_PARSE_TRUNC_ICMP:
+		ip[9] = 1;
+		tl_put16(ip + 2, 20 + 7);
+		f->len = 14 + 27;
+		break;
+	case CT_PARSE_TRUNC_ICMP_INNER:
+	case CT_PARSE_BAD_ICMP_INNER:
+	case CT_PARSE_ICMP_INNER_FRAG:
+		/* a destination unreachable quoting 28 bytes (10 when cut) of IPv4/UDP */
+		ip[9] = 1;
+		memset(th, 0, 8 + 28);
+		th[0] = 3;
+		th[1] = 3;
+		th[8] = r == CT_PARSE_BAD_ICMP_INNER ? 0x65 : 0x45;
+		th[8 + 9] = 17;
+		if (r == CT_PARSE_ICMP_INNER_FRAG)
+			tl_put16(th + 8 + 6, 185);
+		tl_put16(ip + 2, r == CT_PARSE_TRUNC_ICMP_INNER ? 20 + 8 + 10 : 20 + 8 + 28);
+		f->len = 14 + (r == CT_PARSE_TRUNC_ICMP_INNER ? 20 + 8 + 10 : 20 + 8 + 28);
 		break;
 	case CT_PARSE_TRUNC_TCP:
 		tl_put16(ip + 2, 20 + 12);

@@ -41,7 +41,7 @@ Test(parse, ipv4_segment_fills_key_and_fields)
 	cr_assert_eq(p.key.proto, IPPROTO_TCP);
 	cr_assert_eq(p.key.vlan, 0);
 	cr_assert_eq(p.swapped, 0);
-	cr_assert_eq(p.pad, 0);
+	cr_assert_eq(p.kind, CT_L4K_TCP);
 	cr_assert_eq(p.seg.seq, 0x11223344u);
 	cr_assert_eq(p.seg.ack, 0x55667788u);
 	cr_assert_eq(p.seg.win, 0xfedc);
@@ -175,10 +175,10 @@ Test(parse, ipv6_fragments_are_classified)
 	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_NONFIRST);
 	s.frag6 = 185 << 3 | 1;
 	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_NONFIRST);
-	s.proto = IPPROTO_UDP;
-	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_NOT_TCP);
+	s.proto = IPPROTO_UDP; /* fragments of every protocol */
+	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_NONFIRST);
 	s.frag6 = 1;
-	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_NOT_TCP);
+	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_FIRST);
 }
 
 Test(parse, ipv4_fragments_are_classified)
@@ -195,8 +195,8 @@ Test(parse, ipv4_fragments_are_classified)
 	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_NONFIRST);
 	s.frag4 = 185; /* last fragment */
 	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_NONFIRST);
-	s.proto = IPPROTO_UDP;
-	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_NOT_TCP);
+	s.proto = IPPROTO_UDP; /* fragments of every protocol */
+	cr_assert_eq(parse_spec(&s, NULL, &p), CT_PARSE_FRAG_NONFIRST);
 }
 
 /* ---- VLAN ---- */

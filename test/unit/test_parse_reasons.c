@@ -195,26 +195,93 @@ mk_frag_nonfirst(struct tl_frame *f, uint32_t *seg_len)
 }
 
 static void
-mk_not_tcp(struct tl_frame *f, uint32_t *seg_len)
+mk_icmp_untracked(struct tl_frame *f, uint32_t *seg_len)
 {
 	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v4(&s);
-	s.proto = IPPROTO_UDP;
-	build(&s, f);
+	cr_assert_gt(tl_frame_icmp(&s, f, 9, 0, 0, 0, NULL, 8), 0); /* router advertisement */
 }
 
 static void
-mk_not_tcp6(struct tl_frame *f, uint32_t *seg_len)
+mk_icmp_untracked6(struct tl_frame *f, uint32_t *seg_len)
 {
 	struct tl_frame_spec s;
 
 	(void)seg_len;
 	spec_v6(&s);
 	spec_ext(&s, 60, 8);
-	s.proto = 58; /* ICMPv6 after destination options */
-	build(&s, f);
+	cr_assert_gt(tl_frame_icmp(&s, f, 135, 0, 0, 0, NULL, 16), 0); /* neighbour solicitation */
+}
+
+static void
+mk_trunc_udp(struct tl_frame *f, uint32_t *seg_len)
+{
+	struct tl_frame_spec s;
+
+	(void)seg_len;
+	spec_v4(&s);
+	cr_assert_gt(tl_frame_udp(&s, f, 20), 0);
+	f->b[17] = 20 + 6; /* IP length ends inside the UDP header */
+}
+
+static void
+mk_bad_udp_len(struct tl_frame *f, uint32_t *seg_len)
+{
+	struct tl_frame_spec s;
+
+	(void)seg_len;
+	spec_v4(&s);
+	cr_assert_gt(tl_frame_udp(&s, f, 20), 0);
+	f->b[f->l4 + 5] = 29; /* UDP length beyond the IP payload (28) */
+}
+
+static void
+mk_trunc_icmp(struct tl_frame *f, uint32_t *seg_len)
+{
+	struct tl_frame_spec s;
+
+	(void)seg_len;
+	spec_v4(&s);
+	cr_assert_gt(tl_frame_icmp(&s, f, 8, 0, 1, 1, NULL, 0), 0);
+	f->b[17] = 20 + 7;
+}
+
+/* A destination unreachable quoting @p n bytes of an IPv4/UDP header, with @p patch applied. */
+static void
+mk_unreach(struct tl_frame *f, unsigned int n, unsigned int at, uint8_t val)
+{
+	struct tl_frame_spec s, q;
+	struct tl_frame inner;
+
+	spec_v4(&q);
+	cr_assert_gt(tl_frame_udp(&q, &inner, 4), 0);
+	if (at < n)
+		inner.b[inner.l3 + at] = val;
+	spec_v4(&s);
+	cr_assert_gt(tl_frame_icmp(&s, f, 3, 3, 0, 0, inner.b + inner.l3, (uint16_t)n), 0);
+}
+
+static void
+mk_trunc_icmp_inner(struct tl_frame *f, uint32_t *seg_len)
+{
+	(void)seg_len;
+	mk_unreach(f, 20 + 3, 99, 0); /* the ports cut */
+}
+
+static void
+mk_bad_icmp_inner(struct tl_frame *f, uint32_t *seg_len)
+{
+	(void)seg_len;
+	mk_unreach(f, 28, 0, 0x65); /* version 6 inside ICMPv4 */
+}
+
+static void
+mk_icmp_inner_frag(struct tl_frame *f, uint32_t *seg_len)
+{
+	(void)seg_len;
+	mk_unreach(f, 28, 7, 185); /* fragment offset 185 */
 }
 
 static void
@@ -358,8 +425,8 @@ static const struct rcase rcases[] = {
         {"fragment header past payload", CT_PARSE_TRUNC_EXT_HDR, mk_trunc_ext_hdr_frag},
         {"IPv4 MF", CT_PARSE_FRAG_FIRST, mk_frag_first},
         {"IPv6 offset 64", CT_PARSE_FRAG_NONFIRST, mk_frag_nonfirst},
-        {"UDP", CT_PARSE_NOT_TCP, mk_not_tcp},
-        {"ICMPv6 after dstopts", CT_PARSE_NOT_TCP, mk_not_tcp6},
+        {"ICMP router advertisement", CT_PARSE_ICMP_UNTRACKED, mk_icmp_untracked},
+        {"ICMPv6 NS after dstopts", CT_PARSE_ICMP_UNTRACKED, mk_icmp_untracked6},
         {"IP length inside TCP header", CT_PARSE_TRUNC_TCP, mk_trunc_tcp},
         {"data offset 4", CT_PARSE_BAD_DOFF, mk_bad_doff_small},
         {"data offset past packet", CT_PARSE_BAD_DOFF, mk_bad_doff_large},
@@ -373,6 +440,12 @@ static const struct rcase rcases[] = {
         {"FIN alone", CT_PARSE_FLAGS_FIN_NO_ACK, mk_flags_fin_no_ack},
         {"TCP header in second segment", CT_PARSE_TRUNC_SEG, mk_trunc_seg},
         {"extension header in second segment", CT_PARSE_TRUNC_SEG, mk_trunc_seg_ext},
+        {"IP length inside UDP header", CT_PARSE_TRUNC_UDP, mk_trunc_udp},
+        {"UDP length past IP payload", CT_PARSE_BAD_UDP_LEN, mk_bad_udp_len},
+        {"ICMP header cut", CT_PARSE_TRUNC_ICMP, mk_trunc_icmp},
+        {"unreachable quoting 3 port bytes", CT_PARSE_TRUNC_ICMP_INNER, mk_trunc_icmp_inner},
+        {"unreachable quoting IPv6 in ICMPv4", CT_PARSE_BAD_ICMP_INNER, mk_bad_icmp_inner},
+        {"unreachable quoting a fragment", CT_PARSE_ICMP_INNER_FRAG, mk_icmp_inner_frag},
 };
 
 #define NCASES (sizeof(rcases) / sizeof(rcases[0]))

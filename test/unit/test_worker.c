@@ -365,7 +365,8 @@ Test(worker, counters_add_up)
 	add_raw(&t, &reset, 0, FIN | ACK, 1, 1, 0);  /* whatever CLOSE says */
 	udp = &t.f[t.n];
 	add_raw(&t, &open, 0, ACK, 0, 0, 0);
-	udp->b[14 + 9] = 17; /* UDP: passed untracked */
+	udp->b[14 + 9] = 1; /* ICMP router advertisement: passed untracked */
+	udp->b[14 + 20] = 9;
 	run_all(w, &t, 7, NULL);
 
 	/* every packet has exactly one outcome */
@@ -420,23 +421,23 @@ Test(worker, counters_add_up)
 static void
 assert_by_state_is_walk(struct ct_worker *w, const char *when)
 {
-	uint64_t kept[CT_S_MAX], walked[CT_S_MAX] = {0};
+	uint64_t kept[CT_CLASS_MAX], walked[CT_CLASS_MAX] = {0};
 	struct ct_table *t = ct_worker_table(w);
 	struct ct_flow_key k;
 	struct ct_flow f;
 	uint32_t next = 0, n = 0;
 
 	while (ct_table_read_next(t, &next, &k, &f) == 0) {
-		cr_assert_lt(f.tcp.state, CT_S_MAX, "%s: state %u", when, f.tcp.state);
+		cr_assert_lt(f.tcp.state, CT_CLASS_MAX, "%s: state %u", when, f.tcp.state);
 		walked[f.tcp.state]++;
 		n++;
 	}
 	cr_assert_eq(n, ct_table_count(t), "%s: walk found %u flows, table counts %u", when, n,
 	             ct_table_count(t));
 	ct_worker_flows_by_state(w, kept);
-	for (unsigned int s = 0; s < CT_S_MAX; s++)
+	for (unsigned int s = 0; s < CT_CLASS_MAX; s++)
 		cr_assert_eq(kept[s], walked[s], "%s: %s: worker keeps %" PRIu64 ", walk %" PRIu64,
-		             when, ct_state_name(s), kept[s], walked[s]);
+		             when, ct_class_name(s), kept[s], walked[s]);
 }
 
 /* Creations, state changes and a REOPEN on three connections: c[0] ESTABLISHED, c[1] through

@@ -243,9 +243,9 @@ walk(struct control *k, uint64_t *n)
 	struct ct_flow f;
 	uint32_t next = 0, seen = 0;
 
-	memset(n, 0, CT_S_MAX * sizeof(*n));
+	memset(n, 0, CT_CLASS_MAX * sizeof(*n));
 	while (ct_table_read_next(t, &next, &key, &f) == 0) {
-		CHECK(f.tcp.state < CT_S_MAX, "state %u", f.tcp.state);
+		CHECK(f.tcp.state < CT_CLASS_MAX, "state %u", f.tcp.state);
 		n[f.tcp.state]++;
 		if (++seen % 32 == 0)
 			rte_rcu_qsbr_quiescent(k->v, READER);
@@ -262,11 +262,11 @@ walk(struct control *k, uint64_t *n)
 static void
 read_all(struct control *k)
 {
-	uint64_t by_state[CT_S_MAX], walked[CT_S_MAX], sum = 0;
+	uint64_t by_state[CT_CLASS_MAX], walked[CT_CLASS_MAX], sum = 0;
 
 	read_counters(k);
 	ct_worker_flows_by_state(k->c->w, by_state);
-	for (unsigned int s = 0; s < CT_S_MAX; s++)
+	for (unsigned int s = 0; s < CT_CLASS_MAX; s++)
 		sum += by_state[s];
 	CHECK(sum <= ct_table_capacity(ct_worker_table(k->c->w)), "%" PRIu64 " flows", sum);
 	walk(k, walked);
@@ -278,7 +278,7 @@ static void
 stop_flush_start(struct control *k)
 {
 	struct ct_table *t = ct_worker_table(k->c->w);
-	uint64_t by_state[CT_S_MAX], walked[CT_S_MAX];
+	uint64_t by_state[CT_CLASS_MAX], walked[CT_CLASS_MAX];
 	uint32_t flushed = UINT32_MAX, count;
 
 	call(k, do_stop, k->c, "stop");
@@ -290,9 +290,9 @@ stop_flush_start(struct control *k)
 	CHECK(flushed == count, "flush deleted %u of %u flows", flushed, count);
 	CHECK(ct_table_count(t) == 0, "after a flush: %u flows", ct_table_count(t));
 	ct_worker_flows_by_state(k->c->w, by_state);
-	for (unsigned int s = 0; s < CT_S_MAX; s++)
+	for (unsigned int s = 0; s < CT_CLASS_MAX; s++)
 		CHECK(by_state[s] == 0, "after a flush: %" PRIu64 " flows in %s", by_state[s],
-		      ct_state_name(s));
+		      ct_class_name(s));
 	CHECK(walk(k, walked) == 0, "after a flush: the walk finds flows");
 	read_counters(k);
 	k->flushed += flushed;
