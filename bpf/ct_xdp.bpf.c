@@ -377,10 +377,13 @@ ct_xdp(struct xdp_md *ctx)
 	st->s.rx_bytes += bpf_xdp_get_buff_len(ctx);
 	pkt = &sc->pkt;
 	r = (enum ct_parse_reason)ct_xdp_parse(ctx, conf.key_vlan, pkt);
+	if (r == XP_NOT_TCP) {
+		st->s.not_tcp++;
+		return XDP_PASS;
+	}
 	if (r != CT_PARSE_OK) {
 		st->s.parse[bound(r, CT_PARSE_MAX, CT_PARSE_NOT_IP)]++;
-		if (r == CT_PARSE_NOT_IP || r == CT_PARSE_NOT_TCP || r == CT_PARSE_FRAG_FIRST ||
-		    r == CT_PARSE_FRAG_NONFIRST)
+		if (ct_parse_untracked(r))
 			st->s.not_tcp++;
 		else
 			st->s.parse_drop++;

@@ -26,6 +26,12 @@
 
 #include "ct_parse.h"
 
+/*
+ * The XDP twin tracks TCP only: an IP packet of another protocol is passed and counted in
+ * not_tcp, with no parse reason (the DPDK path tracks UDP, ICMP and the rest as flows).
+ */
+#define XP_NOT_TCP ((enum ct_parse_reason)CT_PARSE_MAX)
+
 /** IPv6 extension headers walked at most. */
 #define CT_XDP_EXT_MAX 8
 
@@ -129,7 +135,7 @@ xp_ipv4(const uint8_t *d, const uint8_t *e, uint32_t len, uint32_t off, struct x
 	if (tot < ihl || tot > len - off)
 		return CT_PARSE_BAD_IP_LEN;
 	if (ip[9] != XP_PROTO_TCP)
-		return CT_PARSE_NOT_TCP;
+		return XP_NOT_TCP;
 	fo = xp_rd16(ip + 6);
 	if (fo & 0x3fff)
 		return fo & 0x1fff ? CT_PARSE_FRAG_NONFIRST : CT_PARSE_FRAG_FIRST;
@@ -158,7 +164,7 @@ xp_ipv6_ext(const uint8_t *d, const uint8_t *e, struct xp_hdrs *h, uint8_t nh)
 			return first_frag ? CT_PARSE_FRAG_FIRST : CT_PARSE_OK;
 		}
 		if (!xp_is_ext(nh))
-			return CT_PARSE_NOT_TCP;
+			return XP_NOT_TCP;
 		/* every extension header is 8 bytes at least, inside the payload */
 		if (off > 0xffff || 8 > h->end - off)
 			return CT_PARSE_TRUNC_EXT_HDR;
@@ -172,7 +178,7 @@ xp_ipv6_ext(const uint8_t *d, const uint8_t *e, struct xp_hdrs *h, uint8_t nh)
 			if (fo & 0xfff8)
 				return x[0] == XP_PROTO_TCP || xp_is_ext(x[0])
 				               ? CT_PARSE_FRAG_NONFIRST
-				               : CT_PARSE_NOT_TCP;
+				               : XP_NOT_TCP;
 			first_frag |= fo & 1;
 			hl = 8;
 		} else {
@@ -189,7 +195,7 @@ xp_ipv6_ext(const uint8_t *d, const uint8_t *e, struct xp_hdrs *h, uint8_t nh)
 		h->l4 = off;
 		return first_frag ? CT_PARSE_FRAG_FIRST : CT_PARSE_OK;
 	}
-	return xp_is_ext(nh) ? CT_PARSE_TRUNC_EXT_HDR : CT_PARSE_NOT_TCP;
+	return xp_is_ext(nh) ? CT_PARSE_TRUNC_EXT_HDR : XP_NOT_TCP;
 }
 
 static __always_inline enum ct_parse_reason
@@ -423,7 +429,7 @@ ct_xdp_parse(struct xdp_md *ctx, int key_vlan, struct ct_pkt *out)
 	}
 	out->key.vlan = key_vlan ? h.vlan : 0;
 	out->l3_len = (uint16_t)h.l3;
-	out->pad = 0;
+	out->kind = CT_L4K_TCP;
 	return CT_PARSE_OK;
 }
 
