@@ -72,6 +72,8 @@ flow_info(struct sx *sx, const struct ct_flow_key *k, const struct ct_xdp_state 
 	ct_flow_key_addr_format(k, c ^ 1, fi->dst, sizeof(fi->dst));
 	fi->sport = ntohs(k->port[c]);
 	fi->dport = ntohs(k->port[c ^ 1]);
+	fi->proto = k->proto; /* the XDP twin tracks TCP only */
+	fi->family = k->family;
 	fi->vlan = k->vlan;
 	fi->state = s->tcp.state;
 	fi->client_state = s->tcp.tcp_state[CT_DIR_ORIG];
@@ -232,7 +234,7 @@ void
 sx_show_stats(struct sx *sx, FILE *f)
 {
 	struct ct_lcore_stats s, d;
-	uint64_t by_state[CT_S_MAX] = {0}, busy, drops, ns = mono_ns();
+	uint64_t by_state[CT_CLASS_MAX] = {0}, busy, drops, ns = mono_ns();
 	struct walk_arg a = {.sx = sx, .by_state = by_state};
 	struct ct_report_stats r = {.s = &s, .d = &d, .by_state = by_state};
 

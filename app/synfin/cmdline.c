@@ -110,7 +110,10 @@ sf_cli_done(const char *cmd, int ret)
 	fflush(sf_cli.out);
 }
 
-/* ---- conntrack state names: lib/tcp's ct_state_parse() and names, NONE excluded ---- */
+/*
+ * ---- state names: lib/tcp's conntrack states (NONE excluded) and lib/l4's flow classes, as
+ * ct_class_parse() reads them; `set timeout` also takes lib/l4's timeout names ----
+ */
 
 /* States a user can name: every one but NONE. */
 #define STATE_FIRST (CT_S_NONE + 1)
@@ -118,7 +121,7 @@ sf_cli_done(const char *cmd, int ret)
 int
 sf_cli_state_lookup(const char *name)
 {
-	int s = ct_state_parse(name);
+	int s = ct_class_parse(name);
 
 	return s >= STATE_FIRST ? s : -EINVAL;
 }
@@ -127,7 +130,7 @@ sf_cli_state_lookup(const char *name)
 static void
 state_lower(unsigned int s, char *buf, size_t size)
 {
-	const char *n = ct_state_name(s);
+	const char *n = ct_class_name(s);
 	size_t i;
 
 	for (i = 0; i + 1 < size && n[i] != '\0'; i++)
@@ -139,21 +142,30 @@ state_lower(unsigned int s, char *buf, size_t size)
 void
 sf_cli_state_list(char *buf, size_t size)
 {
-	ct_state_format_names(buf, size);
+	size_t off = 0;
+
+	if (size > 0)
+		buf[0] = '\0';
+	for (unsigned int s = STATE_FIRST; s < CT_CLASS_MAX && off < size; s++) {
+		char name[32];
+
+		state_lower(s, name, sizeof(name));
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? " " : "", name);
+	}
 }
 
 static int
 state_complete_get_nb(cmdline_parse_token_hdr_t *tk)
 {
 	(void)tk;
-	return CT_S_MAX - STATE_FIRST;
+	return CT_CLASS_MAX - STATE_FIRST;
 }
 
 static int
 state_complete_get_elt(cmdline_parse_token_hdr_t *tk, int idx, char *buf, unsigned int size)
 {
 	(void)tk;
-	if (idx < 0 || idx >= CT_S_MAX - STATE_FIRST || size == 0)
+	if (idx < 0 || idx >= CT_CLASS_MAX - STATE_FIRST || size == 0)
 		return -1;
 	state_lower(STATE_FIRST + (unsigned int)idx, buf, size);
 	return 0;
@@ -163,7 +175,7 @@ static int
 state_get_help(cmdline_parse_token_hdr_t *tk, char *buf, unsigned int size)
 {
 	(void)tk;
-	snprintf(buf, size, "conntrack state");
+	snprintf(buf, size, "flow state (conntrack state, UDP_/ICMP_/GENERIC_ class)");
 	return 0;
 }
 

@@ -60,14 +60,14 @@ cmd_set_timeout(void *res, struct cmdline *cl, void *data)
 
 	(void)cl;
 	(void)data;
-	st = sf_cli_state_lookup(r->state);
+	st = sf_config_timeout_parse(r->state);
 	for (unsigned int i = 0; st >= 0 && k == NULL && i < SF_KEY_ID_MAX; i++)
 		if (sf_config_key_state(&sf_config_keys[i]) == st)
 			k = &sf_config_keys[i];
 	if (k == NULL) {
-		char list[160];
+		char list[384];
 
-		sf_cli_state_list(list, sizeof(list));
+		sf_config_timeout_names(list, sizeof(list));
 		sf_cli_error("set timeout", "unknown state '%s' (one of: %s)", r->state, list);
 		return;
 	}

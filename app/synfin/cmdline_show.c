@@ -190,7 +190,7 @@ cmd_show_flows(void *res, struct cmdline *cl, void *data)
 	if (parts & 1) {
 		state = sf_cli_state_lookup(r->state);
 		if (state < 0) {
-			char list[160];
+			char list[384];
 
 			sf_cli_state_list(list, sizeof(list));
 			sf_cli_error("show flows", "unknown state '%s' (one of: %s)", r->state,

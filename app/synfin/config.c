@@ -78,6 +78,7 @@ sf_config_defaults(struct sf_config *cfg)
 	cfg->rxq = 1;
 	cfg->table_size = SF_TABLE_SIZE_DEFAULT;
 	cfg->tcp = ct_tcp_conf_default;
+	cfg->l4 = ct_l4_conf_default;
 }
 
 bool
@@ -89,12 +90,40 @@ sf_config_key_in_file(const struct sf_config_key *k)
 int
 sf_config_key_state(const struct sf_config_key *k)
 {
-	const size_t base = offsetof(struct sf_config, tcp.timeouts.ms);
+	const size_t tcp = offsetof(struct sf_config, tcp.timeouts.ms);
+	const size_t l4 = offsetof(struct sf_config, l4.ms);
 
-	if (k->type != SF_KT_TIMEOUT || k->offset < base ||
-	    k->offset >= base + sizeof(((struct sf_config *)0)->tcp.timeouts.ms))
+	if (k->type != SF_KT_TIMEOUT)
 		return -1;
-	return (int)((k->offset - base) / sizeof(uint32_t));
+	if (k->offset >= tcp && k->offset < tcp + sizeof(((struct sf_config *)0)->tcp.timeouts.ms))
+		return (int)((k->offset - tcp) / sizeof(uint32_t));
+	if (k->offset >= l4 && k->offset < l4 + sizeof(((struct sf_config *)0)->l4.ms))
+		return (int)CT_WORKER_L4_TIMEOUT((k->offset - l4) / sizeof(uint32_t));
+	return -1;
+}
+
+int
+sf_config_timeout_parse(const char *name)
+{
+	int s = ct_state_parse(name);
+
+	if (s > CT_S_NONE)
+		return s;
+	s = ct_l4_timeout_parse(name);
+	return s >= 0 ? (int)CT_WORKER_L4_TIMEOUT(s) : -EINVAL;
+}
+
+int
+sf_config_timeout_names(char *buf, size_t size)
+{
+	int n = ct_state_format_names(buf, size);
+
+	for (unsigned int t = 0; t < CT_L4T_MAX; t++) {
+		size_t off = (size_t)n < size ? (size_t)n : size;
+
+		n += snprintf(buf + off, size - off, " %s", ct_l4_timeout_name(t));
+	}
+	return n;
 }
 
 const struct sf_config_key *
@@ -106,7 +135,7 @@ sf_config_key_lookup(const char *section, const char *key)
 
 		if (!sf_config_key_in_file(k) || strcmp(k->section, section) != 0)
 			continue;
-		if (st >= 0 ? ct_state_parse(key) == st : strcmp(k->key, key) == 0)
+		if (st >= 0 ? sf_config_timeout_parse(key) == st : strcmp(k->key, key) == 0)
 			return k;
 	}
 	return NULL;

@@ -16,13 +16,15 @@
  *
  * Design: expand the list by defining SF_KEY(section, key, option, type, min, max, field, help)
  * and then writing SF_CONFIG_KEYS (columns below). The [timeouts] rows come from lib/tcp's
- * CT_STATES X-macro, NONE excluded, so a new conntrack state gets its key by itself.
+ * CT_STATES X-macro, NONE excluded, and lib/l4's CT_L4_TIMEOUTS, so a new conntrack state or L4
+ * timeout gets its key by itself.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_l4.h"
 #include "ct_tcp.h"
 #include "ct_worker.h"
 #include "synfin.h"
@@ -30,8 +32,9 @@
 /*
  * Columns of a row:
  *   section  INI section (an identifier); `cmdline` marks a command-line-only row
- *   key      INI key (an identifier); the [timeouts] rows are named by their state's enum suffix
- *            and match any spelling ct_state_parse() takes ("time_wait", "TIME-WAIT")
+ *   key      INI key (an identifier); the [timeouts] rows are named by their state's or L4
+ *            timeout's enum suffix and match any spelling sf_config_timeout_parse() takes
+ *            ("time_wait", "TIME-WAIT", "udp_stream")
  *   option   long option without "--" (a one-letter option is the short "-i"); NULL marks a
  *            file-only row. Rows sharing one option take KEY=VALUE (--timeout STATE=T)
  *   type     U32     a number in min..max (decimal, 0x hex or 0 octal), into a 16/32-bit field
@@ -72,6 +75,7 @@
 	SF_KEY(tcp,     predict,      "predict",      BOOL,            0,   1,                     \
 	       tcp.predict, "header prediction of in-order established segments (default on)")    \
 	CT_STATES(SF_KEYS_TIMEOUT_ROW) /* [timeouts]: one row per state but NONE */                \
+	CT_L4_TIMEOUTS(SF_KEYS_L4_TIMEOUT_ROW) /* [timeouts]: udp, udp_stream, icmp, generic */    \
 	SF_KEY(ports,   rxq,          "rxq",          U32,             1,   SF_MAX_RXQ_PER_LCORE,  \
 	       rxq, "RX queues per port, spread by symmetric RSS")                                 \
 	SF_KEY(cmdline, idle_exit,    "idle-exit",    U32,             1,   UINT32_MAX,            \
@@ -90,6 +94,10 @@
 	SF_KEYS_UNLESS_NONE(e,                                                                     \
 	SF_KEY(timeouts, e,           "timeout",      TIMEOUT,      1, CT_WORKER_TIMEOUT_MS_MAX,   \
 	       tcp.timeouts.ms[CT_S_##e], "idle timeout of a conntrack state, repeatable"))
+/* One [timeouts] row per timeout of the non-TCP flows (lib/l4, Linux's names and defaults). */
+#define SF_KEYS_L4_TIMEOUT_ROW(e, n, s, src)                                                       \
+	SF_KEY(timeouts, e,           "timeout",      TIMEOUT,      1, CT_WORKER_TIMEOUT_MS_MAX,   \
+	       l4.ms[CT_L4T_##e], "idle timeout of a UDP/ICMP/other flow class, as Linux's " src)
 /* clang-format on */
 
 /*
@@ -139,12 +147,25 @@ extern const struct sf_config_key sf_config_keys[SF_KEY_ID_MAX];
 /** true when @p k is a key of the file (not command-line-only). */
 bool sf_config_key_in_file(const struct sf_config_key *k);
 
-/** The conntrack state a [timeouts] row sets, or -1 for any other row. */
+/**
+ * The timeout a [timeouts] row sets, as sf_config_timeout_parse() returns it (enum ct_state, or
+ * CT_WORKER_L4_TIMEOUT(enum ct_l4_timeout)), or -1 for any other row.
+ */
 int sf_config_key_state(const struct sf_config_key *k);
 
 /**
- * The file row [section] key (a [timeouts] key is matched as ct_state_parse() reads state names,
- * NONE excluded; any other key exactly). Command-line-only rows are never found.
+ * A timeout's name: a conntrack state but NONE (any spelling ct_state_parse() takes) or an L4
+ * timeout (ct_l4_timeout_parse(): udp, udp_stream, icmp, generic).
+ * @return the enum ct_state, CT_WORKER_L4_TIMEOUT(t), or -EINVAL.
+ */
+int sf_config_timeout_parse(const char *name);
+
+/** The timeout names, lower case, space separated, into @p buf. @return as snprintf(). */
+int sf_config_timeout_names(char *buf, size_t size);
+
+/**
+ * The file row [section] key (a [timeouts] key is matched as sf_config_timeout_parse() reads
+ * timeout names; any other key exactly). Command-line-only rows are never found.
  * @return the row, or NULL.
  */
 const struct sf_config_key *sf_config_key_lookup(const char *section, const char *key);

@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <rte_lcore.h>
 #include <rte_rcu_qsbr.h>
 
+#include "config_keys.h"
 #include "ct_table.h"
 #include "ct_worker.h"
 #include "synfin.h"
@@ -72,26 +74,38 @@ reader_offline(struct synfin *sf, int id)
 }
 
 static void
-flow_info(struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_key *k,
-          const struct ct_flow *f, struct ct_report_flow *fi)
+flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct ct_flow *f,
+          struct ct_report_flow *fi)
 {
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
-	uint32_t tmo = (uint32_t)ct_worker_ticks_from_ms(__atomic_load_n(
-	        &sf->cfg.tcp.timeouts.ms[f->tcp.state % CT_S_MAX], __ATOMIC_RELAXED));
+	uint32_t tmo = (uint32_t)ct_worker_ticks_from_ms(
+	        ct_flow_timeout_ms(f, ct_worker_tcp_conf(lc->w), ct_worker_l4_conf(lc->w)));
 	uint32_t now = (uint32_t)__atomic_load_n(&lc->now, __ATOMIC_RELAXED);
 	int64_t left = (int32_t)(f->last_seen + tmo - now);
 
 	memset(fi, 0, sizeof(*fi));
 	ct_flow_key_addr_format(k, c, fi->src, sizeof(fi->src));
 	ct_flow_key_addr_format(k, c ^ 1, fi->dst, sizeof(fi->dst));
-	fi->sport = rte_be_to_cpu_16(k->port[c]);
-	fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
+	fi->proto = k->proto;
+	fi->family = k->family;
 	fi->vlan = k->vlan;
-	fi->state = f->tcp.state;
-	fi->client_state = f->tcp.tcp_state[CT_DIR_ORIG];
-	fi->server_state = f->tcp.tcp_state[CT_DIR_REPLY];
-	fi->picked_up = (f->tcp.flags & CT_F_PICKED_UP) != 0;
+	fi->state = f->tcp.state; /* the class byte, the same in struct ct_l4 */
 	fi->assured = (f->tcp.flags & CT_F_ASSURED) != 0;
+	if (!ct_class_is_l4(f->tcp.state)) {
+		fi->sport = rte_be_to_cpu_16(k->port[c]);
+		fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
+		fi->client_state = f->tcp.tcp_state[CT_DIR_ORIG];
+		fi->server_state = f->tcp.tcp_state[CT_DIR_REPLY];
+		fi->picked_up = (f->tcp.flags & CT_F_PICKED_UP) != 0;
+	} else if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) {
+		/* ICMP echo keys: port[0] = identifier, port[1] = asker << 8 | request type */
+		fi->icmp_id = rte_be_to_cpu_16(k->port[0]);
+		fi->icmp_type = f->l4.icmp_type;
+		fi->icmp_code = f->l4.icmp_code;
+	} else if (k->proto == IPPROTO_UDP) {
+		fi->sport = rte_be_to_cpu_16(k->port[c]);
+		fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
+	}
 	for (unsigned int d = 0; d < CT_DIR_MAX; d++) {
 		fi->pkts[d] = f->pkts[d];
 		fi->bytes[d] = ct_flow_bytes(f, d);
@@ -119,7 +133,7 @@ sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flo
 		unsigned int n = 0;
 
 		while (ret == 0 && ct_table_read_next(ct_worker_table(lc->w), &next, &k, &f) == 0) {
-			flow_info(sf, lc, &k, &f, &fi);
+			flow_info(lc, &k, &f, &fi);
 			ret = cb(arg, &fi);
 			if (++n % QUIESCE_EVERY == 0)
 				reader_quiescent(sf, id);
@@ -376,8 +390,8 @@ sf_show_flows(struct synfin *sf, FILE *f, int state, uint32_t limit)
 {
 	struct list_arg a = {.f = f, .state = state, .limit = limit};
 
-	if (state >= CT_S_MAX || state < -1) {
-		fprintf(f, "show flows: no conntrack state %d\n", state);
+	if (state >= CT_CLASS_MAX || state < -1) {
+		fprintf(f, "show flows: no flow state %d\n", state);
 		return -EINVAL;
 	}
 	if (sf_flows_walk(sf, list_one, &a) < 0)
@@ -402,14 +416,14 @@ sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key)
 
 		if (ct_table_read_key(ct_worker_table(lc->w), key, &fl) != 0)
 			continue;
-		flow_info(sf, lc, key, &fl, &fi);
+		flow_info(lc, key, &fl, &fi);
 		ct_report_flow_line(f, &fi);
 		fprintf(f,
 		        "  lcore %u, packets orig %" PRIu64 " reply %" PRIu64
 		        ", bytes orig %" PRIu64 " reply %" PRIu64 ", invalid %u, expires in %u s\n",
 		        fi.lcore, fi.pkts[0], fi.pkts[1], fi.bytes[0], fi.bytes[1], fi.invalid,
 		        fi.expires_in_s);
-		for (unsigned int d = 0; d < CT_DIR_MAX; d++)
+		for (unsigned int d = 0; !ct_class_is_l4(fl.tcp.state) && d < CT_DIR_MAX; d++)
 			fprintf(f, "  %s: end %u maxend %u maxwin %u wscale %u flags 0x%02x\n",
 			        d == CT_DIR_ORIG ? "client" : "server", fl.tcp.peer[d].end,
 			        fl.tcp.peer[d].maxend, fl.tcp.peer[d].maxwin, fl.tcp.wscale[d],
@@ -458,15 +472,18 @@ int
 sf_set_timeout(struct synfin *sf, const char *state, uint32_t ms)
 {
 	struct ct_worker_timeout r = {.state = 0, .ms = ms};
-	int st = ct_state_parse(state);
+	int st = sf_config_timeout_parse(state);
 
-	if (st < 0 || st == CT_S_NONE || st >= CT_S_MAX)
+	if (st < 0)
 		return -EINVAL;
 	if (ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX)
 		return -ERANGE;
 	r.state = (unsigned int)st;
 	/* The configuration the control plane shows; each worker changes its own copy. */
-	__atomic_store_n(&sf->cfg.tcp.timeouts.ms[st], r.ms, __ATOMIC_RELAXED);
+	if (r.state < CT_S_MAX)
+		__atomic_store_n(&sf->cfg.tcp.timeouts.ms[r.state], r.ms, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&sf->cfg.l4.ms[r.state - CT_S_MAX], r.ms, __ATOMIC_RELAXED);
 	return call_all(sf, stdout, "set timeout", ct_worker_req_timeout, &r);
 }
 

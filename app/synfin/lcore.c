@@ -68,6 +68,7 @@ sf_lcores_init(struct synfin *sf)
 		        .capacity = sf->cfg.table_size,
 		        .socket_id = (int)rte_lcore_to_socket_id(lc->lcore_id),
 		        .tcp = &sf->cfg.tcp,
+		        .l4 = &sf->cfg.l4,
 		        .parse = {.key_vlan = sf->cfg.vlan_key},
 		        .now = now,
 		};

@@ -117,7 +117,7 @@ opt_syntax(const struct sf_config_key *k, char *buf, size_t size)
 static void
 usage(FILE *f, const char *prg)
 {
-	char syntax[96], range[48], states[256];
+	char syntax[96], range[48], states[320];
 
 	fprintf(f, "Usage: %s [EAL options] -- [synfin options]\n", prg);
 	for (unsigned int id = 0; id < SF_KEY_ID_MAX; id++) {
@@ -131,7 +131,7 @@ usage(FILE *f, const char *prg)
 		        range, range[0] != '\0' ? ")" : "");
 	}
 	fprintf(f, "  %-22s %s\n", "--help", "this text");
-	ct_state_format_names(states, sizeof(states));
+	sf_config_timeout_names(states, sizeof(states));
 	fprintf(f,
 	        "Every flag --X has a --no-X form. T: seconds (240, or 0.5 with at most 3 "
 	        "decimals) or\nmilliseconds (50ms). STATE: %s\n",
@@ -143,7 +143,7 @@ static int
 opt_key_value(struct sf_config *cfg, const struct sf_config_key *k, const char *arg)
 {
 	const struct sf_config_key *row;
-	char key[128], what[192], states[256];
+	char key[128], what[192], states[320];
 	const char *eq = strchr(arg, '=');
 
 	if (eq == NULL || (size_t)(eq - arg) >= sizeof(key)) {
@@ -155,7 +155,7 @@ opt_key_value(struct sf_config *cfg, const struct sf_config_key *k, const char *
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
 	row = sf_config_key_lookup(k->section, key);
 	if (row == NULL || row->option == NULL || strcmp(row->option, k->option) != 0) {
-		ct_state_format_names(states, sizeof(states));
+		sf_config_timeout_names(states, sizeof(states));
 		if (sf_config_key_state(k) >= 0)
 			fprintf(stderr, "synfin: --%s: unknown state '%s' (one of: %s)\n",
 			        k->option, key, states);

@@ -30,6 +30,7 @@
 #include "ct_parse.h"
 #include "ct_report.h"
 #include "ct_stats.h"
+#include "ct_l4.h"
 #include "ct_tcp.h"
 
 struct ct_worker;
@@ -97,6 +98,7 @@ struct sf_config {
 	bool interactive;         /**< -i */
 	bool show_flows;          /**< --show-flows: list the flows at exit (command line only) */
 	struct ct_tcp_conf tcp;   /**< FSM configuration and timeouts (shared by every worker) */
+	struct ct_l4_conf l4;     /**< UDP/ICMP/other timeouts (copied by every worker) */
 };
 
 /** One polled RX queue. */

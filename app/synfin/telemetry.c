@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,8 +41,8 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 #define X(n, h) rte_tel_data_add_dict_u64(d, #n, tx.n);
 	SF_LCORE_COUNTERS(X)
 #undef X
-	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++) {
-		snprintf(name, sizeof(name), "flows_%s", ct_state_name(st));
+	for (unsigned int st = CT_S_NONE + 1; st < CT_CLASS_MAX; st++) {
+		snprintf(name, sizeof(name), "flows_%s", ct_class_name(st));
 		rte_tel_data_add_dict_u64(d, name, by_state[st]);
 	}
 	/* Per port (SF_PORT_COUNTERS summed over the lcores): "port0": {"rx_pkts": ..., ...} */
@@ -79,14 +80,26 @@ tel_flow(void *arg, const struct ct_report_flow *fi)
 	if (c == NULL)
 		return -ENOMEM;
 	rte_tel_data_start_dict(c);
+	rte_tel_data_add_dict_string(c, "proto", ct_report_proto_name(fi->proto));
+	rte_tel_data_add_dict_u64(c, "protonum", fi->proto);
 	rte_tel_data_add_dict_string(c, "src", fi->src);
-	rte_tel_data_add_dict_u64(c, "sport", fi->sport);
 	rte_tel_data_add_dict_string(c, "dst", fi->dst);
-	rte_tel_data_add_dict_u64(c, "dport", fi->dport);
+	if (fi->proto == IPPROTO_ICMP || fi->proto == IPPROTO_ICMPV6) {
+		rte_tel_data_add_dict_u64(c, "type", fi->icmp_type);
+		rte_tel_data_add_dict_u64(c, "code", fi->icmp_code);
+		rte_tel_data_add_dict_u64(c, "id", fi->icmp_id);
+	} else if (fi->proto == IPPROTO_TCP || fi->proto == IPPROTO_UDP) {
+		rte_tel_data_add_dict_u64(c, "sport", fi->sport);
+		rte_tel_data_add_dict_u64(c, "dport", fi->dport);
+	}
 	rte_tel_data_add_dict_u64(c, "vlan", fi->vlan);
-	rte_tel_data_add_dict_string(c, "state", ct_state_name(fi->state));
-	rte_tel_data_add_dict_string(c, "client_state", ct_tcp_state_name(fi->client_state));
-	rte_tel_data_add_dict_string(c, "server_state", ct_tcp_state_name(fi->server_state));
+	rte_tel_data_add_dict_string(c, "state", ct_class_name(fi->state));
+	if (fi->proto == IPPROTO_TCP) {
+		rte_tel_data_add_dict_string(c, "client_state",
+		                             ct_tcp_state_name(fi->client_state));
+		rte_tel_data_add_dict_string(c, "server_state",
+		                             ct_tcp_state_name(fi->server_state));
+	}
 	rte_tel_data_add_dict_u64(c, "packets_orig", fi->pkts[CT_DIR_ORIG]);
 	rte_tel_data_add_dict_u64(c, "packets_reply", fi->pkts[CT_DIR_REPLY]);
 	rte_tel_data_add_dict_u64(c, "invalid", fi->invalid);

@@ -1,42 +1,117 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The formats of ct_report.h: the conntrack -L flow line, the --flows-json object and the
- * tracker statistics block (counters, flows by state, the non-zero reasons four to a line).
- * Moved unchanged from app/synfin (control.c, flows_json.c) so synfin-xdp prints the same.
+ * tracker statistics block (counters, flows by state, the non-zero reasons four to a line), for
+ * every flow class: TCP's conntrack states and lib/l4's UDP, ICMP and other-protocol states.
  */
 
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 
+#include "ct_parse.h"
 #include "ct_report.h"
+
+const char *
+ct_report_proto_name(uint8_t proto)
+{
+	/* The names conntrack(8) prints for the protocols nf_conntrack knows by name. */
+	switch (proto) {
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_DCCP:
+		return "dccp";
+	case IPPROTO_GRE:
+		return "gre";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	case IPPROTO_SCTP:
+		return "sctp";
+	case IPPROTO_UDPLITE:
+		return "udplite";
+	default:
+		return "unknown";
+	}
+}
+
+static bool
+has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+static bool
+is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* One direction's tuple: " src=A dst=B" and the ports or the ICMP fields. */
+static void
+tuple(FILE *f, const struct ct_report_flow *fi, bool reply)
+{
+	fprintf(f, " src=%s dst=%s", reply ? fi->dst : fi->src, reply ? fi->src : fi->dst);
+	if (has_ports(fi->proto)) {
+		fprintf(f, " sport=%u dport=%u", reply ? fi->dport : fi->sport,
+		        reply ? fi->sport : fi->dport);
+	} else if (is_icmp(fi->proto)) {
+		int rt = ct_icmp_reply_type(fi->family, fi->icmp_type);
+
+		fprintf(f, " type=%u code=%u id=%u",
+		        reply ? (unsigned int)(rt < 0 ? 0 : rt) : (unsigned int)fi->icmp_type,
+		        reply ? 0u : (unsigned int)fi->icmp_code, fi->icmp_id);
+	}
+}
 
 void
 ct_report_flow_line(FILE *f, const struct ct_report_flow *fi)
 {
-	fprintf(f,
-	        "tcp      6 %u %s src=%s dst=%s sport=%u dport=%u%s src=%s dst=%s sport=%u "
-	        "dport=%u%s%s client=%s server=%s\n",
-	        fi->expires_in_s, ct_state_name(fi->state), fi->src, fi->dst, fi->sport, fi->dport,
-	        fi->pkts[CT_DIR_REPLY] == 0 ? " [UNREPLIED]" : "", fi->dst, fi->src, fi->dport,
-	        fi->sport, fi->assured ? " [ASSURED]" : "", fi->picked_up ? " [PICKED_UP]" : "",
-	        ct_tcp_state_name(fi->client_state), ct_tcp_state_name(fi->server_state));
+	fprintf(f, "%-8s %u %u %s", ct_report_proto_name(fi->proto), fi->proto, fi->expires_in_s,
+	        ct_class_name(fi->state));
+	tuple(f, fi, false);
+	if (fi->pkts[CT_DIR_REPLY] == 0)
+		fputs(" [UNREPLIED]", f);
+	tuple(f, fi, true);
+	if (fi->assured)
+		fputs(" [ASSURED]", f);
+	if (fi->proto == IPPROTO_TCP)
+		fprintf(f, "%s client=%s server=%s", fi->picked_up ? " [PICKED_UP]" : "",
+		        ct_tcp_state_name(fi->client_state), ct_tcp_state_name(fi->server_state));
+	fputc('\n', f);
 }
 
 void
 ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first)
 {
+	fprintf(f, "%s\n  {\"proto\":\"%s\",", first ? "" : ",", ct_report_proto_name(fi->proto));
+	if (fi->proto != IPPROTO_TCP)
+		fprintf(f, "\"protonum\":%u,", fi->proto);
+	if (has_ports(fi->proto))
+		fprintf(f, "\"orig\":{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u}",
+		        fi->src, fi->sport, fi->dst, fi->dport);
+	else if (is_icmp(fi->proto))
+		fprintf(f,
+		        "\"orig\":{\"src\":\"%s\",\"dst\":\"%s\",\"type\":%u,\"code\":%u,"
+		        "\"id\":%u}",
+		        fi->src, fi->dst, fi->icmp_type, fi->icmp_code, fi->icmp_id);
+	else
+		fprintf(f, "\"orig\":{\"src\":\"%s\",\"dst\":\"%s\"}", fi->src, fi->dst);
+	fprintf(f, ",\"vlan\":%u,\"state\":\"%s\"", fi->vlan, ct_class_name(fi->state));
+	if (fi->proto == IPPROTO_TCP)
+		fprintf(f, ",\"client_state\":\"%s\",\"server_state\":\"%s\"",
+		        ct_tcp_state_name(fi->client_state), ct_tcp_state_name(fi->server_state));
 	fprintf(f,
-	        "%s\n  {\"proto\":\"tcp\",\"orig\":{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\","
-	        "\"dport\":%u},\"vlan\":%u,\"state\":\"%s\",\"client_state\":\"%s\","
-	        "\"server_state\":\"%s\",\"packets\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
-	        "},\"bytes\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64 "},\"invalid\":%u,"
-	        "\"picked_up\":%s,\"assured\":%s,\"expires_in_s\":%u,\"lcore\":%u}",
-	        first ? "" : ",", fi->src, fi->sport, fi->dst, fi->dport, fi->vlan,
-	        ct_state_name(fi->state), ct_tcp_state_name(fi->client_state),
-	        ct_tcp_state_name(fi->server_state), fi->pkts[CT_DIR_ORIG], fi->pkts[CT_DIR_REPLY],
-	        fi->bytes[CT_DIR_ORIG], fi->bytes[CT_DIR_REPLY], fi->invalid,
-	        fi->picked_up ? "true" : "false", fi->assured ? "true" : "false", fi->expires_in_s,
-	        fi->lcore);
+	        ",\"packets\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
+	        "},\"bytes\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
+	        "},\"invalid\":%u,\"picked_up\":%s,\"assured\":%s,"
+	        "\"expires_in_s\":%u,\"lcore\":%u}",
+	        fi->pkts[CT_DIR_ORIG], fi->pkts[CT_DIR_REPLY], fi->bytes[CT_DIR_ORIG],
+	        fi->bytes[CT_DIR_REPLY], fi->invalid, fi->picked_up ? "true" : "false",
+	        fi->assured ? "true" : "false", fi->expires_in_s, fi->lcore);
 }
 
 /* Per second, from a difference of counters over @p seconds (0 when no time passed). */
@@ -51,9 +126,11 @@ ct_report_stats_block(FILE *f, const struct ct_report_stats *r)
 {
 	const struct ct_lcore_stats *s = r->s, *d = r->d;
 	uint64_t active = 0;
+	uint64_t tracked =
+	        d->tcp_pkts + d->udp_pkts + d->icmp_pkts + d->icmp_errors + d->other_pkts;
 	unsigned int printed = 0;
 
-	for (unsigned int st = 0; st < CT_S_MAX; st++)
+	for (unsigned int st = 0; st < CT_CLASS_MAX; st++)
 		active += r->by_state[st];
 	fprintf(f, "\n  ######################## synfin statistics "
 	           "################################\n");
@@ -61,6 +138,10 @@ ct_report_stats_block(FILE *f, const struct ct_report_stats *r)
 	        "  RX-packets: %-10" PRIu64 " RX-bytes: %-12" PRIu64 " TCP: %-10" PRIu64
 	        " not-TCP: %-10" PRIu64 " malformed: %" PRIu64 "\n",
 	        s->rx_pkts, s->rx_bytes, s->tcp_pkts, s->not_tcp, s->parse_drop);
+	fprintf(f,
+	        "  UDP: %-15" PRIu64 " ICMP: %-14" PRIu64 " ICMP errors: %-6" PRIu64
+	        " (RELATED %" PRIu64 ")   other IP: %" PRIu64 "\n",
+	        s->udp_pkts, s->icmp_pkts, s->icmp_errors, s->icmp_related, s->other_pkts);
 	fprintf(f,
 	        "  accepted: %-12" PRIu64 " INVALID: %-12" PRIu64 " state changes: %-8" PRIu64
 	        " odd options: %" PRIu64 "\n",
@@ -80,10 +161,13 @@ ct_report_stats_block(FILE *f, const struct ct_report_stats *r)
 	        " INVALID %.3f %%\n",
 	        per_s(d->rx_pkts, r->seconds), 8 * per_s(d->rx_bytes, r->seconds),
 	        per_s(d->flows_created, r->seconds), per_s(d->flows_closed, r->seconds),
-	        d->tcp_pkts ? 100.0 * (double)d->invalid / (double)d->tcp_pkts : 0.0);
+	        tracked ? 100.0 * (double)d->invalid / (double)tracked : 0.0);
 	fprintf(f, "  flows by state:");
 	for (unsigned int st = CT_S_NONE + 1; st < CT_S_MAX; st++)
 		fprintf(f, " %s=%" PRIu64, ct_state_name(st), r->by_state[st]);
+	fprintf(f, "\n  flows by L4 state:");
+	for (unsigned int c = CT_S_MAX; c < CT_CLASS_MAX; c++)
+		fprintf(f, " %s=%" PRIu64, ct_class_name(c), r->by_state[c]);
 	fprintf(f, "\n  reasons:");
 	for (unsigned int i = CT_STATS_PARSE_BASE; i < CT_STATS_N; i++) {
 		uint64_t v = ct_stats_get(s, i);

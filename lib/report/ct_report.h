@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ct_l4.h"
 #include "ct_stats.h"
 #include "ct_tcp.h"
 
@@ -26,15 +27,23 @@
 extern "C" {
 #endif
 
-/** A tracked flow as the control plane shows it (orig = the client's direction). */
+/**
+ * A tracked flow as the control plane shows it (orig = the client's direction: the sender of the
+ * first packet, the asker of an ICMP echo).
+ */
 struct ct_report_flow {
 	char src[48];         /**< client address */
 	char dst[48];         /**< server address */
-	uint16_t sport;       /**< client port, host order */
-	uint16_t dport;       /**< server port, host order */
-	uint8_t state;        /**< enum ct_state */
-	uint8_t client_state; /**< enum ct_tcp_state */
-	uint8_t server_state; /**< enum ct_tcp_state */
+	uint16_t sport;       /**< TCP, UDP: client port, host order */
+	uint16_t dport;       /**< TCP, UDP: server port, host order */
+	uint8_t proto;        /**< IP protocol number (6: TCP) */
+	uint8_t family;       /**< 4 or 6 */
+	uint8_t icmp_type;    /**< ICMP echo flows: the request's type (8, 128) */
+	uint8_t icmp_code;    /**< ICMP echo flows: the request's code */
+	uint16_t icmp_id;     /**< ICMP echo flows: the identifier, host order */
+	uint8_t state;        /**< enum ct_class: a conntrack state (TCP) or an L4 state */
+	uint8_t client_state; /**< TCP: enum ct_tcp_state */
+	uint8_t server_state; /**< TCP: enum ct_tcp_state */
 	bool picked_up;
 	bool assured;
 	uint16_t vlan;
@@ -45,12 +54,18 @@ struct ct_report_flow {
 	unsigned int lcore;    /**< lcore id of the owning worker (CPU for synfin-xdp) */
 };
 
-/** Print @p fi as one conntrack -L line (`show flows`). */
+/**
+ * Print @p fi as one conntrack -L line (`show flows`): the protocol's name and number, the
+ * seconds left, the flow's state (class) name, then conntrack's original and reply tuples
+ * (ports for TCP and UDP, type/code/id for ICMP echo, addresses only for other protocols),
+ * [UNREPLIED], [ASSURED], and for TCP [PICKED_UP] and both endpoints' RFC 9293 states.
+ */
 void ct_report_flow_line(FILE *f, const struct ct_report_flow *fi);
 
 /**
  * Print @p fi as one object of the --flows-json array: a newline and two spaces first, and a
- * comma before that unless @p first.
+ * comma before that unless @p first. TCP flows carry client_state and server_state; the others
+ * carry "protonum", and ICMP echo flows type, code and id in "orig" instead of ports.
  */
 void ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first);
 
@@ -59,11 +74,14 @@ struct ct_report_stats {
 	const struct ct_lcore_stats *s; /**< counters (summed, since `clear stats`) */
 	const struct ct_lcore_stats *d; /**< counters' change since the last block (rates) */
 	double seconds;                 /**< time the change took (0: no rates) */
-	const uint64_t *by_state;       /**< flows per conntrack state, CT_S_MAX entries */
-	uint64_t capacity;              /**< flows the tables hold */
-	bool show_tx;                   /**< print the TX line (inline mode) */
-	uint64_t tx_pkts, tx_dropped;   /**< for the TX line */
+	const uint64_t *by_state;     /**< flows per class (enum ct_class), CT_CLASS_MAX entries */
+	uint64_t capacity;            /**< flows the tables hold */
+	bool show_tx;                 /**< print the TX line (inline mode) */
+	uint64_t tx_pkts, tx_dropped; /**< for the TX line */
 };
+
+/** Name of IP protocol @p proto as conntrack -L prints it ("tcp", "udp", ..., else "unknown"). */
+const char *ct_report_proto_name(uint8_t proto);
 
 /** Print the tracker statistics block of @p r. */
 void ct_report_stats_block(FILE *f, const struct ct_report_stats *r);

@@ -98,6 +98,27 @@ def udp4(src, dst, sport, dport, payload=b"x"):
     return eth(ipv4(src, dst, udp, proto=17), 0x0800)
 
 
+def icmp4(src, dst, icmp_type, ident, seq=1, code=0):
+    """IPv4/ICMP echo-style frame (type, code, checksum, identifier, sequence, 8 data bytes)."""
+    body = struct.pack("!BBHHH", icmp_type, code, 0, ident, seq) + bytes(8)
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    return eth(ipv4(src, dst, body, proto=1), 0x0800)
+
+
+def icmp6(src, dst, icmp_type, ident, seq=1, code=0):
+    """IPv6/ICMPv6 echo-style frame (checksum over the pseudo-header)."""
+    s, d = _packed(src, ipaddress.IPv6Address), _packed(dst, ipaddress.IPv6Address)
+    body = struct.pack("!BBHHH", icmp_type, code, 0, ident, seq) + bytes(8)
+    pseudo = s + d + struct.pack("!IxxxB", len(body), 58)
+    body = body[:2] + struct.pack("!H", csum(pseudo + body)) + body[4:]
+    return eth(ipv6(s, d, body, nh=58), 0x86DD)
+
+
+def ip4_proto(src, dst, proto, payload=b"\x00" * 8):
+    """IPv4 frame of protocol number proto carrying payload."""
+    return eth(ipv4(src, dst, payload, proto=proto), 0x0800)
+
+
 def arp():
     """A broadcast ARP frame (all zero body)."""
     return b"\xff" * 6 + MAC_A + b"\x08\x06" + bytes(28)

@@ -14,6 +14,7 @@
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -115,6 +116,67 @@ def case_pcap(exe, tmp):
         check(d["picked_up"] is True and d["state"] == "ESTABLISHED", "flow D", d)
 
 
+def case_l4(exe, tmp):
+    """UDP, ICMP, ICMPv6 echo and GRE flows as --flows-json and --show-flows print them, with
+    their own timeouts (--timeout udp_stream=, Linux's defaults otherwise). --burst 1: the
+    packet clock advances per burst, and the UDP stream rule needs each packet's own time."""
+    c, s = "10.0.0.1", "10.0.0.2"
+    fr = [E.udp4(c, s, 5353, 53), E.udp4(s, c, 53, 5353),      # UDP, replied at 1 ms
+          E.udp4("10.0.0.7", s, 6000, 7000),                   # UDP, one way
+          E.icmp4(c, s, 8, 777), E.icmp4(s, c, 0, 777),        # echo and its reply
+          E.icmp6("2001:db8::1", "2001:db8::2", 128, 9),       # ICMPv6 echo, unanswered
+          E.ip4_proto(c, s, 47), E.ip4_proto(s, c, 47),        # GRE, both ways
+          E.udp4(c, s, 5353, 53)]                              # 3 s later: a UDP stream
+    times = [E.T0 * 1000000 + i * 1000 for i in range(len(fr) - 1)] + [E.T0 * 1000000 + 3000000]
+    pcap = os.path.join(tmp, "l4.pcap")
+    E.write(pcap, fr, times)
+    out = os.path.join(tmp, "l4.json")
+    p = run(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                          ["--clock=packet", "--burst", "1", "--idle-exit", "300",
+                           "--timeout", "udp_stream=90",
+                           "--show-flows", "--flows-json", out], prefix="sf_e2e_l4"))
+    print(p.stdout[-4000:], p.stderr[-2000:])
+    check(p.returncode == 0, f"exit status {p.returncode}, want 0")
+    flows, err = E.read_json(out)
+    if not check(err is None, f"flows JSON unreadable: {err}"):
+        return
+    by = {(f["proto"], f["orig"]["src"]): f for f in flows}
+    check(len(flows) == 5, "want 5 flows (2 UDP, ICMP, ICMPv6, GRE)", flows)
+    u = by.get(("udp", c))
+    check(u is not None and u["orig"] == {"src": c, "sport": 5353, "dst": s, "dport": 53}
+          and u["state"] == "UDP_ASSURED" and u["assured"] is True and u["protonum"] == 17
+          and u["packets"] == {"orig": 2, "reply": 1} and 0 < u["expires_in_s"] <= 90
+          and "client_state" not in u, "UDP stream flow", u)
+    u = by.get(("udp", "10.0.0.7"))
+    check(u is not None and u["state"] == "UDP_UNREPLIED" and 0 < u["expires_in_s"] <= 30,
+          "one-way UDP flow (30 s timeout)", u)
+    i = by.get(("icmp", c))
+    check(i is not None and i["orig"] == {"src": c, "dst": s, "type": 8, "code": 0, "id": 777}
+          and i["state"] == "ICMP_REPLIED" and i["protonum"] == 1
+          and i["packets"] == {"orig": 1, "reply": 1} and 0 < i["expires_in_s"] <= 30,
+          "ICMP echo flow", i)
+    i = by.get(("icmpv6", "2001:db8::1"))
+    check(i is not None and i["orig"]["type"] == 128 and i["orig"]["id"] == 9
+          and i["state"] == "ICMP_UNREPLIED" and i["protonum"] == 58, "ICMPv6 echo flow", i)
+    g = by.get(("gre", c))
+    check(g is not None and g["orig"] == {"src": c, "dst": s} and g["protonum"] == 47
+          and g["state"] == "GENERIC_REPLIED" and 0 < g["expires_in_s"] <= 600, "GRE flow", g)
+    lines = p.stdout.splitlines()
+    for want in (r"^udp      17 \d+ UDP_ASSURED src=10\.0\.0\.1 dst=10\.0\.0\.2 sport=5353 dport=53 "
+                 r"src=10\.0\.0\.2 dst=10\.0\.0\.1 sport=53 dport=5353 \[ASSURED\]$",
+                 r"^icmp     1 \d+ ICMP_REPLIED src=10\.0\.0\.1 dst=10\.0\.0\.2 type=8 code=0 "
+                 r"id=777 src=10\.0\.0\.2 dst=10\.0\.0\.1 type=0 code=0 id=777$",
+                 r"^icmpv6   58 \d+ ICMP_UNREPLIED .* type=128 code=0 id=9 \[UNREPLIED\] .* "
+                 r"type=129 code=0 id=9$",
+                 r"^gre      47 \d+ GENERIC_REPLIED src=10\.0\.0\.1 dst=10\.0\.0\.2 "
+                 r"src=10\.0\.0\.2 dst=10\.0\.0\.1$"):
+        check(any(re.match(want, l) for l in lines), f"--show-flows: no line {want}", lines)
+    check(re.search(r"UDP: 4 +ICMP: 3 +ICMP errors: 0 .*other IP: 2", p.stdout),
+          "statistics: UDP/ICMP/other packet counts", p.stdout)
+    check("UDP_UNREPLIED=1 UDP_REPLIED=0 UDP_ASSURED=1 ICMP_UNREPLIED=1 ICMP_REPLIED=1 "
+          "GENERIC_UNREPLIED=0 GENERIC_REPLIED=1" in p.stdout, "statistics: L4 classes", p.stdout)
+
+
 def case_workers(exe, tmp):
     out = os.path.join(tmp, "w.json")
     cpus = sorted(os.sched_getaffinity(0))
@@ -182,5 +244,5 @@ def case_config(exe, tmp):
 
 
 if __name__ == "__main__":
-    sys.exit(E.main_cases(__doc__, {"pcap": case_pcap, "workers": case_workers,
+    sys.exit(E.main_cases(__doc__, {"pcap": case_pcap, "l4": case_l4, "workers": case_workers,
                                     "config": case_config}, CK))

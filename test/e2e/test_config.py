@@ -99,12 +99,16 @@ def key_rows(root):
     """[{section, key, option (or None), type}] in row order."""
     keys_h = open(os.path.join(root, "app/synfin/config_keys.h")).read()
     tcp_h = open(os.path.join(root, "lib/tcp/ct_tcp.h")).read()
+    l4_h = open(os.path.join(root, "lib/l4/ct_l4.h")).read()
     states = [a[0] for a in calls(macro_body(tcp_h, "CT_STATES"), "X")]
+    l4_timeouts = [a[0] for a in calls(macro_body(l4_h, "CT_L4_TIMEOUTS"), "X")]
     timeout_row = calls(macro_body(keys_h, "SF_KEYS_TIMEOUT_ROW"), "SF_KEY")[0]
+    l4_row = calls(macro_body(keys_h, "SF_KEYS_L4_TIMEOUT_ROW"), "SF_KEY")[0]
     rows = []
     body = macro_body(keys_h, "SF_CONFIG_KEYS")
-    # split at the CT_STATES(...) expansion point to keep the order
+    # split at the CT_STATES(...) and CT_L4_TIMEOUTS(...) expansion points to keep the order
     before, after = body.split("CT_STATES(SF_KEYS_TIMEOUT_ROW)")
+    between, after = after.split("CT_L4_TIMEOUTS(SF_KEYS_L4_TIMEOUT_ROW)")
 
     def add(args):
         opt = None if args[2] == "NULL" else args[2].strip('"')
@@ -115,6 +119,10 @@ def key_rows(root):
     for st in states:
         if st != "NONE":
             add([timeout_row[0], st] + timeout_row[2:])
+    for a in calls(between, "SF_KEY"):
+        add(a)
+    for t in l4_timeouts:
+        add([l4_row[0], t] + l4_row[2:])
     for a in calls(after, "SF_KEY"):
         add(a)
     return rows
