@@ -9,12 +9,14 @@
  * no packet and a rate sweep sees the receiver's limit as packets sent late, not as holes in the
  * connections. dpdk-testpmd cannot pace (it forwards as fast as it can); pktgen-dpdk paces in
  * percent of the link speed. Prints one line per second and port and a last line
- * `REPLAY offered=.. sent=.. late=.. seconds=.. tx_pps=..` (offered: rate x seconds).
+ * `REPLAY offered=.. sent=.. late=.. seconds=.. tx_pps=..` (offered: rate x seconds); with
+ * --linger it then keeps its ports up until SIGINT/SIGTERM.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,7 @@ struct opts {
 	double seconds;
 	unsigned int burst;
 	unsigned int link_wait_s;
+	bool linger; /* after sending, keep the ports up until a signal */
 };
 
 /* One port's sender (written by its lcore; read by the main lcore for the prints). */
@@ -79,6 +82,7 @@ parse_opts(int argc, char **argv)
 	        {"seconds", required_argument, NULL, 's'},
 	        {"burst", required_argument, NULL, 'b'},
 	        {"link-wait", required_argument, NULL, 'w'},
+	        {"linger", no_argument, NULL, 'l'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -101,12 +105,15 @@ parse_opts(int argc, char **argv)
 		case 'w':
 			o.link_wait_s = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
+		case 'l':
+			o.linger = true;
+			break;
 		default:
 			printf("Usage: synfin-replay [EAL options] -- --pcap FILE [--rate PPS (0: "
 			       "as "
 			       "fast as possible)]\n"
 			       "       [--seconds S (default 10)] [--burst N (1..%d, default 32)] "
-			       "[--link-wait S (default 10)]\n",
+			       "[--link-wait S (default 10)] [--linger]\n",
 			       BURST_MAX);
 			return c == 'h' ? 1 : -1;
 		}
@@ -391,6 +398,10 @@ main(int argc, char **argv)
 	if (links_wait() != 0)
 		return 1;
 	run();
+	/* --linger: the receiver stops polling before this side disconnects (config/pktgen/run.sh:
+	 * a memif peer that goes away under a polling lcore can fault it) */
+	while (o.linger && !quit)
+		rte_delay_ms(50);
 	for (uint16_t i = 0; i < nb_snd; i++) {
 		rte_eth_dev_stop(snd[i].port);
 		rte_eth_dev_close(snd[i].port);
