@@ -4,9 +4,13 @@
  *   test_xdp load OBJ...  every program of each BPF object through the verifier (bpf_object__load)
  *   test_xdp race         two threads on two CPUs run BPF_PROG_TEST_RUN on the two directions of
  *                         the same established flows at once (pure ACKs, each run repeated): no
- *                         segment may be lost or passed untracked, and each flow's packet counts
- *                         must be exactly what was sent (a state copied back without the flow's
- *                         busy flag would lose the other CPU's updates).
+ *                         segment may be lost: each flow's packet counts are what was sent, less
+ *                         only the segments passed untracked because the other CPU held the
+ *                         flow's busy flag longer than CT_XDP_SPIN_MAX tries (counted as
+ *                         busy_giveup: a vCPU of a shared VM can be descheduled while it holds
+ *                         the flag); at most 1 in 1000 may be so passed. A state copied back
+ *                         without the busy flag would lose the other CPU's updates: more missing
+ *                         than counted.
  * Exit 77 (meson: skipped) with a message when BPF programs cannot be loaded here.
  */
 
@@ -111,7 +115,7 @@ race(void)
 	struct ct_xdp *skel = ct_xdp__open();
 	struct ct_lcore_stats sum;
 	int ncpu = libbpf_num_possible_cpus(), err, bad = 0;
-	uint64_t busy = 0;
+	uint64_t busy = 0, missing = 0;
 	pthread_t tc, ts;
 
 	if (skel == NULL)
@@ -186,7 +190,10 @@ race(void)
 			bad++;
 			continue;
 		}
-		if (f.st.pkts[CT_DIR_ORIG] != 2 + want || f.st.pkts[CT_DIR_REPLY] != 1 + want ||
+		if (f.st.pkts[CT_DIR_ORIG] <= 2 + want && f.st.pkts[CT_DIR_REPLY] <= 1 + want)
+			missing += (2 + want - f.st.pkts[CT_DIR_ORIG]) +
+			           (1 + want - f.st.pkts[CT_DIR_REPLY]);
+		if (f.st.pkts[CT_DIR_ORIG] > 2 + want || f.st.pkts[CT_DIR_REPLY] > 1 + want ||
 		    f.st.tcp.state != CT_S_ESTABLISHED || f.busy || f.dead || f.st.invalid) {
 			printf("FAIL: flow %d: packets %llu/%llu (want %llu/%llu), state %s, busy "
 			       "%u, "
@@ -203,8 +210,17 @@ race(void)
 	       (unsigned long long)sum.tcp_pkts, FLOWS, c.cpu, sv.cpu,
 	       (unsigned long long)sum.accepted, (unsigned long long)sum.invalid,
 	       (unsigned long long)busy);
-	if (busy != 0 || sum.invalid != 0 || sum.accepted != sum.tcp_pkts)
+	if (missing != busy) {
+		printf("FAIL: %llu segments missing from the flows' counts, %llu passed untracked: "
+		       "lost updates\n",
+		       (unsigned long long)missing, (unsigned long long)busy);
 		bad++;
+	}
+	if (busy * 1000 > sum.tcp_pkts || sum.invalid != 0 || sum.accepted + busy != sum.tcp_pkts) {
+		printf("FAIL: want accepted + untracked = segments, untracked <= 1/1000, no "
+		       "INVALID\n");
+		bad++;
+	}
 	ct_xdp__destroy(skel);
 	printf("race: %s\n", bad ? "FAILED" : "ok");
 	return bad ? 1 : 0;
