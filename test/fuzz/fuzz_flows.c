@@ -396,6 +396,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			data += SEG_REC;
 			size -= SEG_REC;
 		}
+		if (frame_is_l4(&r, frame, len, len))
+			continue;
 		if (r.w != NULL) {
 			burst_add(&r, frame, len, split);
 			if (end_burst)

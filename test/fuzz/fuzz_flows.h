@@ -10,6 +10,7 @@
  * bursts through the worker, the differential checks): fuzz_flows.c.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -63,5 +64,12 @@ void check_ref(struct run *r, uint64_t *by_state);
 
 /* The reference pipeline on one frame (first @p seg_len bytes contiguous). */
 enum fv frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len);
+
+/**
+ * True for a frame the parser takes as UDP, ICMP or another protocol (lib/l4). The reference
+ * models the TCP path only, so the harness gives such frames to neither side; lib/l4 has its
+ * own unit tests (test_l4, test_worker_l4) and the parser harness covers their parsing.
+ */
+bool frame_is_l4(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len);
 
 #endif /* FUZZ_FLOWS_H */

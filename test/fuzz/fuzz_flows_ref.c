@@ -186,6 +186,15 @@ flow_track(struct run *r, const struct ct_pkt *pkt, int32_t pos)
 	return FV_MAX;
 }
 
+bool
+frame_is_l4(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
+{
+	struct ct_pkt pkt;
+
+	return ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt) == CT_PARSE_OK &&
+	       pkt.kind != CT_L4K_TCP;
+}
+
 /* The reference pipeline, one frame at a time (first @p seg_len bytes contiguous). */
 enum fv
 frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t len)
@@ -198,10 +207,9 @@ frame_process(struct run *r, const uint8_t *frame, uint32_t seg_len, uint32_t le
 
 	pr = ct_parse_pkt_seg(frame, seg_len, len, &r->pconf, &pkt);
 	if (pr != CT_PARSE_OK)
-		return pr == CT_PARSE_NOT_IP || pr == CT_PARSE_NOT_TCP ||
-		                       pr == CT_PARSE_FRAG_FIRST || pr == CT_PARSE_FRAG_NONFIRST
-		               ? FV_PASS
-		               : FV_MALFORMED;
+		return ct_parse_untracked(pr) ? FV_PASS : FV_MALFORMED;
+	if (pkt.kind != CT_L4K_TCP)
+		return FV_PASS; /* not modelled: the harness drops such frames (frame_is_l4()) */
 	sig = ct_table_hash(&pkt.key, KEY_LEN);
 	CHECK(ct_table_lookup_bulk(r->t, &kp, &sig, 1, &pos) >= 0);
 	if (pos < 0) {

@@ -99,16 +99,21 @@ check_ok(const struct ct_pkt *pkt, uint32_t len, int key_vlan)
 	}
 }
 
-/* Field by field: struct ct_tcp_seg has a padding byte the parser need not write. */
+/* Field by field (struct ct_tcp_seg has a padding byte the parser need not write); the TCP
+ * fields for TCP, lib/l4's for the other kinds. */
 static int
 pkt_eq(const struct ct_pkt *a, const struct ct_pkt *b)
 {
-	return memcmp(&a->key, &b->key, sizeof(a->key)) == 0 && a->seg.seq == b->seg.seq &&
-	       a->seg.ack == b->seg.ack && a->seg.tsval == b->seg.tsval &&
-	       a->seg.win == b->seg.win && a->seg.len == b->seg.len &&
-	       a->seg.flags == b->seg.flags && a->seg.opts == b->seg.opts &&
-	       a->seg.wscale == b->seg.wscale && a->l3_len == b->l3_len &&
-	       a->swapped == b->swapped && a->pad == b->pad;
+	if (memcmp(&a->key, &b->key, sizeof(a->key)) != 0 || a->l3_len != b->l3_len ||
+	    a->swapped != b->swapped || a->kind != b->kind)
+		return 0;
+	if (a->kind != CT_L4K_TCP)
+		return a->l4.icmp_type == b->l4.icmp_type && a->l4.icmp_code == b->l4.icmp_code &&
+		       a->l4.proto == b->l4.proto && a->l4.len == b->l4.len;
+	return a->seg.seq == b->seg.seq && a->seg.ack == b->seg.ack &&
+	       a->seg.tsval == b->seg.tsval && a->seg.win == b->seg.win &&
+	       a->seg.len == b->seg.len && a->seg.flags == b->seg.flags &&
+	       a->seg.opts == b->seg.opts && a->seg.wscale == b->seg.wscale;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
