@@ -77,7 +77,7 @@ static void
 check_table(struct run *r)
 {
 	const struct ct_lcore_stats *ws, *st = &r->st;
-	uint64_t ref_by[CT_S_MAX], obs_by[CT_S_MAX], kept[CT_S_MAX];
+	uint64_t ref_by[CT_CLASS_MAX], obs_by[CT_CLASS_MAX], kept[CT_CLASS_MAX];
 	struct ct_flow_key key;
 	struct ct_flow f, g;
 	uint32_t next = 0;
@@ -119,7 +119,7 @@ check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *ver
              unsigned int n)
 {
 	const struct ct_lcore_stats *s = ct_worker_stats(r->w);
-	uint64_t seen[CT_WV_MAX] = {0}, by_state[CT_S_MAX], sum = 0;
+	uint64_t seen[CT_WV_MAX] = {0}, by_state[CT_CLASS_MAX], sum = 0;
 	unsigned int i;
 
 	CHECK(s->rx_pkts == s->tcp_pkts + s->not_tcp + s->parse_drop);
@@ -136,7 +136,7 @@ check_worker(struct run *r, const struct ct_lcore_stats *old, const uint8_t *ver
 	/* The table counts flows_created/_refused itself: the flows per state add up to its count. */
 	ct_worker_flows_by_state(r->w, by_state);
 	sum = 0;
-	for (i = 0; i < CT_S_MAX; i++)
+	for (i = 0; i < CT_CLASS_MAX; i++)
 		sum += by_state[i];
 	CHECK(sum == ct_table_count(r->obs));
 	if (old == NULL)

@@ -57,7 +57,7 @@ check_one(struct ct_table *t, const struct ct_lcore_stats *st, uint64_t deleted,
 	CHECK(count <= ct_table_capacity(t));
 	CHECK(st->flows_created == (uint64_t)count + st->flows_expired + st->flows_evicted +
 	                                   st->flows_flushed + deleted);
-	memset(by_state, 0, CT_S_MAX * sizeof(*by_state));
+	memset(by_state, 0, CT_CLASS_MAX * sizeof(*by_state));
 	while (ct_table_read_next(t, &next, &key, &f) == 0) {
 		const void *kp = &key;
 		uint32_t sig = ct_table_hash(&key, KEY_LEN);

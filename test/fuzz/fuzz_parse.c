@@ -67,6 +67,16 @@ check_ok(const struct ct_pkt *pkt, uint32_t len, int key_vlan)
 	const struct ct_flow_key *k = &pkt->key;
 	char buf[64];
 
+	CHECK(pkt->kind < CT_L4K_MAX);
+	CHECK(k->family == 4 || k->family == 6);
+	CHECK(pkt->swapped <= 1 && pkt->l3_len <= len);
+	if (pkt->kind != CT_L4K_TCP) {
+		/* lib/l4's kinds: not TCP, and UDP only for UDP; ICMP kinds for ICMP/ICMPv6 */
+		CHECK(k->proto != 6 || pkt->kind == CT_L4K_ICMP_ERROR);
+		if (pkt->kind == CT_L4K_UDP)
+			CHECK(k->proto == 17);
+		return;
+	}
 	CHECK(endpoint_cmp(k) <= 0);
 	CHECK(k->proto == 6);
 	CHECK(k->family == 4 || k->family == 6);
