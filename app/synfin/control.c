@@ -11,7 +11,6 @@
  */
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,20 +90,19 @@ flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct c
 	fi->vlan = k->vlan;
 	fi->state = f->tcp.state; /* the class byte, the same in struct ct_l4 */
 	fi->assured = (f->tcp.flags & CT_F_ASSURED) != 0;
-	if (!ct_class_is_l4(f->tcp.state)) {
+	if (ct_report_has_ports(k->proto)) {
 		fi->sport = rte_be_to_cpu_16(k->port[c]);
 		fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
-		fi->client_state = f->tcp.tcp_state[CT_DIR_ORIG];
-		fi->server_state = f->tcp.tcp_state[CT_DIR_REPLY];
-		fi->picked_up = (f->tcp.flags & CT_F_PICKED_UP) != 0;
-	} else if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) {
+	} else if (ct_report_is_icmp(k->proto)) {
 		/* ICMP echo keys: port[0] = identifier, port[1] = asker << 8 | request type */
 		fi->icmp_id = rte_be_to_cpu_16(k->port[0]);
 		fi->icmp_type = f->l4.icmp_type;
 		fi->icmp_code = f->l4.icmp_code;
-	} else if (k->proto == IPPROTO_UDP) {
-		fi->sport = rte_be_to_cpu_16(k->port[c]);
-		fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
+	}
+	if (!ct_class_is_l4(f->tcp.state)) {
+		fi->client_state = f->tcp.tcp_state[CT_DIR_ORIG];
+		fi->server_state = f->tcp.tcp_state[CT_DIR_REPLY];
+		fi->picked_up = (f->tcp.flags & CT_F_PICKED_UP) != 0;
 	}
 	for (unsigned int d = 0; d < CT_DIR_MAX; d++) {
 		fi->pkts[d] = f->pkts[d];

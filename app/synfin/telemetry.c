@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,11 +83,11 @@ tel_flow(void *arg, const struct ct_report_flow *fi)
 	rte_tel_data_add_dict_u64(c, "protonum", fi->proto);
 	rte_tel_data_add_dict_string(c, "src", fi->src);
 	rte_tel_data_add_dict_string(c, "dst", fi->dst);
-	if (fi->proto == IPPROTO_ICMP || fi->proto == IPPROTO_ICMPV6) {
+	if (ct_report_is_icmp(fi->proto)) {
 		rte_tel_data_add_dict_u64(c, "type", fi->icmp_type);
 		rte_tel_data_add_dict_u64(c, "code", fi->icmp_code);
 		rte_tel_data_add_dict_u64(c, "id", fi->icmp_id);
-	} else if (fi->proto == IPPROTO_TCP || fi->proto == IPPROTO_UDP) {
+	} else if (ct_report_has_ports(fi->proto)) {
 		rte_tel_data_add_dict_u64(c, "sport", fi->sport);
 		rte_tel_data_add_dict_u64(c, "dport", fi->dport);
 	}

@@ -6,7 +6,6 @@
  */
 
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <stdio.h>
 
 #include "ct_parse.h"
@@ -38,27 +37,15 @@ ct_report_proto_name(uint8_t proto)
 	}
 }
 
-static bool
-has_ports(uint8_t proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
-}
-
-static bool
-is_icmp(uint8_t proto)
-{
-	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
-}
-
 /* One direction's tuple: " src=A dst=B" and the ports or the ICMP fields. */
 static void
 tuple(FILE *f, const struct ct_report_flow *fi, bool reply)
 {
 	fprintf(f, " src=%s dst=%s", reply ? fi->dst : fi->src, reply ? fi->src : fi->dst);
-	if (has_ports(fi->proto)) {
+	if (ct_report_has_ports(fi->proto)) {
 		fprintf(f, " sport=%u dport=%u", reply ? fi->dport : fi->sport,
 		        reply ? fi->sport : fi->dport);
-	} else if (is_icmp(fi->proto)) {
+	} else if (ct_report_is_icmp(fi->proto)) {
 		int rt = ct_icmp_reply_type(fi->family, fi->icmp_type);
 
 		fprintf(f, " type=%u code=%u id=%u",
@@ -90,10 +77,10 @@ ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first)
 	fprintf(f, "%s\n  {\"proto\":\"%s\",", first ? "" : ",", ct_report_proto_name(fi->proto));
 	if (fi->proto != IPPROTO_TCP)
 		fprintf(f, "\"protonum\":%u,", fi->proto);
-	if (has_ports(fi->proto))
+	if (ct_report_has_ports(fi->proto))
 		fprintf(f, "\"orig\":{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u}",
 		        fi->src, fi->sport, fi->dst, fi->dport);
-	else if (is_icmp(fi->proto))
+	else if (ct_report_is_icmp(fi->proto))
 		fprintf(f,
 		        "\"orig\":{\"src\":\"%s\",\"dst\":\"%s\",\"type\":%u,\"code\":%u,"
 		        "\"id\":%u}",

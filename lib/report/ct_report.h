@@ -15,6 +15,7 @@
  * records; these functions only format. No EAL dependency.
  */
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,20 @@ struct ct_report_flow {
 	uint32_t expires_in_s; /**< seconds left before the flow's timeout (0: due) */
 	unsigned int lcore;    /**< lcore id of the owning worker (CPU for synfin-xdp) */
 };
+
+/** True for the protocols whose flows are keyed and shown by ports (TCP, UDP). */
+static inline bool
+ct_report_has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+/** True for ICMP and ICMPv6, whose echo flows are shown by type, code and identifier. */
+static inline bool
+ct_report_is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
 
 /**
  * Print @p fi as one conntrack -L line (`show flows`): the protocol's name and number, the
