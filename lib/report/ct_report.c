@@ -74,7 +74,15 @@ ct_report_flow_line(FILE *f, const struct ct_report_flow *fi)
 void
 ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first)
 {
-	fprintf(f, "%s\n  {\"proto\":\"%s\",", first ? "" : ",", ct_report_proto_name(fi->proto));
+	fprintf(f, "%s\n  {", first ? "" : ",");
+	ct_report_flow_json_fields(f, fi);
+	fputc('}', f);
+}
+
+void
+ct_report_flow_json_fields(FILE *f, const struct ct_report_flow *fi)
+{
+	fprintf(f, "\"proto\":\"%s\",", ct_report_proto_name(fi->proto));
 	if (fi->proto != IPPROTO_TCP)
 		fprintf(f, "\"protonum\":%u,", fi->proto);
 	if (ct_report_has_ports(fi->proto))
@@ -95,7 +103,7 @@ ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first)
 	        ",\"packets\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
 	        "},\"bytes\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
 	        "},\"invalid\":%u,\"picked_up\":%s,\"assured\":%s,"
-	        "\"expires_in_s\":%u,\"lcore\":%u}",
+	        "\"expires_in_s\":%u,\"lcore\":%u",
 	        fi->pkts[CT_DIR_ORIG], fi->pkts[CT_DIR_REPLY], fi->bytes[CT_DIR_ORIG],
 	        fi->bytes[CT_DIR_REPLY], fi->invalid, fi->picked_up ? "true" : "false",
 	        fi->assured ? "true" : "false", fi->expires_in_s, fi->lcore);

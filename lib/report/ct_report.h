@@ -84,6 +84,12 @@ void ct_report_flow_line(FILE *f, const struct ct_report_flow *fi);
  */
 void ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first);
 
+/**
+ * The members of ct_report_flow_json()'s object without the braces ("proto":..., ..., "lcore":N),
+ * for records that extend it (the flow-end JSON line).
+ */
+void ct_report_flow_json_fields(FILE *f, const struct ct_report_flow *fi);
+
 /** The figures of one statistics block besides the counters. */
 struct ct_report_stats {
 	const struct ct_lcore_stats *s; /**< counters (summed, since `clear stats`) */

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef CT_HISTORY_H
+#define CT_HISTORY_H
+
+/**
+ * @file
+ * A flow's history as Zeek's conn.log writes it: one letter per kind of packet each side sent,
+ * upper case for the originator (the client) and lower case for the responder, each letter at
+ * most once per direction, in the order they first happened, and the conn_state summary (S0,
+ * S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH) that follows from it. The
+ * letters (Zeek's meanings, docs/export.md):
+ *
+ *   S  a SYN without ACK          H  a SYN+ACK
+ *   A  a pure ACK (no payload)    D  a packet with payload (UDP, ICMP, other: every payload)
+ *   F  a FIN                      R  an RST
+ *
+ * Zeek's `c` (bad checksum) is not there: synfin verifies no checksum. One packet may add
+ * several letters (a FIN with data: D then F).
+ *
+ * Thread-safety: a struct ct_history belongs to its flow's worker; the functions are pure.
+ *
+ * Design: 8 bytes per flow: 12 kinds (6 letters x 2 directions), a bit each for "seen", and the
+ * order as 4-bit codes, so ct_history_add() costs a few ALU operations and one branch once every
+ * kind the flow sends has been seen (the common case).
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct_tcp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The letters in code order (code = letter index + 6 * direction). */
+#define CT_HISTORY_LETTERS "SHADFR"
+
+/** Kinds of packet: bit i of a letter mask is letter CT_HISTORY_LETTERS[i]. */
+enum ct_history_letter {
+	CT_H_SYN = 0,
+	CT_H_SYNACK,
+	CT_H_ACK,
+	CT_H_DATA,
+	CT_H_FIN,
+	CT_H_RST,
+	CT_H_MAX
+};
+
+/** Longest history string, without its NUL: every kind, both directions. */
+#define CT_HISTORY_LEN (2 * CT_H_MAX)
+
+/** Size of a buffer for ct_history_format(). */
+#define CT_HISTORY_SIZE (CT_HISTORY_LEN + 1)
+
+/**
+ * Bits 0..47: the codes in order, 4 bits each, the first in bits 0..3; bits 48..59: the kinds
+ * seen (bit 48 + code). Zero: nothing seen.
+ */
+struct ct_history {
+	uint64_t v;
+};
+
+#define CT_HISTORY_SEEN_SHIFT 48
+
+/** The letter mask of a TCP segment of @p len payload bytes with flags @p flags (CT_TCPF_*). */
+static inline unsigned int
+ct_history_tcp_letters(uint8_t flags, uint16_t len)
+{
+	unsigned int m = 0;
+
+	if (flags & CT_TCPF_SYN)
+		m |= (flags & CT_TCPF_ACK) ? 1u << CT_H_SYNACK : 1u << CT_H_SYN;
+	if (len != 0)
+		m |= 1u << CT_H_DATA;
+	else if ((flags & (CT_TCPF_SYN | CT_TCPF_FIN | CT_TCPF_RST | CT_TCPF_ACK)) == CT_TCPF_ACK)
+		m |= 1u << CT_H_ACK;
+	if (flags & CT_TCPF_FIN)
+		m |= 1u << CT_H_FIN;
+	if (flags & CT_TCPF_RST)
+		m |= 1u << CT_H_RST;
+	return m;
+}
+
+/** Append what was not seen yet of @p letters (a mask) sent in direction @p dir (slow path). */
+void ct_history_append(struct ct_history *h, unsigned int dir, unsigned int letters);
+
+/** Record a packet of direction @p dir (enum ct_dir) whose kinds are @p letters. */
+static inline void
+ct_history_add(struct ct_history *h, unsigned int dir, unsigned int letters)
+{
+	uint64_t bits = (uint64_t)letters << (CT_HISTORY_SEEN_SHIFT + CT_H_MAX * (dir & 1));
+
+	if (__builtin_expect((bits & ~h->v) != 0, 0))
+		ct_history_append(h, dir, letters);
+}
+
+/** Whether letter @p l of direction @p dir was seen. */
+static inline int
+ct_history_seen(const struct ct_history *h, unsigned int dir, enum ct_history_letter l)
+{
+	return (h->v >> (CT_HISTORY_SEEN_SHIFT + CT_H_MAX * (dir & 1) + l)) & 1;
+}
+
+/** Write the history string (at most CT_HISTORY_LEN letters + NUL) into @p buf. @return buf. */
+char *ct_history_format(const struct ct_history *h, char *buf, size_t size);
+
+/** Zeek's connection state summaries. X(suffix, name, meaning). */
+#define CT_CONN_STATES(X)                                                                          \
+	X(S0, "S0", "connection attempt seen, no reply")                                           \
+	X(S1, "S1", "established, not terminated")                                                 \
+	X(SF, "SF", "normal establishment and termination")                                        \
+	X(REJ, "REJ", "connection attempt rejected")                                               \
+	X(S2, "S2", "established, close attempt by the originator, no reply")                      \
+	X(S3, "S3", "established, close attempt by the responder, no reply")                       \
+	X(RSTO, "RSTO", "established, the originator aborted (RST)")                               \
+	X(RSTR, "RSTR", "established, the responder aborted (RST)")                                \
+	X(RSTOS0, "RSTOS0", "originator sent a SYN then an RST, no SYN+ACK seen")                  \
+	X(RSTRH, "RSTRH", "responder sent a SYN+ACK then an RST, no SYN seen")                     \
+	X(SH, "SH", "originator sent a SYN then a FIN, no SYN+ACK seen")                           \
+	X(SHR, "SHR", "responder sent a SYN+ACK then a FIN, no SYN seen")                          \
+	X(OTH, "OTH", "no SYN seen: midstream traffic")
+
+enum ct_conn_state {
+#define X(e, n, h) CT_CS_##e,
+	CT_CONN_STATES(X)
+#undef X
+	        CT_CS_MAX
+};
+
+/** Name of a conn_state ("?" if out of range). */
+const char *ct_conn_state_name(unsigned int cs);
+
+/**
+ * conn_state of a TCP flow from its history (docs/export.md has the rules).
+ * @param h  the flow's history
+ */
+enum ct_conn_state ct_history_conn_state_tcp(const struct ct_history *h);
+
+/**
+ * conn_state of a flow that is not TCP, as Zeek gives UDP and ICMP: SF when both directions sent
+ * packets, S0 when only the originator did.
+ */
+static inline enum ct_conn_state
+ct_history_conn_state_l4(uint64_t reply_pkts)
+{
+	return reply_pkts != 0 ? CT_CS_SF : CT_CS_S0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CT_HISTORY_H */
