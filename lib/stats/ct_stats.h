@@ -56,7 +56,9 @@ extern "C" {
 	X(flows_reopened, "flows deleted and restarted by a SYN in TIME_WAIT/CLOSE")               \
 	X(flows_rst_deleted, "flows deleted at once by a valid RST before any reply (Linux)")      \
 	X(flows_flushed, "flows deleted by flush (table)")                                         \
-	X(flows_rearmed, "timers that fired before their flow's deadline, re-armed (table)")
+	X(flows_rearmed, "timers that fired before their flow's deadline, re-armed (table)")       \
+	X(export_records, "flow-end records queued to the exporter")                               \
+	X(export_dropped, "flow-end records dropped: the exporter ring was full")
 
 /** Counters of one lcore: CT_STATS_N uint64_t values, one cache line aligned. */
 struct ct_lcore_stats {

@@ -138,6 +138,12 @@ ct_table_cold(struct ct_table *t, uint32_t pos)
 	return cold_at(t, pos);
 }
 
+const void *
+ct_table_key(const struct ct_table *t, uint32_t pos)
+{
+	return key_at(t, pos);
+}
+
 /*
  * Bulk lookup as a short software pipeline: (1) prefetch every key's first bucket; (2) match the
  * tags there and prefetch the key and the record at the first matching entry's position (the

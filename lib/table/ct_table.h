@@ -89,7 +89,8 @@ enum ct_table_end {
 
 /**
  * Called for every record that leaves the table, before its position is released (the record,
- * its cold part and its key are intact). It must not call into the table but for ct_table_cold().
+ * its cold part and its key are intact). It must not call into the table but for ct_table_cold()
+ * and ct_table_key().
  * @param arg  struct ct_table_params::end_arg
  * @param pos  the record's position
  * @param rec  the record
@@ -158,6 +159,9 @@ void *ct_table_rec(struct ct_table *t, uint32_t pos);
 
 /** Cold part of the record at position @p pos (layout.cold_size bytes; no check). */
 void *ct_table_cold(struct ct_table *t, uint32_t pos);
+
+/** Key of the record at position @p pos (owner, or an end callback; no check). */
+const void *ct_table_key(const struct ct_table *t, uint32_t pos);
 
 /**
  * Look up to CT_TABLE_BULK_MAX keys.

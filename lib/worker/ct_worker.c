@@ -69,6 +69,26 @@ count_l4_invalid(struct ct_worker *w, enum ct_l4_reason reason, uint8_t *verdict
 	*verdict = CT_WV_INVALID;
 }
 
+/* History letters of a parsed packet. */
+static inline unsigned int
+pkt_letters(const struct ct_pkt *pkt)
+{
+	if (pkt->kind == CT_L4K_TCP)
+		return ct_history_tcp_letters(pkt->seg.flags, pkt->seg.len);
+	return pkt->l4.len != 0 ? 1u << CT_H_DATA : 0;
+}
+
+/* Records on: what an accepted packet of direction @p dir adds to its flow's cold part. */
+static inline void
+ext_track(struct ct_worker *w, uint32_t pos, const struct ct_pkt *pkt, unsigned int dir)
+{
+	struct ct_flow_ext *x = ct_worker_ext(w, pos);
+
+	if (pkt->kind == CT_L4K_TCP)
+		x->tcp_flags[dir] |= pkt->seg.flags;
+	ct_history_add(&x->hist, dir, pkt_letters(pkt));
+}
+
 /*
  * Create a flow from packet @p j of the chunk, whose key is not in the table: a miss of this
  * chunk's lookup with no add of that key since (track_chunk() keeps those), or just deleted
@@ -110,6 +130,12 @@ flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uin
 	f->pkts[CT_DIR_ORIG] = 1;
 	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
 	f->last_seen = (uint32_t)now;
+	if (w->records != NULL) {
+		struct ct_flow_ext *x = ct_worker_ext(w, (uint32_t)pos);
+
+		*x = (struct ct_flow_ext){.first_seen = (uint32_t)now};
+		ext_track(w, (uint32_t)pos, pkt, CT_DIR_ORIG);
+	}
 	ct_table_arm(w->table, (uint32_t)pos, now);
 	ct_worker_count_state(w, st.tcp.state, +1);
 	w->stats.accepted++;
@@ -149,6 +175,8 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		ct_flow_bytes_add(f, dir, pkt->l3_len);
 		f->last_seen = (uint32_t)now;
 		w->stats.accepted++;
+		if (w->records != NULL)
+			ext_track(w, (uint32_t)pos, pkt, dir);
 		if (f->tcp.state != old) {
 			w->stats.state_changes++;
 			ct_worker_count_state(w, old, -1);
@@ -161,12 +189,19 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		return pos;
 	}
 	if (v == CT_VERDICT_REOPEN) {
+		w->end_reason = CT_END_REOPENED;
 		ct_table_del(w->table, (uint32_t)pos);
 		w->stats.flows_reopened++;
 		c->moved = true;
 		return flow_new(w, c, j, now, verdict);
 	}
 	if (v == CT_VERDICT_DELETE) {
+		f->pkts[dir]++;
+		ct_flow_bytes_add(f, dir, pkt->l3_len);
+		f->last_seen = (uint32_t)now;
+		if (w->records != NULL)
+			ext_track(w, (uint32_t)pos, pkt, dir);
+		w->end_reason = CT_END_CLOSED;
 		ct_table_del(w->table, (uint32_t)pos);
 		w->stats.accepted++;
 		w->stats.flows_rst_deleted++;

@@ -27,14 +27,24 @@
  * so a later packet of the same flow finds them although the bulk lookup ran before they
  * existed. No allocation, system call or log per packet.
  *
+ * Flow-end records (struct ct_worker_params::records): every flow that leaves the table (its
+ * timeout ran out: closed or idle; evicted; deleted by an RST or a re-open; flushed) is copied
+ * with its key and cold part (struct ct_flow_ext: first packet, TCP flags and history per
+ * direction, kept only when records are on) into a struct ct_flow_end and queued on the ring
+ * without blocking: a full ring drops the record (export_dropped), never a packet.
+ *
  * Clock: @p now is in ticks of CT_WORKER_HZ per second (1 tick = 1 ms) and must not go
  * backwards.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
+#include "ct_export.h"
+#include "ct_history.h"
 #include "ct_l4.h"
 #include "ct_parse.h"
 #include "ct_stats.h"
@@ -107,6 +117,38 @@ ct_flow_bytes_add(struct ct_flow *f, unsigned int dir, uint32_t n)
 	f->bytes_lo[dir] = lo;
 }
 
+/**
+ * A flow's cold part when the worker keeps flow-end records (struct ct_worker_params::records):
+ * what only a record needs, touched on the first packet and when a packet brings a new kind.
+ */
+struct ct_flow_ext {
+	uint32_t first_seen;           /**< tick of the first packet (wraps) */
+	uint8_t tcp_flags[CT_DIR_MAX]; /**< TCP: OR of the accepted segments' flags */
+	uint16_t pad;
+	struct ct_history hist; /**< what each side sent (Zeek-style letters) */
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct ct_flow_ext) == 16, "a flow's cold part is 16 bytes");
+#endif
+
+/**
+ * A flow that ended, as the worker queues it on its records ring (element size
+ * sizeof(struct ct_flow_end)): the flow as it was, its key and cold part, when and why.
+ */
+struct ct_flow_end {
+	struct ct_flow flow;    /**< the record at its end */
+	struct ct_flow_key key; /**< its key */
+	struct ct_flow_ext ext; /**< its cold part */
+	uint32_t end;           /**< tick of the end (wraps) */
+	uint8_t reason;         /**< enum ct_end_reason */
+	uint8_t pad[3];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct ct_flow_end) == 128, "a flow-end record is two cache lines");
+#endif
+
 /** Per-packet outcome written to the verdicts array of ct_worker_process_burst(). */
 enum ct_worker_verdict {
 	CT_WV_PASS = 0,  /**< passed untracked (ct_parse_untracked(): not IP, fragments, ...) */
@@ -128,6 +170,9 @@ struct ct_worker_params {
 	const struct ct_l4_conf *l4;   /**< L4 timeouts, copied (NULL: ct_l4_conf_default) */
 	struct ct_parse_conf parse;    /**< parser options */
 	uint64_t now;                  /**< current tick */
+	struct rte_ring *records;      /**< NULL: no flow-end records; else a single-producer ring
+	                                    of struct ct_flow_end elements the worker fills (a full
+	                                    ring drops the record: export_dropped) */
 };
 
 struct ct_worker;
@@ -162,6 +207,14 @@ unsigned int ct_worker_tick(struct ct_worker *w, uint64_t now);
 
 /** Delete every flow (counted in flows_flushed). Worker thread only. @return number deleted. */
 uint32_t ct_worker_flush(struct ct_worker *w);
+
+/**
+ * Delete every flow with end reason @p reason (CT_END_FLUSHED or CT_END_SHUTDOWN) for their
+ * records. With @p wait, a full records ring is waited on (another thread must be draining it)
+ * instead of dropping: for the flows still open when the application stops. Worker thread, or
+ * any thread once the worker has stopped for good. @return number deleted.
+ */
+uint32_t ct_worker_flush_end(struct ct_worker *w, enum ct_end_reason reason, bool wait);
 
 /**
  * Set the timeout of a conntrack state or of an L4 timeout. Worker thread only (others:

@@ -42,14 +42,53 @@ ct_worker_policy_init(struct ct_worker *w)
 	                      ct_l4_embryonic_mask();
 }
 
+static inline int
+closing(unsigned int s)
+{
+	return s == CT_S_CLOSE || s == CT_S_TIME_WAIT;
+}
+
+/* Queue the record of the flow ending at @p pos. */
+static void
+record_end(struct ct_worker *w, uint32_t pos, const struct ct_flow *f, enum ct_table_end why)
+{
+	struct ct_flow_end e;
+
+	switch (why) {
+	case CT_TABLE_END_EXPIRED:
+		e.reason = closing(f->tcp.state) ? CT_END_CLOSED : CT_END_IDLE;
+		break;
+	case CT_TABLE_END_EVICTED:
+		e.reason = CT_END_EVICTED;
+		break;
+	default: /* deleted or flushed: the caller said why */
+		e.reason = w->end_reason;
+		break;
+	}
+	e.flow = *f;
+	memcpy(&e.key, ct_table_key(w->table, pos), sizeof(e.key));
+	e.ext = *ct_worker_ext(w, pos);
+	e.end = (uint32_t)w->now;
+	memset(e.pad, 0, sizeof(e.pad));
+	while (rte_ring_sp_enqueue_elem(w->records, &e, sizeof(e)) != 0) {
+		if (!w->end_wait) {
+			w->stats.export_dropped++;
+			return;
+		}
+		rte_pause();
+	}
+	w->stats.export_records++;
+}
+
 void
 ct_worker_flow_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why)
 {
+	struct ct_worker *w = arg;
 	const struct ct_flow *f = rec;
 
-	(void)pos;
-	(void)why;
-	ct_worker_count_state(arg, f->tcp.state, -1);
+	ct_worker_count_state(w, f->tcp.state, -1);
+	if (w->records != NULL)
+		record_end(w, pos, f, why);
 }
 
 struct ct_worker *
@@ -83,6 +122,7 @@ ct_worker_create(const struct ct_worker_params *p)
 	w->l4 = p->l4 != NULL ? *p->l4 : ct_l4_conf_default;
 	w->parse = p->parse;
 	w->now = p->now;
+	w->records = p->records;
 	rte_spinlock_init(&w->slot.lock);
 	ct_worker_policy_init(w);
 	tp = (struct ct_table_params){
@@ -96,6 +136,7 @@ ct_worker_create(const struct ct_worker_params *p)
 	                        .node_off = offsetof(struct ct_flow, tm),
 	                        .last_seen_off = offsetof(struct ct_flow, last_seen),
 	                        .class_off = offsetof(struct ct_flow, tcp.state),
+	                        .cold_size = p->records != NULL ? sizeof(struct ct_flow_ext) : 0,
 	                },
 	        .policy = &w->policy,
 	        .stats = &w->stats,
@@ -126,7 +167,19 @@ ct_worker_free(struct ct_worker *w)
 uint32_t
 ct_worker_flush(struct ct_worker *w)
 {
-	return ct_table_flush(w->table);
+	return ct_worker_flush_end(w, CT_END_FLUSHED, false);
+}
+
+uint32_t
+ct_worker_flush_end(struct ct_worker *w, enum ct_end_reason reason, bool wait)
+{
+	uint32_t n;
+
+	w->end_reason = (uint8_t)reason;
+	w->end_wait = wait;
+	n = ct_table_flush(w->table);
+	w->end_wait = false;
+	return n;
 }
 
 int

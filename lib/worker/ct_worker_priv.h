@@ -9,6 +9,7 @@
  * lib/worker.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_common.h>
@@ -37,6 +38,9 @@ struct ct_worker {
 	struct ct_table_policy policy;   /* the table's: timeout per class in ticks, embryonic */
 	uint64_t now;                    /* last tick seen by process_burst or tick */
 	uint32_t by_state[CT_CLASS_MAX]; /* flows per class (written here, read racily) */
+	struct rte_ring *records;        /* flow-end records, or NULL (no cold part either) */
+	uint8_t end_reason;              /* enum ct_end_reason of the next ct_table_del()/flush */
+	bool end_wait;                   /* a full records ring is waited on, not dropped */
 	struct ct_worker_slot slot;      /* requests from other threads */
 } __rte_cache_aligned;
 
@@ -45,6 +49,13 @@ void ct_worker_policy_init(struct ct_worker *w);
 
 /* ct_worker_ctl.c: the table's end callback: a flow left the table. */
 void ct_worker_flow_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why);
+
+/* The cold part of the flow at @p pos (records on). */
+static inline struct ct_flow_ext *
+ct_worker_ext(struct ct_worker *w, uint32_t pos)
+{
+	return ct_table_cold(w->table, pos);
+}
 
 /* Count a flow into (+1) or out of (-1) its state. */
 static inline void

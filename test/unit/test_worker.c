@@ -25,6 +25,7 @@
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 #include "ct_parse.h"
 #include "ct_stats.h"
@@ -528,4 +529,191 @@ Test(worker, flows_by_state_equal_a_walk_of_the_table)
 	                                       ct_table_count(ct_worker_table(w)));
 	assert_by_state_is_walk(w, "after flush");
 	ct_worker_free(w);
+}
+
+/* ---- flow-end records ---- */
+
+/* A worker that queues flow-end records on a ring of @p ring records. */
+static struct ct_worker *
+worker_rec(const char *name, uint32_t capacity, unsigned int ring, struct rte_ring **r)
+{
+	char rname[32];
+	struct ct_worker_params p = {
+	        .name = name,
+	        .capacity = capacity,
+	        .socket_id = SOCKET_ID_ANY,
+	        .now = 1,
+	};
+	struct ct_worker *w;
+
+	snprintf(rname, sizeof(rname), "r_%s", name);
+	*r = rte_ring_create_elem(rname, sizeof(struct ct_flow_end), ring, SOCKET_ID_ANY,
+	                          RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	cr_assert_not_null(*r, "ring: %s", rte_strerror(rte_errno));
+	p.records = *r;
+	w = ct_worker_create(&p);
+	cr_assert_not_null(w, "ct_worker_create: %s", rte_strerror(rte_errno));
+	return w;
+}
+
+/* Take every queued record (at most @p max) into @p out. @return how many. */
+static unsigned int
+take(struct rte_ring *r, struct ct_flow_end *out, unsigned int max)
+{
+	return rte_ring_sc_dequeue_burst_elem(r, out, sizeof(*out), max, NULL);
+}
+
+static void
+assert_history(const struct ct_flow_end *e, const char *want, enum ct_conn_state cs)
+{
+	char h[CT_HISTORY_SIZE];
+
+	cr_expect_str_eq(ct_history_format(&e->ext.hist, h, sizeof(h)), want);
+	cr_expect_str_eq(ct_conn_state_name(ct_history_conn_state_tcp(&e->ext.hist)),
+	                 ct_conn_state_name(cs), "history %s", h);
+}
+
+Test(worker, records_closed_idle_and_the_cold_part)
+{
+	static struct trace t;
+	struct conn a = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
+	struct conn b = conn(ip(10, 0, 0, 3), 40001, ip(10, 0, 0, 2), 80, 5000, 7000);
+	struct ct_flow_end e[4];
+	struct rte_ring *r;
+	struct ct_worker *w = worker_rec("w_rec1", 1024, 64, &r);
+	uint64_t now = 100;
+
+	t.n = 0;
+	add_lifecycle(&t, &a);
+	add(&t, &b, 0, SYN, 0); /* never answered */
+	run(w, &t, 0, t.n, 32, now, NULL);
+	cr_assert_eq(take(r, e, 4), 0, "nothing ended yet");
+	/* SYN_SENT ends after 120 s (idle), TIME_WAIT after 240 s (closed). */
+	for (now = 100; now <= 100 + 241000; now += 500)
+		ct_worker_tick(w, now);
+	cr_assert_eq(take(r, e, 4), 2);
+	cr_expect_eq(e[0].reason, CT_END_IDLE);
+	assert_history(&e[0], "S", CT_CS_S0);
+	cr_expect_eq(e[0].flow.pkts[CT_DIR_ORIG], 1);
+	cr_expect_eq(e[0].flow.tcp.state, CT_S_SYN_SENT);
+	cr_expect_eq(e[1].reason, CT_END_CLOSED);
+	assert_history(&e[1], "ShADdFf", CT_CS_SF); /* the server sends no pure ACK */
+	cr_expect_eq(e[1].flow.pkts[CT_DIR_ORIG], 6);
+	cr_expect_eq(e[1].flow.pkts[CT_DIR_REPLY], 3);
+	cr_expect_eq(e[1].ext.first_seen, 100);
+	cr_expect_eq(e[1].flow.last_seen, 100);
+	cr_expect_geq(e[1].end, 100 + 240000);
+	cr_expect_eq(e[1].ext.tcp_flags[CT_DIR_ORIG], SYN | ACK | PSH | FIN);
+	cr_expect_eq(e[1].ext.tcp_flags[CT_DIR_REPLY], SYN | ACK | PSH | FIN);
+	cr_expect_eq(ntohs(e[1].key.port[0]) + ntohs(e[1].key.port[1]), 40000 + 80);
+	cr_expect_eq(ct_worker_stats(w)->export_records, 2);
+	cr_expect_eq(ct_worker_stats(w)->export_dropped, 0);
+	ct_worker_free(w);
+	rte_ring_free(r);
+}
+
+Test(worker, records_rst_reopen_flush_and_shutdown)
+{
+	static struct trace t;
+	struct conn a = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
+	struct conn b = conn(ip(10, 0, 0, 4), 40002, ip(10, 0, 0, 2), 81, 3000, 0);
+	struct conn c = conn(ip(10, 0, 0, 5), 40003, ip(10, 0, 0, 2), 80, 8000, 6000);
+	struct ct_flow_end e[4];
+	struct rte_ring *r;
+	struct ct_worker *w = worker_rec("w_rec2", 1024, 64, &r);
+	unsigned int n0;
+
+	t.n = 0;
+	/* b: SYN answered by RST+ACK: deleted at once (rejected), the RST counted on it. */
+	add(&t, &b, 0, SYN, 0);
+	add_raw(&t, &b, 1, RST | ACK, 0, 3001, 0);
+	run(w, &t, 0, t.n, 32, 100, NULL);
+	cr_assert_eq(take(r, e, 4), 1);
+	cr_expect_eq(e[0].reason, CT_END_CLOSED);
+	assert_history(&e[0], "Sr", CT_CS_REJ);
+	cr_expect_eq(e[0].flow.pkts[CT_DIR_REPLY], 1, "the RST is on the record");
+
+	/* a: a lifecycle, then the server opens again: the old flow ends, reopened. */
+	n0 = t.n;
+	add_lifecycle(&t, &a);
+	a.seq[1] += 500000;
+	add(&t, &a, 1, SYN, 0);
+	run(w, &t, n0, t.n - n0, 32, 200, NULL);
+	cr_assert_eq(take(r, e, 4), 1);
+	cr_expect_eq(e[0].reason, CT_END_REOPENED);
+	assert_history(&e[0], "ShADdFf", CT_CS_SF);
+
+	/* c: established; flush ends it and the re-opened a. */
+	n0 = t.n;
+	add(&t, &c, 0, SYN, 0);
+	add(&t, &c, 1, SYN | ACK, 0);
+	add(&t, &c, 0, ACK, 0);
+	run(w, &t, n0, t.n - n0, 32, 300, NULL);
+	cr_assert_eq(ct_worker_flush(w), 2);
+	cr_assert_eq(take(r, e, 4), 2);
+	cr_expect_eq(e[0].reason, CT_END_FLUSHED);
+	cr_expect_eq(e[1].reason, CT_END_FLUSHED);
+	for (unsigned int i = 0; i < 2; i++)
+		if (e[i].flow.tcp.state == CT_S_ESTABLISHED)
+			assert_history(&e[i], "ShA", CT_CS_S1);
+		else
+			assert_history(&e[i], "S", CT_CS_S0); /* the new flow: the server's SYN */
+
+	run(w, &t, n0, 1, 1, 400, NULL);
+	cr_assert_eq(ct_worker_flush_end(w, CT_END_SHUTDOWN, false), 1);
+	cr_assert_eq(take(r, e, 4), 1);
+	cr_expect_eq(e[0].reason, CT_END_SHUTDOWN);
+	cr_expect_eq(ct_worker_stats(w)->export_records, 5);
+	ct_worker_free(w);
+	rte_ring_free(r);
+}
+
+Test(worker, records_a_full_ring_drops_and_counts_never_the_packet)
+{
+	static struct trace t;
+	struct ct_flow_end e[64];
+	struct rte_ring *r;
+	struct ct_worker *w = worker_rec("w_rec3", 1024, 16, &r);
+	uint8_t v[MAX_FR];
+
+	t.n = 0;
+	for (unsigned int i = 0; i < 40; i++) {
+		struct conn c = conn(ip(10, 1, 0, (uint8_t)i), (uint16_t)(1000 + i),
+		                     ip(10, 0, 0, 2), 80, 1000 * i, 0);
+
+		add(&t, &c, 0, SYN, 0);
+	}
+	run(w, &t, 0, t.n, 32, 100, v);
+	for (unsigned int i = 0; i < t.n; i++)
+		cr_assert_eq(v[i], CT_WV_NEW);
+	cr_assert_eq(ct_worker_flush(w), 40);
+	cr_expect_eq(take(r, e, 64), 16);
+	cr_expect_eq(ct_worker_stats(w)->export_records, 16);
+	cr_expect_eq(ct_worker_stats(w)->export_dropped, 24);
+	ct_worker_free(w);
+	rte_ring_free(r);
+}
+
+Test(worker, records_off_no_cold_part_and_no_counts)
+{
+	static struct trace t;
+	struct conn a = conn(ip(10, 0, 0, 1), 40000, ip(10, 0, 0, 2), 80, 1000, 9000);
+	struct rte_ring *r;
+	struct ct_worker *on = worker_rec("w_rec4", 4096, 64, &r);
+	struct ct_worker *off = worker_new("w_rec5", 4096);
+
+	t.n = 0;
+	add_lifecycle(&t, &a);
+	run(off, &t, 0, t.n, 32, 100, NULL);
+	cr_assert_eq(ct_worker_flush(off), 1);
+	cr_expect_eq(ct_worker_stats(off)->export_records + ct_worker_stats(off)->export_dropped,
+	             0);
+	/* The cold part: 16 bytes per position more, only with records. */
+	cr_expect_gt(ct_table_mem_per_flow(ct_worker_table(on)),
+	             ct_table_mem_per_flow(ct_worker_table(off)) + 15.9);
+	cr_expect_lt(ct_table_mem_per_flow(ct_worker_table(on)),
+	             ct_table_mem_per_flow(ct_worker_table(off)) + 17.0);
+	ct_worker_free(on);
+	ct_worker_free(off);
+	rte_ring_free(r);
 }
