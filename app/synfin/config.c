@@ -77,6 +77,8 @@ sf_config_defaults(struct sf_config *cfg)
 	cfg->burst = SF_BURST_DEFAULT;
 	cfg->rxq = 1;
 	cfg->table_size = SF_TABLE_SIZE_DEFAULT;
+	cfg->export_ring = SF_EXPORT_RING_DEFAULT;
+	cfg->ipfix_template_s = SF_IPFIX_TEMPLATE_S_DEFAULT;
 	cfg->tcp = ct_tcp_conf_default;
 	cfg->l4 = ct_l4_conf_default;
 }
@@ -449,6 +451,12 @@ file_key_set(struct sf_config *cfg, const char *sec, const char *key, const char
 		return -EINVAL;
 	}
 	snprintf(what, sizeof(what), "%s: [%s] %s", path, sec, key);
+	if (k->type == SF_KT_PATH) {
+		/* the file's strings go with it: keep a copy (for the process's life) */
+		value = strdup(value != NULL ? value : "");
+		if (value == NULL)
+			return -ENOMEM;
+	}
 	return sf_config_key_set(cfg, k, value, what);
 }
 
@@ -534,7 +542,10 @@ sf_config_print(const struct sf_config *cfg, FILE *f)
 		sec = k->section;
 		key_name(k, name, sizeof(name));
 		sf_config_key_format(cfg, k, value, sizeof(value));
-		fprintf(f, "%s = %s\n", name, value);
+		if (k->type == SF_KT_PATH && value[0] == '\0') /* unset: INI has no empty value */
+			fprintf(f, "; %s = (not set)\n", name);
+		else
+			fprintf(f, "%s = %s\n", name, value);
 	}
 	if (cfg->config_file != NULL)
 		fprintf(f, "# loaded from %s\n", cfg->config_file);

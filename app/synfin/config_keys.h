@@ -43,7 +43,8 @@
  *                    the enum's 0..MAX-1
  *            TIMEOUT a duration in milliseconds, min..max: "240" or "0.5" (seconds, at most 3
  *                    decimals) or "50ms"
- *            PATH    a file name, kept by reference (command line only: argv outlives it)
+ *            PATH    a file name or address, kept by reference (the file loader keeps a
+ *                    copy)
  *   min, max the range of U32 and TIMEOUT values (0, 1 for BOOL, 0, 0 for PATH)
  *   field    the member of struct sf_config it sets
  *   help     one line for --help (U32 and TIMEOUT ranges are appended to it)
@@ -78,6 +79,14 @@
 	CT_L4_TIMEOUTS(SF_KEYS_L4_TIMEOUT_ROW) /* [timeouts]: udp, udp_stream, icmp, generic */    \
 	SF_KEY(ports,   rxq,          "rxq",          U32,             1,   SF_MAX_RXQ_PER_LCORE,  \
 	       rxq, "RX queues per port, spread by symmetric RSS")                                 \
+	SF_KEY(export,  flow_log,     "flow-log",     PATH,            0,   0,                     \
+	       flow_log, "write a JSON line per ended flow to FILE ('-': stdout)")                 \
+	SF_KEY(export,  ipfix,        "ipfix",        PATH,            0,   0,                     \
+	       ipfix, "export ended flows as IPFIX over UDP to HOST:PORT")                         \
+	SF_KEY(export,  ring_size,    "export-ring",  U32,             64,  1u << 20,              \
+	       export_ring, "flow-end records queued per lcore before the exporter drops them")    \
+	SF_KEY(export,  template_period, "ipfix-template-period", U32, 1,   3600,                  \
+	       ipfix_template_s, "seconds between IPFIX template refreshes")                       \
 	SF_KEY(cmdline, idle_exit,    "idle-exit",    U32,             1,   UINT32_MAX,            \
 	       idle_exit_ms, "exit once no packet arrived for N milliseconds")                     \
 	SF_KEY(cmdline, flows_json,   "flows-json",   PATH,            0,   0,                     \

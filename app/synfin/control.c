@@ -72,9 +72,9 @@ reader_offline(struct synfin *sf, int id)
 		                            (unsigned int)id);
 }
 
-static void
-flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct ct_flow *f,
-          struct ct_report_flow *fi)
+void
+sf_flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct ct_flow *f,
+             struct ct_report_flow *fi)
 {
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
 	uint32_t tmo = (uint32_t)ct_worker_ticks_from_ms(
@@ -114,7 +114,7 @@ flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct c
 }
 
 int
-sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flow *fi), void *arg)
+sf_flows_walk_raw(struct synfin *sf, sf_flow_raw_cb cb, void *arg)
 {
 	int id = sf_reader_id(sf);
 	int ret = 0;
@@ -125,20 +125,42 @@ sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flo
 	for (unsigned int i = 0; ret == 0 && i < sf->nb_lcores; i++) {
 		struct sf_lcore *lc = &sf->lcores[i];
 		struct ct_flow_key k;
-		struct ct_flow f;
-		struct ct_report_flow fi;
+		struct sf_flow_copy c;
 		uint32_t next = 0;
 		unsigned int n = 0;
 
-		while (ret == 0 && ct_table_read_next(ct_worker_table(lc->w), &next, &k, &f) == 0) {
-			flow_info(lc, &k, &f, &fi);
-			ret = cb(arg, &fi);
+		while (ret == 0 && ct_table_read_next(ct_worker_table(lc->w), &next, &k, &c) == 0) {
+			ret = cb(arg, lc, &k, &c);
 			if (++n % QUIESCE_EVERY == 0)
 				reader_quiescent(sf, id);
 		}
 	}
 	reader_offline(sf, id);
 	return ret;
+}
+
+struct walk_arg {
+	int (*cb)(void *arg, const struct ct_report_flow *fi);
+	void *arg;
+};
+
+static int
+walk_one(void *arg, const struct sf_lcore *lc, const struct ct_flow_key *k,
+         const struct sf_flow_copy *c)
+{
+	const struct walk_arg *a = arg;
+	struct ct_report_flow fi;
+
+	sf_flow_info(lc, k, &c->flow, &fi);
+	return a->cb(a->arg, &fi);
+}
+
+int
+sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flow *fi), void *arg)
+{
+	struct walk_arg a = {cb, arg};
+
+	return sf_flows_walk_raw(sf, walk_one, &a);
 }
 
 void
@@ -409,23 +431,29 @@ sf_show_flow(struct synfin *sf, FILE *f, const struct ct_flow_key *key)
 	reader_online(sf, id);
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		struct sf_lcore *lc = &sf->lcores[i];
-		struct ct_flow fl;
+		struct sf_flow_copy c;
+		const struct ct_flow *fl = &c.flow;
 		struct ct_report_flow fi;
 
-		if (ct_table_read_key(ct_worker_table(lc->w), key, &fl) != 0)
+		if (ct_table_read_key(ct_worker_table(lc->w), key, &c) != 0)
 			continue;
-		flow_info(lc, key, &fl, &fi);
+		sf_flow_info(lc, key, fl, &fi);
 		ct_report_flow_line(f, &fi);
 		fprintf(f,
 		        "  lcore %u, packets orig %" PRIu64 " reply %" PRIu64
 		        ", bytes orig %" PRIu64 " reply %" PRIu64 ", invalid %u, expires in %u s\n",
 		        fi.lcore, fi.pkts[0], fi.pkts[1], fi.bytes[0], fi.bytes[1], fi.invalid,
 		        fi.expires_in_s);
-		for (unsigned int d = 0; !ct_class_is_l4(fl.tcp.state) && d < CT_DIR_MAX; d++)
+		if (sf_export_on(sf)) {
+			char h[CT_HISTORY_SIZE];
+
+			fprintf(f, "  history %s\n", ct_history_format(&c.ext.hist, h, sizeof(h)));
+		}
+		for (unsigned int d = 0; !ct_class_is_l4(fl->tcp.state) && d < CT_DIR_MAX; d++)
 			fprintf(f, "  %s: end %u maxend %u maxwin %u wscale %u flags 0x%02x\n",
-			        d == CT_DIR_ORIG ? "client" : "server", fl.tcp.peer[d].end,
-			        fl.tcp.peer[d].maxend, fl.tcp.peer[d].maxwin, fl.tcp.wscale[d],
-			        fl.tcp.peer_flags[d]);
+			        d == CT_DIR_ORIG ? "client" : "server", fl->tcp.peer[d].end,
+			        fl->tcp.peer[d].maxend, fl->tcp.peer[d].maxwin, fl->tcp.wscale[d],
+			        fl->tcp.peer_flags[d]);
 		ret = 0;
 		break;
 	}

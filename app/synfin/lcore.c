@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -22,6 +23,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
 
 #include "ct_worker.h"
 #include "synfin.h"
@@ -29,6 +31,8 @@
 /* Packet clock origin: first timestamp (ticks) seen by any lcore, + 1 (0 = not yet). */
 static uint64_t clock_origin;
 static uint64_t tsc_per_tick;
+/* TSC clock: the tick and the Unix time in milliseconds at start. */
+static uint64_t start_tick, start_unix_ms;
 
 static inline uint64_t
 tsc_ticks(uint64_t tsc)
@@ -46,6 +50,13 @@ sf_lcores_init(struct synfin *sf)
 	if (tsc_per_tick == 0)
 		tsc_per_tick = 1;
 	now = sf->cfg.clock == SF_CLOCK_TSC ? tsc_ticks(rte_get_tsc_cycles()) : 0;
+	if (sf->cfg.clock == SF_CLOCK_TSC) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		start_tick = now;
+		start_unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
 	RTE_LCORE_FOREACH_WORKER(id)
 	{
 		sf->lcores[n].lcore_id = id;
@@ -62,6 +73,20 @@ sf_lcores_init(struct synfin *sf)
 		struct ct_worker_params p;
 		char name[CT_TABLE_NAMESIZE];
 
+		if (sf_export_on(sf)) {
+			snprintf(name, sizeof(name), "sf_rec%u", lc->lcore_id);
+			lc->records = rte_ring_create_elem(
+			        name, sizeof(struct ct_flow_end), sf->cfg.export_ring,
+			        (int)rte_lcore_to_socket_id(lc->lcore_id),
+			        RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+			if (lc->records == NULL) {
+				fprintf(stderr,
+				        "synfin: lcore %u: cannot create a ring of %u flow-end "
+				        "records: %s\n",
+				        lc->lcore_id, sf->cfg.export_ring, rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+		}
 		snprintf(name, sizeof(name), "sf_ct%u", lc->lcore_id);
 		p = (struct ct_worker_params){
 		        .name = name,
@@ -71,6 +96,7 @@ sf_lcores_init(struct synfin *sf)
 		        .l4 = &sf->cfg.l4,
 		        .parse = {.key_vlan = sf->cfg.vlan_key},
 		        .now = now,
+		        .records = lc->records,
 		};
 		lc->idx = i;
 		lc->txq = (uint16_t)i;
@@ -93,7 +119,21 @@ sf_lcores_free(struct synfin *sf)
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		ct_worker_free(sf->lcores[i].w);
 		sf->lcores[i].w = NULL;
+		rte_ring_free(sf->lcores[i].records);
+		sf->lcores[i].records = NULL;
 	}
+}
+
+uint64_t
+sf_clock_unix_ms(const struct synfin *sf, uint64_t tick)
+{
+	uint64_t origin;
+
+	if (sf->cfg.clock == SF_CLOCK_TSC)
+		return tick - start_tick + start_unix_ms;
+	/* packet clock: tick 1 is the first timestamp seen (clock_origin - 1, milliseconds) */
+	origin = __atomic_load_n(&clock_origin, __ATOMIC_RELAXED);
+	return origin == 0 ? tick : tick + origin - 2;
 }
 
 /* Spread every (port, queue) over the workers, round-robin. */

@@ -382,6 +382,15 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	if (ret == 0)
+		ret = sf_export_start(&sf);
+	if (ret < 0) {
+		sf_export_stop(&sf);
+		sf_lcores_free(&sf);
+		sf_ports_close(&sf);
+		rte_eal_cleanup();
+		return 1;
+	}
 	sf_telemetry_init(&sf);
 
 	sf.forwarding = true;
@@ -390,6 +399,7 @@ main(int argc, char **argv)
 	if (cli_started)
 		cli_join(&sf, cli);
 	at_exit(&sf);
+	sf_export_stop(&sf);
 	sf_ports_close(&sf);
 	sf_lcores_free(&sf);
 	rte_eal_cleanup();

@@ -32,6 +32,7 @@
 #include "ct_stats.h"
 #include "ct_l4.h"
 #include "ct_tcp.h"
+#include "ct_worker.h"
 
 struct ct_worker;
 struct rte_mempool;
@@ -47,6 +48,12 @@ struct rte_mempool;
 
 /** Default RX burst. */
 #define SF_BURST_DEFAULT 32
+
+/** Default flow-end records per lcore ring (128 bytes each: 2 MiB). */
+#define SF_EXPORT_RING_DEFAULT 16384
+
+/** Default seconds between IPFIX template refreshes. */
+#define SF_IPFIX_TEMPLATE_S_DEFAULT 60
 
 /** Default flow table size per lcore. */
 #define SF_TABLE_SIZE_DEFAULT 65536
@@ -85,20 +92,24 @@ enum sf_clock {
 struct sf_config {
 	enum sf_mode mode;
 	enum sf_clock clock;
-	bool drop_invalid;        /**< inline mode: drop INVALID segments */
-	bool vlan_key;            /**< key flows by outer VLAN id too */
-	uint16_t burst;           /**< RX burst size (1 .. SF_BURST_MAX) */
-	uint16_t rxq;             /**< RX queues per port */
-	uint32_t table_size;      /**< flows per lcore */
-	uint32_t stats_period;    /**< seconds between stats prints, 0 = off */
-	uint32_t idle_exit_ms;    /**< exit after this long without packets, 0 = never */
-	const char *config_file;  /**< --config, or NULL */
-	const char *flows_json;   /**< --flows-json, or NULL */
-	const char *cmdline_file; /**< --cmdline-file, or NULL */
-	bool interactive;         /**< -i */
-	bool show_flows;          /**< --show-flows: list the flows at exit (command line only) */
-	struct ct_tcp_conf tcp;   /**< FSM configuration and timeouts (shared by every worker) */
-	struct ct_l4_conf l4;     /**< UDP/ICMP/other timeouts (copied by every worker) */
+	bool drop_invalid;         /**< inline mode: drop INVALID segments */
+	bool vlan_key;             /**< key flows by outer VLAN id too */
+	uint16_t burst;            /**< RX burst size (1 .. SF_BURST_MAX) */
+	uint16_t rxq;              /**< RX queues per port */
+	uint32_t table_size;       /**< flows per lcore */
+	uint32_t stats_period;     /**< seconds between stats prints, 0 = off */
+	uint32_t idle_exit_ms;     /**< exit after this long without packets, 0 = never */
+	const char *config_file;   /**< --config, or NULL */
+	const char *flows_json;    /**< --flows-json, or NULL */
+	const char *cmdline_file;  /**< --cmdline-file, or NULL */
+	const char *flow_log;      /**< --flow-log FILE ('-': stdout), or NULL */
+	const char *ipfix;         /**< --ipfix HOST:PORT, or NULL */
+	uint32_t export_ring;      /**< flow-end records per lcore ring */
+	uint32_t ipfix_template_s; /**< seconds between IPFIX template refreshes */
+	bool interactive;          /**< -i */
+	bool show_flows;           /**< --show-flows: list the flows at exit (command line only) */
+	struct ct_tcp_conf tcp;    /**< FSM configuration and timeouts (shared by every worker) */
+	struct ct_l4_conf l4;      /**< UDP/ICMP/other timeouts (copied by every worker) */
 };
 
 /** One polled RX queue. */
@@ -163,8 +174,9 @@ enum sf_rate_user {
 /** Per worker lcore context (written by its lcore; read by control threads). */
 struct sf_lcore {
 	unsigned int lcore_id;
-	unsigned int idx;    /**< 0 .. nb_lcores - 1 */
-	struct ct_worker *w; /**< tracker: table, counters, flows per state */
+	unsigned int idx;         /**< 0 .. nb_lcores - 1 */
+	struct ct_worker *w;      /**< tracker: table, counters, flows per state */
+	struct rte_ring *records; /**< flow-end records to the exporter, or NULL (export off) */
 	struct sf_rxq rxq[SF_MAX_RXQ_PER_LCORE];
 	unsigned int nb_rxq;
 	uint16_t txq;                   /**< TX queue this lcore uses on every port (inline mode) */
@@ -293,6 +305,43 @@ void sf_stats_sum(struct synfin *sf, struct ct_lcore_stats *out, struct sf_lcore
  * control.c: call @p cb for every tracked flow of every lcore (reader API, QSBR-registered).
  * @return 0, or the first non-zero value @p cb returned (the walk stops there).
  */
+/** A flow as the table's reader API copies it: the record and, with export on, its cold part. */
+struct sf_flow_copy {
+	struct ct_flow flow;
+	struct ct_flow_ext ext;
+};
+
+/** Callback of sf_flows_walk_raw(): one flow of lcore @p lc; nonzero stops the walk. */
+typedef int (*sf_flow_raw_cb)(void *arg, const struct sf_lcore *lc, const struct ct_flow_key *k,
+                              const struct sf_flow_copy *c);
+
+/** Walk every lcore's flows as the reader API copies them (any non-worker thread). */
+int sf_flows_walk_raw(struct synfin *sf, sf_flow_raw_cb cb, void *arg);
+
+/** The report view of a flow of lcore @p lc (time left from its worker's clock). */
+void sf_flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct ct_flow *f,
+                  struct ct_report_flow *fi);
+
+/** Whether flow-end records are on (--flow-log or --ipfix). */
+static inline bool
+sf_export_on(const struct synfin *sf)
+{
+	return sf->cfg.flow_log != NULL || sf->cfg.ipfix != NULL;
+}
+
+/**
+ * The exporter (export.c): sf_export_start() opens --flow-log and --ipfix's socket and starts
+ * the thread that drains every lcore's records ring (after sf_lcores_init()); sf_export_stop()
+ * (after the workers stopped) drains the rings, writes a record for every flow still open
+ * (end reason shutdown), prints one summary line and closes. @return 0 or a negative errno (one
+ * message printed).
+ */
+int sf_export_start(struct synfin *sf);
+void sf_export_stop(struct synfin *sf);
+
+/** Unix time in milliseconds of worker tick @p tick (the TSC or the packet clock). */
+uint64_t sf_clock_unix_ms(const struct synfin *sf, uint64_t tick);
+
 int sf_flows_walk(struct synfin *sf, int (*cb)(void *arg, const struct ct_report_flow *fi),
                   void *arg);
 

@@ -207,12 +207,16 @@ def outputs(stdout, command):
 
 
 def ini(lines):
-    """{section: {key: value}} of show config's lines."""
+    """{section: {key: value}} of show config's lines (an unset path, "; key = (not set)",
+    is None)."""
     out, sec = {}, None
     for line in lines:
         m = re.match(r"^\[(\w+)\]$", line)
+        u = re.match(r"^; (\w+) = \(not set\)$", line)
         if m:
             sec = out.setdefault(m.group(1), {})
+        elif u and sec is not None:
+            sec[u.group(1)] = None
         elif " = " in line and sec is not None:
             k, v = line.split(" = ", 1)
             sec[k] = v
