@@ -76,39 +76,12 @@ void
 sf_flow_info(const struct sf_lcore *lc, const struct ct_flow_key *k, const struct ct_flow *f,
              struct ct_report_flow *fi)
 {
-	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
 	uint32_t tmo = (uint32_t)ct_worker_ticks_from_ms(
 	        ct_flow_timeout_ms(f, ct_worker_tcp_conf(lc->w), ct_worker_l4_conf(lc->w)));
 	uint32_t now = (uint32_t)__atomic_load_n(&lc->now, __ATOMIC_RELAXED);
 	int64_t left = (int32_t)(f->last_seen + tmo - now);
 
-	memset(fi, 0, sizeof(*fi));
-	ct_flow_key_addr_format(k, c, fi->src, sizeof(fi->src));
-	ct_flow_key_addr_format(k, c ^ 1, fi->dst, sizeof(fi->dst));
-	fi->proto = k->proto;
-	fi->family = k->family;
-	fi->vlan = k->vlan;
-	fi->state = f->tcp.state; /* the class byte, the same in struct ct_l4 */
-	fi->assured = (f->tcp.flags & CT_F_ASSURED) != 0;
-	if (ct_report_has_ports(k->proto)) {
-		fi->sport = rte_be_to_cpu_16(k->port[c]);
-		fi->dport = rte_be_to_cpu_16(k->port[c ^ 1]);
-	} else if (ct_report_is_icmp(k->proto)) {
-		/* ICMP echo keys: port[0] = identifier, port[1] = asker << 8 | request type */
-		fi->icmp_id = rte_be_to_cpu_16(k->port[0]);
-		fi->icmp_type = f->l4.icmp_type;
-		fi->icmp_code = f->l4.icmp_code;
-	}
-	if (!ct_class_is_l4(f->tcp.state)) {
-		fi->client_state = f->tcp.tcp_state[CT_DIR_ORIG];
-		fi->server_state = f->tcp.tcp_state[CT_DIR_REPLY];
-		fi->picked_up = (f->tcp.flags & CT_F_PICKED_UP) != 0;
-	}
-	for (unsigned int d = 0; d < CT_DIR_MAX; d++) {
-		fi->pkts[d] = f->pkts[d];
-		fi->bytes[d] = ct_flow_bytes(f, d);
-	}
-	fi->invalid = f->invalid;
+	ct_flow_report(k, f, fi);
 	fi->expires_in_s = left <= 0 ? 0 : (uint32_t)((left + CT_WORKER_HZ - 1) / CT_WORKER_HZ);
 	fi->lcore = lc->lcore_id;
 }

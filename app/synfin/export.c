@@ -87,35 +87,15 @@ ipfix_templates(struct exporter *x)
 	        rte_get_tsc_cycles() + rte_get_tsc_hz() * x->sf->cfg.ipfix_template_s;
 }
 
-/* 64-bit tick of a 32-bit tick @p t32 at or before the 64-bit tick @p ref. */
-static uint64_t
-tick64(uint64_t ref, uint32_t t32)
-{
-	return ref - (uint32_t)((uint32_t)ref - t32);
-}
-
 /* The export view of a record of lcore @p lc that ended at 64-bit tick @p end. */
 static void
 convert(const struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_end *r,
         uint64_t end, struct ct_export_flow *e)
 {
-	const struct ct_flow *f = &r->flow;
-	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
-	size_t alen = r->key.family == 4 ? 4 : 16;
-
-	memset(e, 0, sizeof(*e));
-	sf_flow_info(lc, &r->key, f, &e->fi);
-	e->fi.expires_in_s = 0;
-	memcpy(e->addr[CT_DIR_ORIG], r->key.addr[c], alen);
-	memcpy(e->addr[CT_DIR_REPLY], r->key.addr[c ^ 1], alen);
-	e->first_ms = sf_clock_unix_ms(sf, tick64(end, r->ext.first_seen));
-	e->last_ms = sf_clock_unix_ms(sf, tick64(end, f->last_seen));
-	memcpy(e->tcp_flags, r->ext.tcp_flags, sizeof(e->tcp_flags));
-	e->end_reason = r->reason;
-	ct_history_format(&r->ext.hist, e->history, sizeof(e->history));
-	e->conn_state = (uint8_t)(r->key.proto == IPPROTO_TCP
-	                                  ? ct_history_conn_state_tcp(&r->ext.hist)
-	                                  : ct_history_conn_state_l4(f->pkts[CT_DIR_REPLY]));
+	ct_flow_end_export(r, e);
+	e->fi.lcore = lc->lcore_id;
+	e->first_ms = sf_clock_unix_ms(sf, ct_tick64(end, r->ext.first_seen));
+	e->last_ms = sf_clock_unix_ms(sf, ct_tick64(end, r->flow.last_seen));
 }
 
 static void
@@ -161,7 +141,7 @@ drain_pass(struct exporter *x)
 			for (unsigned int k = 0; k < n; k++) {
 				struct ct_export_flow e;
 
-				convert(sf, lc, &recs[k], tick64(now, recs[k].end), &e);
+				convert(sf, lc, &recs[k], ct_tick64(now, recs[k].end), &e);
 				write_one(x, &e);
 			}
 			total += n;

@@ -1,31 +1,51 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * History strings and conn_state (ct_history.h). Appending happens only when a packet brings a
- * kind its direction had not sent yet: at most 12 times in a flow's life.
+ * kind its direction had not sent yet: at most 12 times in a flow's life, one step per new letter.
  */
 
 #include "ct_history.h"
 
-#define CODE_MASK 0xfu
-#define SEEN_ALL  (((uint64_t)1 << (2 * CT_H_MAX)) - 1)
+/* Letters seen, counted: bits set in a 6-bit mask. */
+static unsigned int
+count6(unsigned int m)
+{
+	static const uint8_t n[64] = {
+	        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3,
+	        3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4,
+	        3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6,
+	};
+
+	return n[m & 63];
+}
 
 static unsigned int
 count(const struct ct_history *h)
 {
-	return (unsigned int)__builtin_popcountll(h->v >> CT_HISTORY_SEEN_SHIFT & SEEN_ALL);
+	return count6(h->seen[0]) + count6(h->seen[1]);
+}
+
+static unsigned int
+code_at(const struct ct_history *h, unsigned int i)
+{
+	return (h->code[i / 2] >> (4 * (i % 2))) & 0xfu;
 }
 
 void
 ct_history_append(struct ct_history *h, unsigned int dir, unsigned int letters)
 {
-	/* Within one packet: the handshake letter, then ACK or data, then FIN, then RST. */
-	for (unsigned int l = 0; l < CT_H_MAX; l++) {
-		unsigned int code = l + CT_H_MAX * (dir & 1);
-		uint64_t seen = (uint64_t)1 << (CT_HISTORY_SEEN_SHIFT + code);
+	unsigned int d = dir & 1;
+	unsigned int add = letters & ~(unsigned int)h->seen[d] & ((1u << CT_H_MAX) - 1);
+	unsigned int n = count(h);
 
-		if (!(letters & 1u << l) || (h->v & seen))
-			continue;
-		h->v |= (uint64_t)code << (4 * count(h)) | seen;
+	/* Within one packet, letter order: the handshake letter, ACK or data, FIN, RST. */
+	while (add != 0) {
+		unsigned int l = (unsigned int)__builtin_ctz(add);
+
+		add &= add - 1;
+		h->code[n / 2] |= (uint8_t)((l + CT_H_MAX * d) << (4 * (n % 2)));
+		h->seen[d] |= (uint8_t)(1u << l);
+		n++;
 	}
 }
 
@@ -37,7 +57,7 @@ ct_history_format(const struct ct_history *h, char *buf, size_t size)
 	if (size == 0)
 		return buf;
 	for (i = 0; i < n && i + 1 < size; i++) {
-		unsigned int code = (unsigned int)(h->v >> (4 * i)) & CODE_MASK;
+		unsigned int code = code_at(h, i);
 		char c = CT_HISTORY_LETTERS[code % CT_H_MAX];
 
 		buf[i] = code >= CT_H_MAX ? (char)(c - 'A' + 'a') : c;
@@ -65,7 +85,7 @@ first_rst(const struct ct_history *h)
 	unsigned int n = count(h);
 
 	for (unsigned int i = 0; i < n; i++) {
-		unsigned int code = (unsigned int)(h->v >> (4 * i)) & CODE_MASK;
+		unsigned int code = code_at(h, i);
 
 		if (code % CT_H_MAX == CT_H_RST)
 			return (int)(code / CT_H_MAX);
@@ -77,8 +97,6 @@ enum ct_conn_state
 ct_history_conn_state_tcp(const struct ct_history *h)
 {
 	const unsigned int o = CT_DIR_ORIG, r = CT_DIR_REPLY;
-	const uint64_t reply_any = (((uint64_t)1 << CT_H_MAX) - 1)
-	                           << (CT_HISTORY_SEEN_SHIFT + CT_H_MAX);
 	int rst;
 
 	if (!ct_history_seen(h, o, CT_H_SYN)) {
@@ -99,7 +117,7 @@ ct_history_conn_state_tcp(const struct ct_history *h)
 			return CT_CS_RSTOS0;
 		if (ct_history_seen(h, o, CT_H_FIN))
 			return CT_CS_SH;
-		return (h->v & reply_any) == 0 ? CT_CS_S0 : CT_CS_OTH;
+		return h->seen[r] == 0 ? CT_CS_S0 : CT_CS_OTH;
 	}
 	rst = first_rst(h);
 	if (rst >= 0)

@@ -19,9 +19,10 @@
  *
  * Thread-safety: a struct ct_history belongs to its flow's worker; the functions are pure.
  *
- * Design: 8 bytes per flow: 12 kinds (6 letters x 2 directions), a bit each for "seen", and the
- * order as 4-bit codes, so ct_history_add() costs a few ALU operations and one branch once every
- * kind the flow sends has been seen (the common case).
+ * Design: 8 bytes per flow: the order as 4-bit codes (12 kinds: 6 letters x 2 directions) and a
+ * byte of letters seen per direction, so ct_history_add() is a load, a test and a branch not
+ * taken once every kind the flow sends has been seen (the common case); the letters of a
+ * segment come from a 16-entry table.
  */
 
 #include <stddef.h>
@@ -54,32 +55,35 @@ enum ct_history_letter {
 #define CT_HISTORY_SIZE (CT_HISTORY_LEN + 1)
 
 /**
- * Bits 0..47: the codes in order, 4 bits each, the first in bits 0..3; bits 48..59: the kinds
- * seen (bit 48 + code). Zero: nothing seen.
+ * The codes in order, two 4-bit codes a byte (the first in the low nibble of code[0]), and per
+ * direction the letters seen (bit = letter). Zero: nothing seen.
  */
 struct ct_history {
-	uint64_t v;
+	uint8_t code[CT_HISTORY_LEN / 2];
+	uint8_t seen[CT_DIR_MAX];
 };
 
-#define CT_HISTORY_SEEN_SHIFT 48
+/* Letters of the flag combinations of FIN, SYN, RST (bits 0..2) and ACK (bit 3), no payload. */
+#define CT_HISTORY_SYN_L(f, a) ((f)&CT_TCPF_SYN ? ((a) ? 1u << CT_H_SYNACK : 1u << CT_H_SYN) : 0u)
+#define CT_HISTORY_L(f, a)                                                                         \
+	(CT_HISTORY_SYN_L(f, a) | ((f)&CT_TCPF_FIN ? 1u << CT_H_FIN : 0u) |                        \
+	 ((f)&CT_TCPF_RST ? 1u << CT_H_RST : 0u) | ((a) && !(f) ? 1u << CT_H_ACK : 0u))
 
 /** The letter mask of a TCP segment of @p len payload bytes with flags @p flags (CT_TCPF_*). */
 static inline unsigned int
 ct_history_tcp_letters(uint8_t flags, uint16_t len)
 {
-	unsigned int m = 0;
+	/* index: FIN SYN RST ACK (flags bits 0, 1, 2, 4) */
+	static const uint8_t tbl[16] = {
+	        CT_HISTORY_L(0, 0), CT_HISTORY_L(1, 0), CT_HISTORY_L(2, 0), CT_HISTORY_L(3, 0),
+	        CT_HISTORY_L(4, 0), CT_HISTORY_L(5, 0), CT_HISTORY_L(6, 0), CT_HISTORY_L(7, 0),
+	        CT_HISTORY_L(0, 1), CT_HISTORY_L(1, 1), CT_HISTORY_L(2, 1), CT_HISTORY_L(3, 1),
+	        CT_HISTORY_L(4, 1), CT_HISTORY_L(5, 1), CT_HISTORY_L(6, 1), CT_HISTORY_L(7, 1),
+	};
+	unsigned int m = tbl[(flags & 0x07) | (flags & CT_TCPF_ACK) >> 1];
 
-	if (flags & CT_TCPF_SYN)
-		m |= (flags & CT_TCPF_ACK) ? 1u << CT_H_SYNACK : 1u << CT_H_SYN;
-	if (len != 0)
-		m |= 1u << CT_H_DATA;
-	else if ((flags & (CT_TCPF_SYN | CT_TCPF_FIN | CT_TCPF_RST | CT_TCPF_ACK)) == CT_TCPF_ACK)
-		m |= 1u << CT_H_ACK;
-	if (flags & CT_TCPF_FIN)
-		m |= 1u << CT_H_FIN;
-	if (flags & CT_TCPF_RST)
-		m |= 1u << CT_H_RST;
-	return m;
+	/* payload: D instead of a pure ACK's A */
+	return len != 0 ? (m & ~(1u << CT_H_ACK)) | 1u << CT_H_DATA : m;
 }
 
 /** Append what was not seen yet of @p letters (a mask) sent in direction @p dir (slow path). */
@@ -89,9 +93,7 @@ void ct_history_append(struct ct_history *h, unsigned int dir, unsigned int lett
 static inline void
 ct_history_add(struct ct_history *h, unsigned int dir, unsigned int letters)
 {
-	uint64_t bits = (uint64_t)letters << (CT_HISTORY_SEEN_SHIFT + CT_H_MAX * (dir & 1));
-
-	if (__builtin_expect((bits & ~h->v) != 0, 0))
+	if (__builtin_expect((letters & ~(unsigned int)h->seen[dir & 1]) != 0, 0))
 		ct_history_append(h, dir, letters);
 }
 
@@ -99,7 +101,7 @@ ct_history_add(struct ct_history *h, unsigned int dir, unsigned int letters)
 static inline int
 ct_history_seen(const struct ct_history *h, unsigned int dir, enum ct_history_letter l)
 {
-	return (h->v >> (CT_HISTORY_SEEN_SHIFT + CT_H_MAX * (dir & 1) + l)) & 1;
+	return (h->seen[dir & 1] >> l) & 1;
 }
 
 /** Write the history string (at most CT_HISTORY_LEN letters + NUL) into @p buf. @return buf. */

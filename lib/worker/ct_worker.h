@@ -47,6 +47,7 @@
 #include "ct_history.h"
 #include "ct_l4.h"
 #include "ct_parse.h"
+#include "ct_report.h"
 #include "ct_stats.h"
 #include "ct_table.h"
 #include "ct_tcp.h"
@@ -148,6 +149,26 @@ struct ct_flow_end {
 #ifndef __cplusplus
 _Static_assert(sizeof(struct ct_flow_end) == 128, "a flow-end record is two cache lines");
 #endif
+
+/**
+ * The report view of flow @p f with key @p k (lcore and expires_in_s left 0: the caller's).
+ */
+void ct_flow_report(const struct ct_flow_key *k, const struct ct_flow *f,
+                    struct ct_report_flow *fi);
+
+/**
+ * The export view of flow-end record @p r: its report view, binary addresses (client first),
+ * TCP flags, end reason, history string and conn_state. first_ms, last_ms and fi.lcore are left
+ * 0 for the caller, who knows its clock (ct_tick64() widens the record's 32-bit ticks).
+ */
+void ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e);
+
+/** The 64-bit tick whose low 32 bits are @p t32, at or before the 64-bit tick @p ref. */
+static inline uint64_t
+ct_tick64(uint64_t ref, uint32_t t32)
+{
+	return ref - (uint32_t)((uint32_t)ref - t32);
+}
 
 /** Per-packet outcome written to the verdicts array of ct_worker_process_burst(). */
 enum ct_worker_verdict {
