@@ -4,7 +4,8 @@
 # arguments and fails unless its last line is `RESULT mpps=.. cycles_per_pkt=.. cps=..
 # bytes_per_flow..` with mpps > 0, cycles_per_pkt > 0 and bytes_per_flow in (0, MAX] (MAX:
 # $BENCH_MAX_BYTES_PER_FLOW, default 128, the target), and no packet of the synthetic workload
-# was judged malformed, nor invalid outside a flood (verdicts line).
+# was judged malformed, nor invalid outside a flood (verdicts line). With --export, every
+# flow-end record queued must have been consumed, none dropped.
 max=${BENCH_MAX_BYTES_PER_FLOW:-128}
 out=$("$@" 2>&1)
 rc=$?
@@ -21,6 +22,9 @@ printf '%s\n' "$last" | awk -v max="$max" '
 		if (v["cycles_per_pkt"] <= 0) { print "FAIL: cycles_per_pkt <= 0"; exit 1 }
 		if (v["bytes_per_flow"] <= 0 || v["bytes_per_flow"] > max + 0) {
 			print "FAIL: bytes_per_flow " v["bytes_per_flow"] " not in (0, " max "]"; exit 1 }
+		if (n["export_records"] && (v["export_records"] <= 0 || v["export_dropped"] != 0 ||
+		    v["export_consumed"] != v["export_records"])) {
+			print "FAIL: flow-end records lost or not consumed"; exit 1 }
 	}' || exit 1
 # A synthetic workload of well-formed connections must have no malformed packet, and outside a
 # flood no invalid one either.

@@ -27,6 +27,7 @@
 #include "ct_tcp.h"
 #include "ct_worker.h"
 
+#include "bench_export.h"
 #include "bench_gen.h"
 
 #define BURST_MAX    64
@@ -57,6 +58,8 @@ struct opts {
 	int no_stagger;         /* 1: every lifecycle slot starts at round 0, no warm-up */
 	int dump_states;        /* 1: print the flows per conntrack state at the end */
 	int quiet;
+	int export_mode;          /* --export: BENCH_EXPORT_* */
+	unsigned int export_ring; /* --export-ring */
 };
 
 struct counts {
@@ -105,7 +108,11 @@ usage(const char *prog)
 	       "                       only, ISNs spaced so the pcap stays valid when looped\n"
 	       "  --loop-tuples T      loopable: 4-tuples per slot (default 1)\n"
 	       "  --no-stagger         lifecycle: all slots in step from round 0 (no warm-up)\n"
-	       "  --dump-states        print the flows in each conntrack state at the end\n",
+	       "  --dump-states        print the flows in each conntrack state at the end\n"
+	       "  --export MODE        flow-end records to a consumer thread: ring (taken and\n"
+	       "                       dropped), json (JSON lines to /dev/null), ipfix (IPFIX\n"
+	       "                       over UDP to 127.0.0.1); default none\n"
+	       "  --export-ring N      records the ring holds (default 16384)\n",
 	       prog, BURST_MAX);
 }
 
@@ -163,6 +170,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        {"timeout-ms", required_argument, NULL, 'M'},
 	        {"loopable", no_argument, NULL, 'L'},
 	        {"loop-tuples", required_argument, NULL, 'U'},
+	        {"export", required_argument, NULL, 'X'},
+	        {"export-ring", required_argument, NULL, 'R'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -180,6 +189,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        .payload = 10,
 	        .flood_ratio = 0.9,
 	        .loop_tuples = 1,
+	        .export_ring = 16384,
 	};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -253,6 +263,16 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'D':
 			o->dump_states = 1;
+			break;
+		case 'X':
+			o->export_mode = bench_export_mode(optarg);
+			if (o->export_mode < 0) {
+				fprintf(stderr, "--export: none, ring, json or ipfix\n");
+				return -1;
+			}
+			break;
+		case 'R':
+			o->export_ring = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
 		case 'h':
 			usage(argv[0]);
@@ -693,6 +713,7 @@ main(int argc, char **argv)
 	struct ct_worker_params wp;
 	struct ct_lcore_stats st;
 	struct tl_pcap pc;
+	struct bench_export ex;
 	struct rte_mempool *mp;
 	uint64_t tsc_hz, nmbuf;
 	double secs, mpps, cpp, cps, bpf;
@@ -732,6 +753,12 @@ main(int argc, char **argv)
 	        .tcp = &b.tcp,
 	        .now = 0,
 	};
+	if (bench_export_start(&ex, b.o.export_mode, b.o.export_ring) < 0) {
+		fprintf(stderr, "--export %s: cannot set up the ring or the consumer\n",
+		        bench_export_name(b.o.export_mode));
+		return 1;
+	}
+	wp.records = ex.ring;
 	b.w = ct_worker_create(&wp);
 	if (b.w == NULL) {
 		fprintf(stderr, "ct_worker_create (capacity %" PRIu64 "): %s\n", b.o.table_size,
@@ -806,10 +833,24 @@ main(int argc, char **argv)
 			printf(" %s=%" PRIu64, ct_class_name(s), n[s]);
 		printf("\n");
 	}
+	if (b.o.export_mode != BENCH_EXPORT_NONE) {
+		bench_export_stop(&ex);
+		printf("export: %s, records queued=%" PRIu64 " dropped=%" PRIu64
+		       " consumed=%" PRIu64 " ipfix_messages=%" PRIu64
+		       " (timed part and warm-up)\n",
+		       bench_export_name(b.o.export_mode), ct_worker_stats(b.w)->export_records,
+		       ct_worker_stats(b.w)->export_dropped, ex.consumed, ex.msgs);
+	}
 	printf("Mpps %.3f  cycles/pkt %.1f  connections/s %.0f  bytes/flow %.1f\n", mpps, cpp, cps,
 	       bpf);
-	printf("RESULT mpps=%.3f cycles_per_pkt=%.1f cps=%.0f bytes_per_flow=%.1f\n", mpps, cpp,
-	       cps, bpf);
+	printf("RESULT mpps=%.3f cycles_per_pkt=%.1f cps=%.0f bytes_per_flow=%.1f", mpps, cpp, cps,
+	       bpf);
+	if (b.o.export_mode != BENCH_EXPORT_NONE)
+		printf(" export_records=%" PRIu64 " export_dropped=%" PRIu64
+		       " export_consumed=%" PRIu64,
+		       ct_worker_stats(b.w)->export_records, ct_worker_stats(b.w)->export_dropped,
+		       ex.consumed);
+	printf("\n");
 	fflush(stdout);
 	ct_worker_free(b.w);
 	rte_mempool_free(mp);
