@@ -171,34 +171,64 @@ export_thread(void *arg)
 	return NULL;
 }
 
-/* Open --ipfix HOST:PORT ([v6]:PORT) as a connected UDP socket. @return 0 or -1 (printed). */
+/*
+ * Split --ipfix HOST:PORT ([IPv6]:PORT) into @p host (size HOST_MAX) and @p port (1..65535).
+ * @return 0, or -1 with one message printed.
+ */
+#define HOST_MAX 256
 static int
-ipfix_open(struct exporter *x, const char *spec)
+ipfix_split(const char *spec, char *host, char *port)
 {
-	char host[256];
-	const char *port, *h = spec;
+	const char *colon = strrchr(spec, ':'), *h = spec;
+	unsigned long p;
 	size_t hl;
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP};
-	struct addrinfo *res = NULL, *a;
-	int err;
+	char *end;
 
-	port = strrchr(spec, ':');
-	if (port == NULL || port[1] == '\0' || port == spec) {
+	if (colon == NULL || colon[1] == '\0' || colon == spec) {
 		fprintf(stderr, "synfin: --ipfix %s: expected HOST:PORT (or [IPv6]:PORT)\n", spec);
 		return -1;
 	}
-	hl = (size_t)(port - spec);
+	p = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || p == 0 || p > 65535 || colon[1] < '0' || colon[1] > '9') {
+		fprintf(stderr, "synfin: --ipfix %s: the port must be a number in 1..65535\n",
+		        spec);
+		return -1;
+	}
+	hl = (size_t)(colon - spec);
 	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
 		h = spec + 1;
 		hl -= 2;
 	}
-	if (hl >= sizeof(host)) {
-		fprintf(stderr, "synfin: --ipfix %s: host name too long\n", spec);
+	if (hl == 0 || hl >= HOST_MAX) {
+		fprintf(stderr, "synfin: --ipfix %s: no host, or a host name too long\n", spec);
 		return -1;
 	}
 	memcpy(host, h, hl);
 	host[hl] = '\0';
-	err = getaddrinfo(host, port + 1, &hints, &res);
+	snprintf(port, 6, "%lu", p);
+	return 0;
+}
+
+int
+sf_export_check(const struct sf_config *cfg)
+{
+	char host[HOST_MAX], port[6];
+
+	return cfg->ipfix != NULL && ipfix_split(cfg->ipfix, host, port) < 0 ? -EINVAL : 0;
+}
+
+/* Open --ipfix HOST:PORT ([v6]:PORT) as a connected UDP socket. @return 0 or -1 (printed). */
+static int
+ipfix_open(struct exporter *x, const char *spec)
+{
+	char host[HOST_MAX], port[6];
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_protocol = IPPROTO_UDP};
+	struct addrinfo *res = NULL, *a;
+	int err;
+
+	if (ipfix_split(spec, host, port) < 0)
+		return -1;
+	err = getaddrinfo(host, port, &hints, &res);
 	if (err != 0) {
 		fprintf(stderr, "synfin: --ipfix %s: %s\n", spec, gai_strerror(err));
 		return -1;

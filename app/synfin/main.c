@@ -364,6 +364,8 @@ main(int argc, char **argv)
 	sep = early_args(&sf.cfg, argc, argv);
 	if (sep < 0)
 		return sep == -1 ? 0 : 2;
+	if (sf_export_check(&sf.cfg) < 0)
+		return 2;
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
 		fprintf(stderr, "synfin: EAL initialisation failed: %s\n", rte_strerror(rte_errno));

@@ -337,6 +337,8 @@ sf_export_on(const struct synfin *sf)
  * message printed).
  */
 int sf_export_start(struct synfin *sf);
+/** Check the export options' syntax before EAL starts (one message). @return 0 or -EINVAL. */
+int sf_export_check(const struct sf_config *cfg);
 void sf_export_stop(struct synfin *sf);
 
 /** Unix time in milliseconds of worker tick @p tick (the TSC or the packet clock). */

@@ -54,8 +54,9 @@ ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e)
 
 	memset(e, 0, sizeof(*e));
 	ct_flow_report(&r->key, f, &e->fi);
-	memcpy(e->addr[CT_DIR_ORIG], r->key.addr[c], alen);
-	memcpy(e->addr[CT_DIR_REPLY], r->key.addr[c ^ 1], alen);
+	/* an IPv4 key holds ::ffff:a.b.c.d: the address is the last 4 bytes */
+	memcpy(e->addr[CT_DIR_ORIG], r->key.addr[c] + 16 - alen, alen);
+	memcpy(e->addr[CT_DIR_REPLY], r->key.addr[c ^ 1] + 16 - alen, alen);
 	memcpy(e->tcp_flags, r->ext.tcp_flags, sizeof(e->tcp_flags));
 	e->end_reason = r->reason;
 	ct_history_format(&r->ext.hist, e->history, sizeof(e->history));

@@ -606,6 +606,21 @@ Test(worker, records_closed_idle_and_the_cold_part)
 	cr_expect_eq(e[1].ext.tcp_flags[CT_DIR_ORIG], SYN | ACK | PSH | FIN);
 	cr_expect_eq(e[1].ext.tcp_flags[CT_DIR_REPLY], SYN | ACK | PSH | FIN);
 	cr_expect_eq(ntohs(e[1].key.port[0]) + ntohs(e[1].key.port[1]), 40000 + 80);
+	{
+		/* The export view: IPv4 addresses in 4 bytes, the client first. */
+		static const uint8_t cli[4] = {10, 0, 0, 1}, srv[4] = {10, 0, 0, 2};
+		struct ct_export_flow x;
+
+		ct_flow_end_export(&e[1], &x);
+		cr_expect_eq(memcmp(x.addr[CT_DIR_ORIG], cli, 4), 0, "client address");
+		cr_expect_eq(memcmp(x.addr[CT_DIR_REPLY], srv, 4), 0, "server address");
+		cr_expect_str_eq(x.fi.src, "10.0.0.1");
+		cr_expect_eq(x.fi.dport, 80);
+		cr_expect_str_eq(x.history, "ShADdFf");
+		cr_expect_eq(x.conn_state, CT_CS_SF);
+		cr_expect_eq(x.end_reason, CT_END_CLOSED);
+		cr_expect_eq(x.tcp_flags[CT_DIR_REPLY], SYN | ACK | PSH | FIN);
+	}
 	cr_expect_eq(ct_worker_stats(w)->export_records, 2);
 	cr_expect_eq(ct_worker_stats(w)->export_dropped, 0);
 	ct_worker_free(w);
