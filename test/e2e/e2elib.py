@@ -3,17 +3,23 @@
 frames with correct checksums (or none, for fuzz seeds), classic microsecond pcap writing and
 reading, the synfin command line with the EAL options every test uses (-l 0 --no-pci --no-huge
 -m 512 --no-shconf --log-level=error, an optional --file-prefix), running and stopping it, its
---flows-json output, and a failure counter with the case dispatch of the e2e scripts. Used by
+--flows-json output, nfdump's collector (nfcapd on loopback, read back with nfdump), and a
+failure counter with the case dispatch of the e2e scripts. Used by
 test/e2e/*.py, test/fuzz/mkcorpus.py and test/real/live.py (those two put test/e2e on sys.path).
 """
 
 import ipaddress
 import json
+import os
+import re
+import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 FIN, SYN, RST, PSH, ACK, URG = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 MAC_A = bytes.fromhex("020000000001")
@@ -248,3 +254,120 @@ def main_cases(doc, cases, ck):
         cases[case](exe, tmp)
     print(f"e2e {case}:", "FAILED" if ck.failed else "ok", f"({ck.failed} failures)")
     return 1 if ck.failed else 0
+
+
+# ---- nfdump's collector ----
+
+# proto src sport dst dport in-packets in-bytes out-packets out-bytes, plain numbers (-N)
+NFDUMP_FMT = "fmt:%pr %sa %sp %da %dp %ipkt %ibyt %opkt %obyt"
+
+
+def nfdump_missing():
+    """The nfdump tools (nfcapd, nfdump) that are not installed (Debian package nfdump)."""
+    return [t for t in ("nfcapd", "nfdump") if shutil.which(t) is None]
+
+
+def free_udp_port():
+    """A UDP port of 127.0.0.1 free when asked."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def udp_socket(port):
+    """(found, receive queue bytes, drops) of the socket bound to 127.0.0.1:port in
+    /proc/net/udp."""
+    want = f"0100007F:{port:04X}"
+    with open("/proc/net/udp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == want:
+                return True, int(fields[4].split(":")[1], 16), int(fields[-1])
+    return False, 0, 0
+
+
+def wait_for(cond, seconds):
+    """Polls cond every 50 ms for up to seconds: its last value."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+class Nfcapd:
+    """nfcapd listening on a free UDP port of 127.0.0.1, writing into DIR/NAME/ (one file: -t
+    3600 rotates none within a test; SIGTERM writes it out). Failures count on ck."""
+
+    def __init__(self, tmp, ck, name="nfcapd"):
+        self.ck = ck
+        self.dir = os.path.join(tmp, name)
+        os.mkdir(self.dir)
+        self.port = free_udp_port()
+        self.log_path = self.dir + ".log"
+        with open(self.log_path, "w") as log:
+            self.p = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(self.port),
+                                       "-w", self.dir, "-t", "3600"], stdout=log,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.ok = ck.check(wait_for(lambda: udp_socket(self.port)[0] or self.p.poll()
+                                    is not None, 10) and self.p.poll() is None,
+                           f"nfcapd does not listen on 127.0.0.1:{self.port}")
+
+    def addr(self):
+        """HOST:PORT to send to."""
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        """Waits until nfcapd has read every datagram (its socket's receive queue is empty;
+        none dropped), stops it with SIGTERM: (its log, the path of its one flow file), or
+        (log, None)."""
+        ck = self.ck
+        if self.ok and self.p.poll() is None:
+            ck.check(wait_for(lambda: udp_socket(self.port)[1] == 0, 10),
+                     "nfcapd left datagrams unread")
+            drops = udp_socket(self.port)[2]
+            ck.check(drops == 0, f"nfcapd's socket dropped {drops} datagrams")
+            time.sleep(0.3)
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            ck.fail("nfcapd did not exit within 30 s of SIGTERM")
+        with open(self.log_path) as f:
+            log = f.read()
+        ck.check(self.p.returncode == 0, f"nfcapd exited with {self.p.returncode}", log)
+        files = [n for n in os.listdir(self.dir)
+                 if n.startswith("nfcapd.") and "current" not in n]
+        if not ck.check(len(files) == 1, f"want one nfcapd file, found {os.listdir(self.dir)}"):
+            return log, None
+        return log, os.path.join(self.dir, files[0])
+
+
+def nfcapd_counts(log):
+    """(flows, sequence errors) of nfcapd's exit summary in its log, or None."""
+    m = re.search(r"Flows: (\d+).*Sequence Errors: (\d+)", log)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def nfdump_flows(path, ck):
+    """The flows of nfcapd file path as nfdump -N prints them in NFDUMP_FMT, one string each
+    (fields single-spaced; ICMP's destination port type.code turned back into type << 8 |
+    code), or None (the failure counted on ck)."""
+    r = subprocess.run(["nfdump", "-r", path, "-N", "-q", "-o", NFDUMP_FMT],
+                       capture_output=True, text=True, timeout=30)
+    if not ck.check(r.returncode == 0, f"nfdump exited with {r.returncode}", r.stderr):
+        return None
+    out = []
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        if len(f) == 9 and "." in f[4] and f[0] in ("1", "58"):
+            t, c = f[4].split(".")
+            f[4] = str(int(t) << 8 | int(c))
+        out.append(" ".join(f))
+    return out
