@@ -8,7 +8,7 @@
  * between bursts runs the requests control threads post (ct_worker_serve(): flush, timeouts,
  * stop/start), so only the lcore itself writes its worker's and its context's state. The clock is the worker's (CT_WORKER_HZ ticks
  * per second): TSC-derived, or the RX timestamps in ticks since the first packet the application
- * saw (monotonic per lcore).
+ * saw (monotonic per lcore; a burst is tracked in runs of packets of one tick).
  */
 
 #include <errno.h>
@@ -170,27 +170,49 @@ assign_queues(struct synfin *sf)
 	return 0;
 }
 
-/* Packet clock: the burst's newest timestamp in ticks since the origin, never going back. */
+/* Packet clock: the tick of one packet's RX timestamp since the origin, never below @p floor. */
 static inline uint64_t
-packet_clock(struct synfin *sf, struct sf_lcore *lc, struct rte_mbuf **pkts, uint16_t n)
+packet_tick(struct synfin *sf, const struct rte_mbuf *m, uint64_t floor)
 {
-	uint64_t ticks = 0, now;
+	uint64_t ticks =
+	        *RTE_MBUF_DYNFIELD(m, sf->ts_dynfield, rte_mbuf_timestamp_t *) / sf->ts_div;
+	uint64_t origin = __atomic_load_n(&clock_origin, __ATOMIC_RELAXED), now;
 
-	for (uint16_t i = 0; i < n; i++) {
-		uint64_t t = *RTE_MBUF_DYNFIELD(pkts[i], sf->ts_dynfield, rte_mbuf_timestamp_t *);
-
-		if (t > ticks)
-			ticks = t;
-	}
-	ticks /= sf->ts_div;
-	if (unlikely(__atomic_load_n(&clock_origin, __ATOMIC_RELAXED) == 0)) {
+	if (unlikely(origin == 0)) {
 		uint64_t zero = 0;
 
 		__atomic_compare_exchange_n(&clock_origin, &zero, ticks + 1, false,
 		                            __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		origin = __atomic_load_n(&clock_origin, __ATOMIC_RELAXED);
 	}
-	now = ticks + 1 >= clock_origin ? ticks + 1 - clock_origin + 1 : lc->now;
-	return now > lc->now ? now : lc->now;
+	now = ticks + 1 >= origin ? ticks + 1 - origin + 1 : floor;
+	return now > floor ? now : floor;
+}
+
+/*
+ * Packet clock: the burst in runs of packets of the same tick, each tracked at its own time and
+ * the timers advanced before it, so a replay sees time move packet by packet (to the ms) as a
+ * live run does, whatever the burst size: a UDP stream's 2 s, a flow's first and last packet.
+ */
+static void
+track_packet_clock(struct synfin *sf, struct sf_lcore *lc, struct rte_mbuf **pkts, uint16_t n,
+                   uint8_t *verdicts)
+{
+	uint16_t i = 0;
+
+	while (i < n) {
+		uint64_t now = packet_tick(sf, pkts[i], lc->now);
+		uint16_t j = i + 1;
+
+		while (j < n && packet_tick(sf, pkts[j], now) == now)
+			j++;
+		if (now != lc->now) {
+			__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
+			ct_worker_tick(lc->w, now);
+		}
+		ct_worker_process_burst(lc->w, pkts + i, j - i, now, verdicts + i);
+		i = j;
+	}
 }
 
 /*
@@ -259,11 +281,16 @@ worker_loop(struct synfin *sf, struct sf_lcore *lc, bool control)
 				if (n == 0)
 					continue;
 				__atomic_store_n(&lc->last_rx_tsc, tsc, __ATOMIC_RELAXED);
-				now = pclock ? packet_clock(sf, lc, pkts, n) : tsc_ticks(tsc);
-				__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
 				uint64_t rx_bytes = ts->rx_bytes;
 
-				ct_worker_process_burst(lc->w, pkts, n, now, verdicts);
+				if (pclock) {
+					track_packet_clock(sf, lc, pkts, n, verdicts);
+					now = lc->now;
+				} else {
+					now = tsc_ticks(tsc);
+					__atomic_store_n(&lc->now, now, __ATOMIC_RELAXED);
+					ct_worker_process_burst(lc->w, pkts, n, now, verdicts);
+				}
 				lc->app.port[port].rx_pkts += n;
 				lc->app.port[port].rx_bytes += ts->rx_bytes - rx_bytes;
 				output(sf, lc, port, pkts, n, verdicts);
