@@ -7,7 +7,9 @@
 # NAME.ss-server.txt, `ss -tan`). Connections are matched by the original-direction 4-tuple.
 # For each one it compares the conntrack state, the assured flag, per-direction packet and byte
 # counters, and synfin's client_state/server_state with the sockets' states (a socket absent
-# from ss is CLOSED). Differences listed in known-differences.txt are "explained"; any other
+# from ss is CLOSED). UDP and ICMP echo entries (no state word in conntrack -L) compare as the
+# class their flags give (UDP_UNREPLIED, UDP_REPLIED, UDP_ASSURED, ICMP_UNREPLIED,
+# ICMP_REPLIED), ICMP paired by addresses and identifier. Differences listed in known-differences.txt are "explained"; any other
 # difference fails the scenario and makes the exit status non-zero. Python 3 stdlib only.
 """Usage: compare.py [--out DIR] [--flows-dir DIR] [--known FILE] [-v] [SCENARIO ...]
 
@@ -65,20 +67,39 @@ def conn_str(t):
 # ------------------------------------------------------------------------------- kernel side
 
 
+def l4_state(proto, flags):
+    """conntrack -L prints no state word for UDP and ICMP: the class follows from its flags
+    as lib/l4 names it (UNREPLIED, REPLIED, ASSURED)."""
+    if "UNREPLIED" in flags:
+        return proto.upper() + "_UNREPLIED"
+    if proto == "udp" and "ASSURED" in flags:
+        return "UDP_ASSURED"
+    return proto.upper() + "_REPLIED"
+
+
+def flow_key(proto, src, sport, dst, dport, icmp_id=None):
+    """The pairing key: the 4-tuple, or for ICMP echo (src, 'id=N', dst, 'icmp')."""
+    if proto == "icmp":
+        return (src, "id=%s" % icmp_id, dst, "icmp")
+    return (src, sport, dst, dport)
+
+
 def parse_ct_line(line):
-    """One conntrack -L / -E line -> dict, or None when it is not a TCP entry."""
+    """One conntrack -L / -E line -> dict, or None when it is not a TCP, UDP or ICMP entry."""
     line = re.sub(r"^\s*\[\d+\.\d+\]\s*", "", line.strip())  # -o timestamp
     event = None
     m = re.match(r"\[(\w+)\]\s*(.*)$", line)
     if m:
         event, line = m.group(1), m.group(2)
     words = line.split()
-    if len(words) < 4 or words[0] != "tcp":
+    if len(words) < 4 or words[0] not in ("tcp", "udp", "icmp"):
         return None
-    e = {"event": event, "timeout": words[2], "state": words[3], "flags": set(),
-         "orig": {}, "reply": {}}
+    proto = words[0]
+    tcp = proto == "tcp"
+    e = {"event": event, "proto": proto, "timeout": words[2],
+         "state": words[3] if tcp else None, "flags": set(), "orig": {}, "reply": {}}
     side = "orig"
-    for w in words[4:]:
+    for w in words[4 if tcp else 3:]:
         if w.startswith("[") and w.endswith("]"):
             e["flags"].add(w.strip("[]"))
             continue
@@ -87,11 +108,18 @@ def parse_ct_line(line):
             continue
         if k in e[side] and side == "orig":
             side = "reply"
-        if k in ("src", "dst", "sport", "dport", "packets", "bytes"):
+        if k in ("src", "dst", "sport", "dport", "packets", "bytes", "type", "code", "id"):
             if k in e[side]:
                 continue  # zone/other repeats
             e[side][k] = int(v) if k != "src" and k != "dst" else v
     o = e["orig"]
+    if not tcp:
+        e["state"] = l4_state(proto, e["flags"])
+    if proto == "icmp":
+        if not all(k in o for k in ("src", "dst", "id")):
+            return None
+        e["tuple"] = flow_key(proto, o["src"], None, o["dst"], None, o["id"])
+        return e
     if not all(k in o for k in ("src", "sport", "dst", "dport")):
         return None
     e["tuple"] = (o["src"], o["sport"], o["dst"], o["dport"])
@@ -144,10 +172,12 @@ def read_flows(path):
         flows = json.load(f)
     out = {}
     for fl in flows:
-        if fl.get("proto", "tcp") != "tcp":
-            continue
+        proto = fl.get("proto", "tcp")
         o = fl["orig"]
-        out[(o["src"], int(o["sport"]), o["dst"], int(o["dport"]))] = fl
+        if proto in ("tcp", "udp"):
+            out[(o["src"], int(o["sport"]), o["dst"], int(o["dport"]))] = fl
+        elif proto == "icmp":
+            out[flow_key(proto, o["src"], None, o["dst"], None, o["id"])] = fl
     return out
 
 
@@ -218,6 +248,8 @@ def compare_conn(t, ke, fl, ss_c, ss_s):
             # conntrack counts IP bytes; a tracker may count frames (14 more per packet).
             add("bytes", "%s=%s" % (d, kb), "%s=%s" % (d, sb),
                 sb is not None and (sb == kb or (sp == kp and sb == kb + 14 * kp)))
+    if fl.get("proto", "tcp") != "tcp":
+        return res  # sockets' states are TCP's
     src, sport, dst, dport = t
     add("client_state", ss_c.get((src, sport, dst, dport), "CLOSED"),
         norm(fl.get("client_state")))

@@ -19,7 +19,7 @@ ONLY=""
 QUICK=""
 SCENARIOS="normal_close server_close half_close rst_abort refused syn_blackhole
 	simultaneous_close many open timewait_reuse loss tfo_accepted tfo_refused spoofed_rst
-	rst_challenge"
+	rst_challenge udp_dns udp_stream udp_unreach icmp_echo"
 
 usage() {
 	sed -n 's/^# Usage: //p' "$0"
@@ -293,6 +293,53 @@ run_scenario() {
 	return $rc
 }
 
+# run_l4 NAME udp|icmp PORT SERVER(0|1) CLIENT_ARGS...: a UDP or ICMP scenario (l4app.py);
+# the capture takes the port's UDP and every ICMP packet, conntrack -L the protocol's entries.
+run_l4() {
+	local name=$1 proto=$2 port=$3 with_server=$4
+	shift 4
+	local base=$OUT/$name srv="" ev td cl filt
+	local -a sel
+	rm -f "$base".*
+	if [ "$proto" = udp ]; then
+		filt="udp port $port or icmp"
+		sel=(-p udp --dport "$port")
+	else
+		filt="icmp"
+		sel=(-p icmp)
+	fi
+	log "$name ($proto $port): $*"
+	if [ "$with_server" = 1 ]; then
+		spawn ip netns exec "$NS_S" timeout 170 python3 "$HERE/l4app.py" udpserver --addr $S_ADDR \
+			--port "$port" >"$base.server.log" 2>&1
+		srv=$LAST
+		wait_for "$base.server.log" READY 5 "$srv" || { log "$name: server did not start"; return 1; }
+	fi
+	spawn ip netns exec "$NS_R" timeout 170 stdbuf -oL conntrack -E "${sel[@]}" -o timestamp \
+		>"$base.events.txt" 2>"$base.events.err"
+	ev=$LAST
+	spawn ip netns exec "$NS_R" timeout 170 tcpdump -i r-c -s 0 -U --immediate-mode -B 8192 -n -Z root \
+		-w "$base.pcap" "$filt" 2>"$base.tcpdump.log"
+	td=$LAST
+	wait_for "$base.tcpdump.log" "listening on" 5 "$td" || { log "$name: tcpdump did not start"; return 1; }
+	sleep 0.3
+	spawn ip netns exec "$NS_C" timeout 30 python3 "$HERE/l4app.py" "$@" --src $C_ADDR --dst $S_ADDR \
+		>"$base.client.log" 2>&1
+	cl=$LAST
+	local rc=0
+	wait_for "$base.client.log" DONE 30 "$cl" || { log "$name: client did not finish"; rc=1; }
+	sleep 0.3
+	nsx "$NS_R" conntrack -L "${sel[@]}" >"$base.conntrack.txt" 2>/dev/null
+	sleep 0.1
+	stop "$td"
+	stop "$ev"
+	stop "$cl"
+	[ -n "$srv" ] && stop "$srv"
+	log "$name: $(tcpdump -r "$base.pcap" -n 2>/dev/null | wc -l) packets, client: $(grep DONE "$base.client.log")," \
+		"$(grep -c . "$base.conntrack.txt") conntrack entries"
+	return $rc
+}
+
 scenario() {
 	case "$1" in
 	normal_close) run_scenario "$1" 5001 1 20 --sport 41001 --cmd cc ;;
@@ -310,6 +357,10 @@ scenario() {
 	tfo_refused) run_scenario "$1" 5013 1 20 --sport 41015 --cmd tforot,tfo ;;
 	spoofed_rst) run_scenario "$1" 5014 1 20 --sport 41017 --cmd spoofrst ;;
 	rst_challenge) run_scenario "$1" 5015 1 20 --sport 41018 --cmd rstchallenge ;;
+	udp_dns) run_l4 "$1" udp 5301 1 dns --sport 41301 --port 5301 ;;
+	udp_stream) run_l4 "$1" udp 5302 1 stream --sport 41302 --port 5302 --count 8 --interval 0.4 ;;
+	udp_unreach) run_l4 "$1" udp 5303 0 unreach --sport 41303 --port 5303 ;;
+	icmp_echo) run_l4 "$1" icmp 0 0 ping --id 5304 --count 3 --interval 0.3 ;;
 	quickstart) run_scenario "$1" 5100 1 30 --sport 42000 \
 		--cmd cc,sc,crst,srst,refused@$S_DEAD,half:1000,hold ;;
 	*) log "unknown scenario $1"; return 1 ;;
