@@ -78,15 +78,55 @@ pkt_letters(const struct ct_pkt *pkt)
 	return pkt->l4.len != 0 ? 1u << CT_H_DATA : 0;
 }
 
-/* Records on: what an accepted packet of direction @p dir adds to its flow's cold part. */
-static inline void
-ext_track(struct ct_worker *w, uint32_t pos, const struct ct_pkt *pkt, unsigned int dir)
+/* Records on: whether packet @p pkt of direction @p dir can add nothing to the cold part. */
+static inline bool
+ext_nothing_new(const struct ct_flow *f, const struct ct_pkt *pkt, unsigned int dir)
+{
+	unsigned int has = (unsigned int)f->flags >> dir, t;
+
+	if (pkt->kind != CT_L4K_TCP)
+		return pkt->l4.len == 0 || (has & CT_FLOW_F_HAS_D);
+	t = pkt->seg.flags;
+	if (t & ~(CT_TCPF_ACK | CT_TCPF_PSH))
+		return false;
+	if ((t & CT_TCPF_PSH) && !(has & CT_FLOW_F_HAS_P))
+		return false;
+	if (pkt->seg.len != 0)
+		return (has & CT_FLOW_F_HAS_D) != 0;
+	return (t & CT_TCPF_ACK) ? (has & CT_FLOW_F_HAS_A) != 0 : true;
+}
+
+/*
+ * Records on: what an accepted packet of direction @p dir adds to its flow's cold part. The
+ * common packet of an established flow (an ACK, data, PSH, each already seen from its side) is
+ * answered from the record's flags and never reads the cold line.
+ */
+static __attribute__((noinline)) void
+ext_update(struct ct_worker *w, struct ct_flow *f, uint32_t pos, const struct ct_pkt *pkt,
+           unsigned int dir)
 {
 	struct ct_flow_ext *x = ct_worker_ext(w, pos);
+	unsigned int has = 0;
 
 	if (pkt->kind == CT_L4K_TCP)
 		x->tcp_flags[dir] |= pkt->seg.flags;
 	ct_history_add(&x->hist, dir, pkt_letters(pkt));
+	if (x->tcp_flags[dir] & CT_TCPF_ACK) {
+		has |= (x->hist.seen[dir] & 1u << CT_H_ACK) ? CT_FLOW_F_HAS_A : 0;
+		has |= (x->hist.seen[dir] & 1u << CT_H_DATA) ? CT_FLOW_F_HAS_D : 0;
+	}
+	has |= (x->tcp_flags[dir] & CT_TCPF_PSH) ? CT_FLOW_F_HAS_P : 0;
+	if (pkt->kind != CT_L4K_TCP && (x->hist.seen[dir] & 1u << CT_H_DATA))
+		has |= CT_FLOW_F_HAS_D;
+	f->flags |= (uint8_t)(has << dir);
+}
+
+static inline void
+ext_track(struct ct_worker *w, struct ct_flow *f, uint32_t pos, const struct ct_pkt *pkt,
+          unsigned int dir)
+{
+	if (!ext_nothing_new(f, pkt, dir))
+		ext_update(w, f, pos, pkt, dir);
 }
 
 /*
@@ -134,7 +174,7 @@ flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uin
 		struct ct_flow_ext *x = ct_worker_ext(w, (uint32_t)pos);
 
 		*x = (struct ct_flow_ext){.first_seen = (uint32_t)now};
-		ext_track(w, (uint32_t)pos, pkt, CT_DIR_ORIG);
+		ext_track(w, f, (uint32_t)pos, pkt, CT_DIR_ORIG);
 	}
 	ct_table_arm(w->table, (uint32_t)pos, now);
 	ct_worker_count_state(w, st.tcp.state, +1);
@@ -176,7 +216,7 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		f->last_seen = (uint32_t)now;
 		w->stats.accepted++;
 		if (w->records != NULL)
-			ext_track(w, (uint32_t)pos, pkt, dir);
+			ext_track(w, f, (uint32_t)pos, pkt, dir);
 		if (f->tcp.state != old) {
 			w->stats.state_changes++;
 			ct_worker_count_state(w, old, -1);
@@ -200,7 +240,7 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		ct_flow_bytes_add(f, dir, pkt->l3_len);
 		f->last_seen = (uint32_t)now;
 		if (w->records != NULL)
-			ext_track(w, (uint32_t)pos, pkt, dir);
+			ext_track(w, f, (uint32_t)pos, pkt, dir);
 		w->end_reason = CT_END_CLOSED;
 		ct_table_del(w->table, (uint32_t)pos);
 		w->stats.accepted++;

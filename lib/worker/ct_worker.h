@@ -79,6 +79,14 @@ ct_worker_ticks_from_ms(uint64_t ms)
 /** Flow flags (struct ct_flow::flags). */
 #define CT_FLOW_F_SWAPPED 0x01 /**< the client is key endpoint [1] */
 #define CT_FLOW_F_RELATED 0x02 /**< an ICMP error quoted this flow (RELATED) */
+/**
+ * Records on: what the cold part of direction 0 already holds (bit << 1: direction 1), so that
+ * a packet that cannot add to it leaves it untouched and unread: A, the A letter and the ACK
+ * flag; D, the D letter and the ACK flag; P, the PSH flag.
+ */
+#define CT_FLOW_F_HAS_A 0x04
+#define CT_FLOW_F_HAS_D 0x10
+#define CT_FLOW_F_HAS_P 0x40
 
 /** One tracked flow, the worker's record in the flow table: exactly one cache line. */
 struct ct_flow {
