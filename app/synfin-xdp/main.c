@@ -58,8 +58,8 @@ usage(FILE *f)
 	        "      --generic         attach in generic (skb) mode\n"
 	        "  -r, --replay FILE     run every frame of FILE through the program "
 	        "(BPF_PROG_TEST_RUN)\n"
-	        "      --burst N         replay: frames sharing one clock tick (default 32, as "
-	        "synfin)\n"
+	        "      --burst N         replay: frames sharing one clock tick (default 1: each "
+	        "frame at its own time, as synfin)\n"
 	        "      --repeat N        replay: run each frame N times (ns/packet benchmark)\n"
 	        "      --cpu N           replay: run on CPU N\n"
 	        "      --mode MODE       monitor (XDP_PASS everything) or inline\n"
@@ -487,9 +487,10 @@ test_run(struct sx *sx, int fd, const uint8_t *data, uint32_t len, uint64_t *ns)
 }
 
 /*
- * Every frame of the capture through the program: frames in bursts of sx->burst, each burst
- * at its newest timestamp in ms since the first (synfin's packet clock, which starts at 1), the
- * sweep after each burst. @return exit status.
+ * Every frame of the capture through the program: frames in bursts of sx->burst (default 1:
+ * each frame at its own time, as synfin's packet clock), each burst at its newest timestamp in
+ * ms since the first (synfin's packet clock starts at 1), the sweep when the clock advances
+ * (as synfin's timers: at most once a tick). @return exit status.
  */
 static int
 run_replay(struct sx *sx)
@@ -530,8 +531,11 @@ run_replay(struct sx *sx)
 		if (origin == 0)
 			origin = newest + 1;
 		now = newest + 1 >= origin ? newest + 1 - origin + 1 : sx->now;
-		if (now > sx->now)
+		if (now > sx->now) {
+			/* the timers first, as synfin advances them before the packets of a tick */
 			sx->now = now;
+			sx_sweep(sx, sx->now);
+		}
 		sx->skel->bss->now_ms = sx->now;
 		for (unsigned int i = 0; i < k && rc == 0; i++) {
 			int err;
@@ -555,10 +559,9 @@ run_replay(struct sx *sx)
 			}
 			n++;
 		}
-		sx_sweep(sx, sx->now);
 	}
 	fclose(p.f);
-	if (n != 0 && sx->repeat > 1) {
+	if (n != 0) { /* the kernel's own timing of the runs */
 		sx->ns_per_pkt = (double)ns / ((double)n * sx->repeat);
 		printf("synfin-xdp: %" PRIu64 " frames x %u runs: %.1f ns per packet "
 		       "(BPF_PROG_TEST_RUN)\n",
@@ -576,7 +579,7 @@ main(int argc, char **argv)
 
 	sx.conf.tcp = ct_tcp_conf_default;
 	sx.table_size = CT_XDP_FLOWS_DEFAULT;
-	sx.burst = 32;
+	sx.burst = 1;
 	sx.repeat = 1;
 	sx.cpu = -1;
 	if (parse_args(&sx, argc, argv) < 0)
