@@ -284,6 +284,18 @@ sf_export_start(struct synfin *sf)
 	return 0;
 }
 
+/* Close the flow log (not stdout) and the IPFIX socket; a failing fclose is a log error. */
+static void
+outputs_close(struct exporter *x)
+{
+	if (x->log != NULL && !x->log_is_stdout && fclose(x->log) != 0 && x->log_error == 0)
+		x->log_error = errno;
+	x->log = NULL;
+	if (x->sock >= 0)
+		close(x->sock);
+	x->sock = -1;
+}
+
 /* A flow still open at shutdown. */
 static int
 open_flow(void *arg, const struct sf_lcore *lc, const struct ct_flow_key *k,
@@ -311,12 +323,7 @@ sf_export_stop(struct synfin *sf)
 	struct ct_lcore_stats s;
 
 	if (!x->running) { /* start failed: close what it opened */
-		if (x->log != NULL && !x->log_is_stdout)
-			fclose(x->log);
-		x->log = NULL;
-		if (x->sock >= 0)
-			close(x->sock);
-		x->sock = -1;
+		outputs_close(x);
 		return;
 	}
 	__atomic_store_n(&x->stop, true, __ATOMIC_RELEASE);
@@ -332,16 +339,11 @@ sf_export_stop(struct synfin *sf)
 		printf(", %" PRIu64 " IPFIX messages to %s, %" PRIu64 " send errors", x->msgs,
 		       sf->cfg.ipfix, x->send_errors);
 	printf("\n");
-	if (x->log != NULL && !x->log_is_stdout && fclose(x->log) != 0 && x->log_error == 0)
-		x->log_error = errno;
+	outputs_close(x);
 	if (x->log_error != 0) {
 		fprintf(stderr, "synfin: --flow-log %s: %s\n", sf->cfg.flow_log,
 		        strerror(x->log_error));
 		sf->exit_code = 1;
 	}
-	x->log = NULL;
-	if (x->sock >= 0)
-		close(x->sock);
-	x->sock = -1;
 	fflush(stdout);
 }

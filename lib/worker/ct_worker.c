@@ -170,10 +170,8 @@ flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uin
 	f->pkts[CT_DIR_ORIG] = 1;
 	ct_flow_bytes_add(f, CT_DIR_ORIG, pkt->l3_len);
 	f->last_seen = (uint32_t)now;
-	if (w->records != NULL) {
-		struct ct_flow_ext *x = ct_worker_ext(w, (uint32_t)pos);
-
-		*x = (struct ct_flow_ext){.first_seen = (uint32_t)now};
+	if (w->records != NULL) { /* the table zeroed the cold part with the record */
+		ct_worker_ext(w, (uint32_t)pos)->first_seen = (uint32_t)now;
 		ext_track(w, f, (uint32_t)pos, pkt, CT_DIR_ORIG);
 	}
 	ct_table_arm(w->table, (uint32_t)pos, now);
@@ -183,16 +181,23 @@ flow_new(struct ct_worker *w, struct chunk *c, unsigned int j, uint64_t now, uin
 	return pos;
 }
 
-static inline int
-closing(unsigned int s)
+/* An accepted packet of direction @p dir on flow @p f at @p pos: counters, time, cold part. */
+static inline void
+flow_account(struct ct_worker *w, struct ct_flow *f, int32_t pos, const struct ct_pkt *pkt,
+             enum ct_dir dir, uint64_t now)
 {
-	return s == CT_S_CLOSE || s == CT_S_TIME_WAIT;
+	f->pkts[dir]++;
+	ct_flow_bytes_add(f, dir, pkt->l3_len);
+	f->last_seen = (uint32_t)now;
+	w->stats.accepted++;
+	if (w->records != NULL)
+		ext_track(w, f, (uint32_t)pos, pkt, dir);
 }
 
 /*
  * Track packet @p j on the flow at @p pos (TCP, or lib/l4 for the other kinds: their accepted
- * packets take the same bookkeeping, closing() being false for every L4 class). @return the
- * flow's position afterwards (or -1).
+ * packets take the same bookkeeping, ct_worker_closing() being false for every L4 class).
+ * @return the flow's position afterwards (or -1).
  */
 static int32_t
 flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, uint64_t now,
@@ -211,17 +216,12 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 	else
 		v = ct_tcp_track_fast(&f->tcp, &w->tcp, dir, &pkt->seg, &reason);
 	if (likely(v == CT_VERDICT_ACCEPT)) {
-		f->pkts[dir]++;
-		ct_flow_bytes_add(f, dir, pkt->l3_len);
-		f->last_seen = (uint32_t)now;
-		w->stats.accepted++;
-		if (w->records != NULL)
-			ext_track(w, f, (uint32_t)pos, pkt, dir);
+		flow_account(w, f, pos, pkt, dir, now);
 		if (f->tcp.state != old) {
 			w->stats.state_changes++;
 			ct_worker_count_state(w, old, -1);
 			ct_worker_count_state(w, f->tcp.state, +1);
-			if (closing(f->tcp.state) && !closing(old))
+			if (ct_worker_closing(f->tcp.state) && !ct_worker_closing(old))
 				w->stats.flows_closed++;
 			ct_table_rearm(w->table, (uint32_t)pos, now, old);
 		}
@@ -236,14 +236,9 @@ flow_track(struct ct_worker *w, struct chunk *c, unsigned int j, int32_t pos, ui
 		return flow_new(w, c, j, now, verdict);
 	}
 	if (v == CT_VERDICT_DELETE) {
-		f->pkts[dir]++;
-		ct_flow_bytes_add(f, dir, pkt->l3_len);
-		f->last_seen = (uint32_t)now;
-		if (w->records != NULL)
-			ext_track(w, f, (uint32_t)pos, pkt, dir);
+		flow_account(w, f, pos, pkt, dir, now); /* the RST counts on the record */
 		w->end_reason = CT_END_CLOSED;
 		ct_table_del(w->table, (uint32_t)pos);
-		w->stats.accepted++;
 		w->stats.flows_rst_deleted++;
 		c->moved = true; /* a later packet of this flow in the chunk must not use pos */
 		*verdict = CT_WV_ACCEPT;

@@ -42,12 +42,6 @@ ct_worker_policy_init(struct ct_worker *w)
 	                      ct_l4_embryonic_mask();
 }
 
-static inline int
-closing(unsigned int s)
-{
-	return s == CT_S_CLOSE || s == CT_S_TIME_WAIT;
-}
-
 /* Queue the record of the flow ending at @p pos. */
 static void
 record_end(struct ct_worker *w, uint32_t pos, const struct ct_flow *f, enum ct_table_end why)
@@ -56,7 +50,7 @@ record_end(struct ct_worker *w, uint32_t pos, const struct ct_flow *f, enum ct_t
 
 	switch (why) {
 	case CT_TABLE_END_EXPIRED:
-		e.reason = closing(f->tcp.state) ? CT_END_CLOSED : CT_END_IDLE;
+		e.reason = ct_worker_closing(f->tcp.state) ? CT_END_CLOSED : CT_END_IDLE;
 		break;
 	case CT_TABLE_END_EVICTED:
 		e.reason = CT_END_EVICTED;

@@ -50,6 +50,13 @@ void ct_worker_policy_init(struct ct_worker *w);
 /* ct_worker_ctl.c: the table's end callback: a flow left the table. */
 void ct_worker_flow_end(void *arg, uint32_t pos, const void *rec, enum ct_table_end why);
 
+/* Whether conntrack state @p s is a closing one (CLOSE, TIME_WAIT); false for every L4 class. */
+static inline int
+ct_worker_closing(unsigned int s)
+{
+	return s == CT_S_CLOSE || s == CT_S_TIME_WAIT;
+}
+
 /* The cold part of the flow at @p pos (records on). */
 static inline struct ct_flow_ext *
 ct_worker_ext(struct ct_worker *w, uint32_t pos)
