@@ -3,7 +3,8 @@
  * The .scn loader and runner (tl_scenario.h): a file is read line by line, split into tokens
  * ('#' starts a comment), "scenario" and "conf" lines set up a scenario, every other line is a
  * step (a segment, "->", then the expected endpoint states, conntrack state, verdict and
- * reason); the runner replays the steps through the FSM and compares.
+ * reason) or an "end" line (the record of the flow that ended at the step before it); the runner
+ * replays the steps through the FSM and lib/history and compares.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -239,6 +240,96 @@ bad:
 	return -1;
 }
 
+/* An "end <history> <conn_state> <reason>" line after step @p after. @return 0 or -1. */
+static int
+scn_parse_end(char **tok, int ntok, int line, unsigned int after, struct scn_end *e, char *err,
+              size_t errlen)
+{
+	unsigned int i, seen = 0;
+	const char *l;
+
+	memset(e, 0, sizeof(*e));
+	e->line = line;
+	e->after = after;
+	e->conn_state = -1;
+	e->reason = -1;
+	if (ntok != 4 || strlen(tok[1]) > CT_HISTORY_LEN)
+		goto bad;
+	for (i = 0; tok[1][i] != '\0'; i++) {
+		char c = tok[1][i];
+		unsigned int bit;
+
+		l = strchr(CT_HISTORY_LETTERS, c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+		if (l == NULL)
+			goto bad;
+		bit = 1u << ((unsigned int)(l - CT_HISTORY_LETTERS) + (c >= 'a' ? CT_H_MAX : 0));
+		if (seen & bit)
+			goto bad; /* each letter at most once per direction */
+		seen |= bit;
+	}
+	strcpy(e->history, tok[1]);
+	for (i = 0; i < CT_CS_MAX; i++)
+		if (strcmp(tok[2], ct_conn_state_name(i)) == 0)
+			e->conn_state = (int)i;
+	for (i = 0; i < CT_END_MAX; i++)
+		if (strcmp(tok[3], ct_end_reason_name(i)) == 0)
+			e->reason = (int)i;
+	if (e->conn_state < 0 || (e->reason != CT_END_CLOSED && e->reason != CT_END_REOPENED &&
+	                          e->reason != CT_END_SHUTDOWN))
+		goto bad;
+	return 0;
+bad:
+	scn_err(err, errlen,
+	        "line %d: cannot parse end line (end <history> <conn_state> "
+	        "closed|reopened|shutdown)",
+	        line);
+	return -1;
+}
+
+/*
+ * The flows the verdicts of @p s create and end, against its end lines: one after each DELETE
+ * (closed) and REOPEN (reopened) step, and one after the last step for a flow still open then
+ * (shutdown), in that order. @return 0 or -1.
+ */
+static int
+scn_check_ends(const struct scn *s, const char *path, char *err, size_t errlen)
+{
+	unsigned int i, k = 0, want_after[SCN_MAX_STEPS + 1];
+	int have = 0, want_reason[SCN_MAX_STEPS + 1];
+
+	for (i = 0; i < s->n; i++) {
+		int v = s->step[i].want_verdict;
+
+		if (v == CT_VERDICT_NEW)
+			have = 1;
+		if (v == CT_VERDICT_DELETE || v == CT_VERDICT_REOPEN) {
+			want_after[k] = i;
+			want_reason[k++] = v == CT_VERDICT_DELETE ? CT_END_CLOSED : CT_END_REOPENED;
+			have = v == CT_VERDICT_REOPEN;
+		}
+	}
+	if (have && s->n != 0) {
+		want_after[k] = s->n - 1;
+		want_reason[k++] = CT_END_SHUTDOWN;
+	}
+	for (i = 0; i < k || i < s->nend; i++) {
+		if (i < k && i < s->nend && s->end[i].after == want_after[i] &&
+		    s->end[i].reason == want_reason[i])
+			continue;
+		if (i < k)
+			scn_err(err, errlen,
+			        "%s: scenario %s: flow %u ends after line %d: want "
+			        "'end <history> <conn_state> %s' there",
+			        path, s->name, i + 1, s->step[want_after[i]].line,
+			        ct_end_reason_name((unsigned int)want_reason[i]));
+		else
+			scn_err(err, errlen, "%s:%d: scenario %s has %u flow(s): no flow ends here",
+			        path, s->end[i].line, s->name, k);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 scn_parse_conf(char **tok, int ntok, int line, struct ct_tcp_conf *conf, char *err, size_t errlen)
 {
@@ -287,6 +378,8 @@ scn_load(const char *path, struct scn_file *f, char *err, size_t errlen)
 		if (ntok == 0)
 			continue;
 		if (strcmp(tok[0], "scenario") == 0) {
+			if (cur != NULL && scn_check_ends(cur, path, err, errlen) != 0)
+				goto fail;
 			if (ntok != 2 || f->n == SCN_MAX_PER_FILE ||
 			    strlen(tok[1]) >= SCN_NAME_LEN) {
 				scn_err(err, errlen, "%s:%d: bad scenario line", path, line);
@@ -306,6 +399,18 @@ scn_load(const char *path, struct scn_file *f, char *err, size_t errlen)
 				goto fail;
 			continue;
 		}
+		if (strcmp(tok[0], "end") == 0) {
+			if (cur->n == 0 || cur->nend == SCN_MAX_ENDS) {
+				scn_err(err, errlen, "%s:%d: end line before any step or too many",
+				        path, line);
+				goto fail;
+			}
+			if (scn_parse_end(tok, ntok, line, cur->n - 1, &cur->end[cur->nend], err,
+			                  errlen) != 0)
+				goto fail;
+			cur->nend++;
+			continue;
+		}
 		if (cur->n == SCN_MAX_STEPS) {
 			scn_err(err, errlen, "%s:%d: too many steps", path, line);
 			goto fail;
@@ -315,6 +420,8 @@ scn_load(const char *path, struct scn_file *f, char *err, size_t errlen)
 		cur->n++;
 	}
 	fclose(fp);
+	if (cur != NULL && scn_check_ends(cur, path, err, errlen) != 0)
+		return -1;
 	return (int)f->n;
 fail:
 	fclose(fp);
@@ -391,22 +498,68 @@ scn_step_run(const struct scn *s, const struct scn_step *st, struct ct_tcp *t, i
 	return 0;
 }
 
+/* The flow whose history is @p h ended after step @p i for @p reason: against end line *@p k. */
+static int
+scn_end_run(const struct scn *s, unsigned int *k, unsigned int i, const struct ct_history *h,
+            enum ct_end_reason reason, char *err, size_t errlen)
+{
+	const struct scn_end *e;
+	char got[CT_HISTORY_SIZE];
+	enum ct_conn_state cs = ct_history_conn_state_tcp(h);
+
+	ct_history_format(h, got, sizeof(got));
+	if (*k >= s->nend) {
+		scn_err(err, errlen, "line %d: a flow ends (%s %s %s), no end line left",
+		        s->step[i].line, got, ct_conn_state_name(cs), ct_end_reason_name(reason));
+		return -1;
+	}
+	e = &s->end[(*k)++];
+	if (e->after != i || (int)reason != e->reason || strcmp(got, e->history) != 0 ||
+	    (int)cs != e->conn_state) {
+		scn_err(err, errlen,
+		        "line %d: want end %s %s %s after line %d, got %s %s %s after line %d",
+		        e->line, e->history, ct_conn_state_name((unsigned int)e->conn_state),
+		        ct_end_reason_name((unsigned int)e->reason), s->step[e->after].line, got,
+		        ct_conn_state_name(cs), ct_end_reason_name(reason), s->step[i].line);
+		return -1;
+	}
+	return 0;
+}
+
 int
 scn_run(const struct scn *s, char *err, size_t errlen)
 {
 	struct ct_tcp t;
-	unsigned int i, orig_ep = 0;
+	struct ct_history h;
+	unsigned int i, k = 0, orig_ep = 0;
 	int have = 0;
 
 	memset(&t, 0, sizeof(t));
+	memset(&h, 0, sizeof(h));
 	for (i = 0; i < s->n; i++) {
 		const struct scn_step *st = &s->step[i];
+		unsigned int letters = ct_history_tcp_letters(st->seg.flags, st->seg.len);
+		unsigned int old_orig = orig_ep;
 		enum ct_tcp_reason r = CT_R_MAX;
 		enum ct_verdict v;
 		int got_ep[2] = {-1, -1}, got_ct = -1;
 
 		if (scn_step_run(s, st, &t, &have, &orig_ep, &v, &r, err, errlen) != 0)
 			return -1;
+		/* The history as the worker keeps it: accepted segments only; a DELETE's RST on the
+		 * flow it ends; a REOPEN's SYN on the new flow. */
+		if (v == CT_VERDICT_ACCEPT || v == CT_VERDICT_DELETE)
+			ct_history_add(&h, st->ep == old_orig ? CT_DIR_ORIG : CT_DIR_REPLY,
+			               letters);
+		if ((v == CT_VERDICT_DELETE &&
+		     scn_end_run(s, &k, i, &h, CT_END_CLOSED, err, errlen) != 0) ||
+		    (v == CT_VERDICT_REOPEN &&
+		     scn_end_run(s, &k, i, &h, CT_END_REOPENED, err, errlen) != 0))
+			return -1;
+		if (v == CT_VERDICT_NEW || v == CT_VERDICT_REOPEN) {
+			memset(&h, 0, sizeof(h));
+			ct_history_add(&h, CT_DIR_ORIG, letters);
+		}
 		if (have) {
 			got_ep[orig_ep] = t.tcp_state[CT_DIR_ORIG];
 			got_ep[!orig_ep] = t.tcp_state[CT_DIR_REPLY];
@@ -420,6 +573,12 @@ scn_run(const struct scn *s, char *err, size_t errlen)
 		}
 		if (scn_check(st, &t, v, r, got_ep, got_ct, err, errlen) != 0)
 			return -1;
+	}
+	if (have && scn_end_run(s, &k, s->n - 1, &h, CT_END_SHUTDOWN, err, errlen) != 0)
+		return -1;
+	if (k != s->nend) {
+		scn_err(err, errlen, "line %d: end line of no flow", s->end[k].line);
+		return -1;
 	}
 	return 0;
 }

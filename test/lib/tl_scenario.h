@@ -11,7 +11,10 @@
  * ct_tcp_new() on the same segment). The runner checks after every step the verdict, the reason,
  * the RFC 9293 state of both endpoints, the conntrack state (and that it equals
  * ct_state_from_tcp() of the endpoints), optional flow flags, and that an INVALID or REOPEN
- * verdict left struct ct_tcp byte-for-byte unchanged.
+ * verdict left struct ct_tcp byte-for-byte unchanged. Each accepted segment also goes to
+ * lib/history as the worker gives it (INVALID ones do not; a DELETE's RST counts on the flow it
+ * ends); at every flow end (DELETE, REOPEN, and the flow still open after the last step) the
+ * history, conn_state and end reason are compared with the scenario's `end` line.
  *
  * Thread-safety: none needed (no globals). No DPDK.
  */
@@ -19,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct_export.h"
+#include "ct_history.h"
 #include "ct_tcp.h"
 
 #ifdef __cplusplus
@@ -28,6 +33,7 @@ extern "C" {
 #define SCN_MAX_STEPS    64
 #define SCN_MAX_PER_FILE 32
 #define SCN_NAME_LEN     64
+#define SCN_MAX_ENDS     8
 
 /** One step: a segment and what must hold after it. */
 struct scn_step {
@@ -44,12 +50,23 @@ struct scn_step {
 	int want_picked;  /**< -1 unchecked, else 0/1 */
 };
 
-/** One scenario: a name, the FSM configuration and the steps. */
+/** The expected record of one flow of a scenario (an `end` line). */
+struct scn_end {
+	int line;
+	unsigned int after;            /**< index of the step after which the line stands */
+	char history[CT_HISTORY_SIZE]; /**< Zeek-style letters */
+	int conn_state;                /**< enum ct_conn_state */
+	int reason;                    /**< enum ct_end_reason: CLOSED, REOPENED or SHUTDOWN */
+};
+
+/** One scenario: a name, the FSM configuration, the steps and its flows' records in order. */
 struct scn {
 	char name[SCN_NAME_LEN];
 	struct ct_tcp_conf conf;
 	unsigned int n;
 	struct scn_step step[SCN_MAX_STEPS];
+	unsigned int nend;
+	struct scn_end end[SCN_MAX_ENDS];
 };
 
 /** Every scenario of one file. */
@@ -59,7 +76,8 @@ struct scn_file {
 };
 
 /**
- * Load every scenario of one file into @p f.
+ * Load every scenario of one file into @p f. Every flow the steps' verdicts create needs its
+ * `end` line where it ends (README.md): a missing, misplaced or extra one is a load error.
  * @return number of scenarios, or -1 with a message in @p err.
  */
 int scn_load(const char *path, struct scn_file *f, char *err, size_t errlen);

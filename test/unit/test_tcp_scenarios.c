@@ -2,12 +2,15 @@
 /*
  * Replays every scenario of test/scenarios/ (*.scn files) (one Criterion test per scenario,
  * parameterized by file and name) through the TCP state machine and checks states, verdict and
- * reason after every step (test/lib/tl_scenario.h). A guard test makes sure the folder really holds the
- * scenarios, so an empty or unreadable folder cannot pass.
+ * reason after every step, and through lib/history the history, conn_state and end reason of
+ * every flow against its `end` line (test/lib/tl_scenario.h). A guard test makes sure the folder
+ * really holds the scenarios, so an empty or unreadable folder cannot pass.
  */
 #include <glob.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -123,4 +126,73 @@ Test(scenario, folder_holds_the_required_scenarios)
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		cr_expect(found[i] == 1, "scenario %s found %u times", required[i], found[i]);
 	cr_expect(total >= 80, "only %u scenarios", total);
+}
+
+/* Load @p text as a .scn file. @return scn_load()'s result; its message in @p err. */
+static int
+load_text(const char *text, char *err, size_t errlen)
+{
+	char path[] = "/tmp/synfin_scn_XXXXXX";
+	int fd = mkstemp(path), m;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+
+	cr_assert(f != NULL, "temporary file");
+	fputs(text, f);
+	fclose(f);
+	m = scn_load(path, &loaded, err, errlen);
+	unlink(path);
+	return m;
+}
+
+#define SYN_STEP "C> S seq=100000 -> SYN_SENT LISTEN SYN_SENT NEW\n"
+#define RST_STEP "S> RA seq=0 ack=100001 win=0 -> - - - DELETE\n"
+
+Test(scenario, end_lines_are_one_per_flow_where_it_ends)
+{
+	static const struct {
+		const char *what, *text;
+		int ok;
+	} c[] = {
+	        {"one flow", SYN_STEP "end S S0 shutdown\n", 1},
+	        {"deleted, then a new flow",
+	         SYN_STEP RST_STEP "end Sr REJ closed\n" SYN_STEP "end S S0 shutdown\n", 1},
+	        {"missing", SYN_STEP, 0},
+	        {"extra", SYN_STEP "end S S0 shutdown\nend S S0 shutdown\n", 0},
+	        {"misplaced", SYN_STEP RST_STEP SYN_STEP "end Sr REJ closed\nend S S0 shutdown\n",
+	         0},
+	        {"reason unfit for its place", SYN_STEP RST_STEP "end Sr REJ shutdown\n", 0},
+	        {"a letter twice", SYN_STEP "end SS S0 shutdown\n", 0},
+	        {"no such letter", SYN_STEP "end Sx S0 shutdown\n", 0},
+	        {"no such conn_state", SYN_STEP "end S XX shutdown\n", 0},
+	        {"no timer in a replay", SYN_STEP "end S S0 idle\n", 0},
+	        {"before any step", "end S S0 shutdown\n" SYN_STEP, 0},
+	        {"the first of two scenarios lacks it",
+	         SYN_STEP "scenario b\n" SYN_STEP "end S S0 shutdown\n", 0},
+	};
+	char err[256], text[512];
+
+	for (unsigned int i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int m;
+
+		snprintf(text, sizeof(text), "scenario a\n%s", c[i].text);
+		m = load_text(text, err, sizeof(err));
+		cr_expect((m > 0) == c[i].ok, "%s: scn_load gives %d (%s)", c[i].what, m, err);
+	}
+}
+
+Test(scenario, end_line_against_the_replay)
+{
+	char err[256] = "";
+
+	cr_assert_eq(
+	        load_text("scenario a\n" SYN_STEP RST_STEP "end Sr REJ closed\n", err, sizeof(err)),
+	        1, "%s", err);
+	cr_expect_eq(scn_run(&loaded.scn[0], err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(load_text("scenario a\n" SYN_STEP RST_STEP "end SR RSTOS0 closed\n", err,
+	                       sizeof(err)),
+	             1, "%s", err);
+	cr_expect_eq(scn_run(&loaded.scn[0], err, sizeof(err)), -1);
+	cr_expect(strstr(err, "want end SR RSTOS0 closed") != NULL &&
+	                  strstr(err, "got Sr REJ closed") != NULL,
+	          "%s", err);
 }
