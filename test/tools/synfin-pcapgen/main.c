@@ -6,9 +6,10 @@
  * or with -u an address pair per scenario; options as the step gives them, in Linux's order;
  * correct IPv4 and TCP checksums; a zero payload of len bytes; one frame per step, 1 ms apart),
  * and OUTDIR/<name>.expect, the state the tracker must end in (key=value lines: the last step's
- * expectation, oriented to the flow's client, which is S after a reopen from S). The .scn files
- * are read, the frames built and the pcaps written by test/lib (tl_scenario.h, tl_frame.h,
- * tl_pcap.h). Each scenario is also replayed through the FSM library (scn_run) and the outcome
+ * expectation, oriented to the flow's client, which is S after a reopen from S) and the scenario's
+ * endpoints and `end` lines, one per flow in order (endN=client server history conn_state reason).
+ * The .scn files are read, the frames built and the pcaps written by test/lib (tl_scenario.h,
+ * tl_frame.h, tl_pcap.h). Each scenario is also replayed through the FSM library (scn_run) and the outcome
  * written as `replay=`, so a disagreement between FSM and scenario is told apart from one between
  * the application and the FSM. No DPDK.
  */
@@ -111,6 +112,29 @@ final_flow(const struct scn *s, struct final *fl)
 	}
 }
 
+/*
+ * The scenario's endpoints (C, S) and its flows' records as endN= lines, N = 1, 2, ... in the
+ * order the flows were created (and ended): the flow's client and server (the sender of its NEW
+ * or REOPEN step, and the other endpoint), then the `end` line's history, conn_state and reason.
+ */
+static void
+write_ends(FILE *fp, const struct scn *s)
+{
+	unsigned int i, k = 0;
+
+	fprintf(fp, "endpoints=%s %s\nends=%u\n", ep_name[0], ep_name[1], s->nend);
+	for (i = 0; i < s->n && k < s->nend; i++) {
+		const struct scn_step *st = &s->step[i];
+		const struct scn_end *e = &s->end[k];
+
+		if (st->want_verdict != CT_VERDICT_NEW && st->want_verdict != CT_VERDICT_REOPEN)
+			continue;
+		fprintf(fp, "end%u=%s %s %s %s %s\n", ++k, ep_name[st->ep], ep_name[!st->ep],
+		        e->history, ct_conn_state_name((unsigned int)e->conn_state),
+		        ct_end_reason_name((unsigned int)e->reason));
+	}
+}
+
 /* OUTDIR/<name>.expect. @return 0 or -1. */
 static int
 write_expect(const struct scn *s, const char *file, const char *path, const char *replay,
@@ -138,6 +162,7 @@ write_expect(const struct scn *s, const char *file, const char *path, const char
 		        (unsigned long long)fl.pkts[0], (unsigned long long)fl.pkts[1]);
 	}
 	fprintf(fp, "created=%u\n", fl.created);
+	write_ends(fp, s);
 	fprintf(fp, "replay=%s\n", replay);
 	if (skip != NULL)
 		fprintf(fp, "skip=%s\n", skip);
@@ -209,7 +234,9 @@ usage(FILE *f, const char *prg)
 	fprintf(f,
 	        "Usage: %s [-u] [-o OUTDIR] FILE.scn...\n"
 	        "  Writes OUTDIR/<scenario>.pcap (C = %s, S = %s, 1 ms apart) and\n"
-	        "  OUTDIR/<scenario>.expect (final flow: state, client_state, server_state, ...)\n"
+	        "  OUTDIR/<scenario>.expect (final flow: state, client_state, server_state, ...;\n"
+	        "  endpoints= C S; endN=: client, server, history, conn_state, end reason of each\n"
+	        "  flow)\n"
 	        "  for every scenario of every FILE. OUTDIR defaults to '.'.\n"
 	        "  -u: unique addresses, C = 10.H.L.1 and S = 10.H.L.2 for the scenario numbered\n"
 	        "      H * 256 + L (1, 2, ... over the whole run), to replay pcaps together.\n",
