@@ -19,6 +19,9 @@ RELATED to a UDP flow and an ARP frame. For each run:
       record); records = created; shutdown records = active flows; per end reason: reopened,
       flushed, evicted as counted, closed + idle = expired + rst-deleted; conn_state follows
       from the history by docs/export.md's rules (recomputed here), first_seen <= last_seen;
+  (s) scenarios: each scenario's records (its address pair, in the flow log's order) are the
+      flows of its `end` lines (test/scenarios/README.md, the .expect's endN=), one by one:
+      client, history, conn_state and end_reason;
   (c) nfcapd holds exactly the flow log's flows: proto, addresses, ports (ICMP: type.code as
       the destination port), packets and bytes both ways; no sequence errors;
   (d) the summary line: N = the flow log's lines, M = the shutdown records, D = 0, no send
@@ -304,14 +307,15 @@ def check_nfcapd(name, recs, log, path):
 
 
 def scenario_pcaps(pcapgen, scndir, tmp):
-    """[(name, pcap, options)]: the scenarios concatenated per tracker configuration."""
+    """[(name, pcap, options)]: the scenarios concatenated per tracker configuration, and
+    {name: [.expect as a dict]}: the scenarios of each."""
     out = os.path.join(tmp, "scn")
     os.mkdir(out)
     p = subprocess.run([pcapgen, "-u", "-o", out, *sorted(glob.glob(scndir + "/*.scn"))],
                        capture_output=True, text=True, timeout=60)
     if not check(p.returncode == 0, f"synfin-pcapgen exit status {p.returncode}",
                  p.stdout + p.stderr):
-        return []
+        return [], {}
     groups = {}
     for path in sorted(glob.glob(os.path.join(out, "*.expect"))):
         with open(path) as f:
@@ -320,17 +324,37 @@ def scenario_pcaps(pcapgen, scndir, tmp):
             continue
         opts = (["--no-loose"] if e["loose"] == "0" else []) + \
             (["--liberal"] if e["liberal"] == "1" else [])
-        groups.setdefault(tuple(opts), []).append(path[:-len(".expect")] + ".pcap")
+        groups.setdefault(tuple(opts), []).append((path[:-len(".expect")] + ".pcap", e))
     check(groups, "synfin-pcapgen wrote no scenario")
-    pcaps = []
+    pcaps, exps = [], {}
     for gi, (opts, files) in enumerate(sorted(groups.items())):
         recs = []
-        for f in files:
+        for f, _ in files:
             recs += E.read_records(f)
         pcap = os.path.join(tmp, f"scn{gi}.pcap")
         E.write(pcap, recs, snaplen=262144)
         pcaps.append((f"scenarios{gi}", pcap, list(opts)))
-    return pcaps
+        exps[f"scenarios{gi}"] = [e for _, e in files]
+    return pcaps, exps
+
+
+def check_scenario_ends(name, recs, exps):
+    """(s) each scenario's records (its address pair, in the flow log's order: one worker, so in
+    the order they ended) against its end lines: client, server, history, conn_state, reason."""
+    n = 0
+    for e in exps:
+        pair = {a.rsplit(":", 1)[0] for a in e["endpoints"].split()}
+        want = [tuple(e[f"end{i}"].split()) for i in range(1, int(e["ends"]) + 1)]
+        got = [(f"{f['orig']['src']}:{f['orig']['sport']}",
+                f"{f['orig']['dst']}:{f['orig']['dport']}", f["history"], f["conn_state"],
+                f["end_reason"])
+               for f in recs
+               if f["proto"] == "tcp" and {f["orig"]["src"], f["orig"]["dst"]} == pair]
+        n += len(want)
+        check(got == want, f"{name}: scenario {e['scenario']} ({e['source']}): its records "
+              "(client, server, history, conn_state, end_reason) differ from its end lines",
+              {"records": got, "end lines": want})
+    print(f"{name}: {len(exps)} scenarios, {n} flows, their records checked against the end lines")
 
 
 def icmp4_error(src, dst, quoted, icmp_type=3, code=3):
@@ -516,10 +540,12 @@ def main():
               "the nfcapd checks are skipped")
     quick = os.path.join(root, "test", "data", "quickstart.pcap")
     with tempfile.TemporaryDirectory(prefix="synfin_e2e_export_") as tmp:
-        inputs = scenario_pcaps(pcapgen, os.path.join(root, "test", "scenarios"), tmp)
+        inputs, exps = scenario_pcaps(pcapgen, os.path.join(root, "test", "scenarios"), tmp)
         inputs.append(("l4", l4_pcap(tmp), []))
         for name, pcap, opts in inputs:
             r = run_export(exe, tmp, name, pcap, opts, nfdump)
+            if name in exps and r is not None:
+                check_scenario_ends(name, r["recs"], exps[name])
             if name == "l4" and r is not None:
                 # the RELATED and not-TCP terms of (b) are exercised
                 check(r["stats"]["related"] == 1 and r["stats"]["not_tcp"] == 1
