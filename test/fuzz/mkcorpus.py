@@ -154,7 +154,8 @@ def flows_seeds():
 # ---- scenarios (test/scenarios/*.scn), when present ----
 def scenarios(path):
     """Yields one list of steps (dir, flags, seq, ack, len, win, wscale) per `scenario` of a
-    .scn file (format: test/scenarios/README.md; only the segment half of a step is used)."""
+    .scn file (format: test/scenarios/README.md; only the segment half of a step is used, the
+    conf and end lines are skipped)."""
     steps = []
     for line in open(path, encoding="utf-8", errors="replace"):
         w = line.split("#", 1)[0].split("->", 1)[0].split()
@@ -165,7 +166,7 @@ def scenarios(path):
                 yield steps
             steps = []
             continue
-        if w[0] not in ("C>", "S>") or len(w) < 2:
+        if w[0] not in ("C>", "S>") or len(w) < 2:  # conf, end: no segment
             continue
         flags = sum(FLAG_NAMES.get(c, 0) for c in w[1] if c in "FSRPAU")
         kv = dict(x.split("=", 1) for x in w[2:] if "=" in x)
