@@ -8,6 +8,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,15 @@ struct walk_arg {
 	uint64_t n;
 	uint64_t *by_state;
 	uint64_t now;
+	int port; /* only flows with this port at either end (host order); -1: every flow */
 };
+
+/* Whether a listing with port filter @p port shows the flow of @p k. */
+static bool
+port_match(int port, const struct ct_flow_key *k)
+{
+	return port < 0 || ntohs(k->port[0]) == port || ntohs(k->port[1]) == port;
+}
 
 static int
 line_one(void *arg, const struct ct_flow_key *k, const struct ct_xdp_state *s)
@@ -127,6 +136,8 @@ line_one(void *arg, const struct ct_flow_key *k, const struct ct_xdp_state *s)
 	struct walk_arg *a = arg;
 	struct ct_report_flow fi;
 
+	if (!port_match(a->port, k))
+		return 0;
 	flow_info(a->sx, k, s, &fi);
 	ct_report_flow_line(a->f, &fi);
 	a->n++;
@@ -134,9 +145,9 @@ line_one(void *arg, const struct ct_flow_key *k, const struct ct_xdp_state *s)
 }
 
 void
-sx_show_flows(struct sx *sx, FILE *f)
+sx_show_flows(struct sx *sx, FILE *f, int port)
 {
-	struct walk_arg a = {.sx = sx, .f = f};
+	struct walk_arg a = {.sx = sx, .f = f, .port = port};
 
 	flows_walk(sx, line_one, &a);
 	fprintf(f, "%" PRIu64 " flow%s shown\n", a.n, a.n == 1 ? "" : "s");
@@ -148,6 +159,8 @@ json_one(void *arg, const struct ct_flow_key *k, const struct ct_xdp_state *s)
 	struct walk_arg *a = arg;
 	struct ct_report_flow fi;
 
+	if (!port_match(a->port, k))
+		return 0;
 	flow_info(a->sx, k, s, &fi);
 	ct_report_flow_json(a->f, &fi, a->n == 0);
 	a->n++;
@@ -155,25 +168,37 @@ json_one(void *arg, const struct ct_flow_key *k, const struct ct_xdp_state *s)
 }
 
 int
-sx_flows_json_write(struct sx *sx, const char *path)
+sx_flows_json(struct sx *sx, FILE *f, int port, uint64_t *n)
 {
-	struct walk_arg a = {.sx = sx};
+	struct walk_arg a = {.sx = sx, .f = f, .port = port};
 	int ret;
 
-	a.f = fopen(path, "w");
-	if (a.f == NULL) {
+	fputc('[', f);
+	ret = flows_walk(sx, json_one, &a);
+	fprintf(f, "%s]\n", a.n ? "\n" : "");
+	if (n != NULL)
+		*n = a.n;
+	return ret < 0 ? ret : ferror(f) ? -EIO : 0;
+}
+
+int
+sx_flows_json_write(struct sx *sx, const char *path)
+{
+	uint64_t n = 0;
+	FILE *f = fopen(path, "w");
+	int ret;
+
+	if (f == NULL) {
 		ret = -errno;
 		fprintf(stderr, "synfin-xdp: --flows-json %s: %s\n", path, strerror(errno));
 		return ret;
 	}
-	fputc('[', a.f);
-	ret = flows_walk(sx, json_one, &a);
-	fprintf(a.f, "%s]\n", a.n ? "\n" : "");
-	if (fclose(a.f) != 0 || ret < 0) {
+	ret = sx_flows_json(sx, f, -1, &n);
+	if (fclose(f) != 0 || ret < 0) {
 		fprintf(stderr, "synfin-xdp: --flows-json %s: write failed\n", path);
 		return -EIO;
 	}
-	printf("synfin-xdp: %" PRIu64 " flow%s written to %s\n", a.n, a.n == 1 ? "" : "s", path);
+	printf("synfin-xdp: %" PRIu64 " flow%s written to %s\n", n, n == 1 ? "" : "s", path);
 	return 0;
 }
 
@@ -235,7 +260,7 @@ sx_show_stats(struct sx *sx, FILE *f)
 {
 	struct ct_lcore_stats s, d;
 	uint64_t by_state[CT_CLASS_MAX] = {0}, busy, drops, ns = mono_ns();
-	struct walk_arg a = {.sx = sx, .by_state = by_state};
+	struct walk_arg a = {.sx = sx, .by_state = by_state, .port = -1};
 	struct ct_report_stats r = {.s = &s, .d = &d, .by_state = by_state};
 
 	sx_stats_sum(sx, &s, &busy, &drops);

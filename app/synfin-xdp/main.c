@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * synfin-xdp: loads bpf/ct_xdp.bpf.c (libbpf skeleton), configured like synfin (loose, liberal,
- * prediction, VLAN keying, table size, timeouts, --drop-invalid), and either attaches it to an
- * interface (native XDP, generic with a warning when the driver has none; detached on SIGINT,
- * SIGTERM, --duration and on every error path) and sweeps idle flows each second, or replays a
- * pcap through it with BPF_PROG_TEST_RUN, the capture's timestamps as the clock. At exit:
- * synfin's statistics block, --show-flows, --flows-json. With -i, `show stats`, `show flows`,
- * `clear stats` and `quit` on stdin.
+ * prediction, VLAN keying, table size, timeouts, --drop-invalid), and either attaches it to one
+ * or more interfaces (XDP sees ingress only: a router's two sides give both directions, into one
+ * flow map; native XDP, generic with a warning where a driver has none; all detached on SIGINT,
+ * SIGTERM, --duration, `quit` and on every error path, a partial attach included) and sweeps
+ * idle flows each second, or replays a pcap through it with BPF_PROG_TEST_RUN, the capture's
+ * timestamps as the clock. At exit: synfin's statistics block, --show-flows, --flows-json. While
+ * attached, the commands of cli.c on stdin (-i) and on a Unix socket (--control PATH).
  */
 
 #include <errno.h>
@@ -53,8 +54,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: synfin-xdp (--iface IF | --replay FILE.pcap) [options]\n"
-	        "  -I, --iface IF        attach to IF (native XDP, else generic with a warning)\n"
+	        "usage: synfin-xdp (--iface IF[,IF...] | --replay FILE.pcap) [options]\n"
+	        "  -I, --iface IF[,IF]   attach to each IF (native XDP, else generic with a "
+	        "warning);\n"
+	        "                        repeatable, up to %u; one flow map for all of them\n"
 	        "      --generic         attach in generic (skb) mode\n"
 	        "  -r, --replay FILE     run every frame of FILE through the program "
 	        "(BPF_PROG_TEST_RUN)\n"
@@ -74,9 +77,11 @@ usage(FILE *f)
 	        "      --duration S      live: detach and exit after S seconds\n"
 	        "      --show-flows      list the flows at exit\n"
 	        "      --flows-json PATH write the flows at exit (synfin's schema)\n"
-	        "  -i                    commands on stdin: show stats, show flows, clear stats, "
-	        "quit\n",
-	        CT_XDP_FLOWS_DEFAULT);
+	        "  -i                    live: commands on stdin\n"
+	        "      --control PATH    live: commands on a Unix socket at PATH, e.g.\n"
+	        "                        printf 'show flows json\\n' | nc -U PATH\n"
+	        "commands: show stats | show flows [port N] [json] | clear stats | help | quit\n",
+	        SX_IFACES_MAX, CT_XDP_FLOWS_DEFAULT);
 }
 
 enum {
@@ -96,6 +101,7 @@ enum {
 	O_DURATION,
 	O_SHOW_FLOWS,
 	O_JSON,
+	O_CONTROL,
 };
 
 static const struct option opts[] = {
@@ -117,6 +123,7 @@ static const struct option opts[] = {
         {"duration", required_argument, NULL, O_DURATION},
         {"show-flows", no_argument, NULL, O_SHOW_FLOWS},
         {"flows-json", required_argument, NULL, O_JSON},
+        {"control", required_argument, NULL, O_CONTROL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
 };
@@ -138,6 +145,27 @@ num(const char *opt, const char *s, unsigned long lo, unsigned long hi, uint32_t
 	return 0;
 }
 
+/* --iface IF[,IF...]: each name appended (argv's string is split in place). @return 0 or -1. */
+static int
+iface_add(struct sx *sx, char *list)
+{
+	char *save = NULL;
+
+	for (char *n = strtok_r(list, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
+		if (sx->nb_iface == SX_IFACES_MAX) {
+			fprintf(stderr, "synfin-xdp: --iface: at most %u interfaces\n",
+			        SX_IFACES_MAX);
+			return -1;
+		}
+		if (strlen(n) >= IF_NAMESIZE) {
+			fprintf(stderr, "synfin-xdp: --iface %s: name too long\n", n);
+			return -1;
+		}
+		sx->iface[sx->nb_iface++].name = n;
+	}
+	return 0;
+}
+
 static int
 parse_args(struct sx *sx, int argc, char **argv)
 {
@@ -148,7 +176,8 @@ parse_args(struct sx *sx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "I:r:ih", opts, NULL)) != -1) {
 		switch (c) {
 		case 'I':
-			sx->iface = optarg;
+			if (iface_add(sx, optarg) < 0)
+				return -1;
 			break;
 		case 'r':
 			sx->replay = optarg;
@@ -239,14 +268,21 @@ parse_args(struct sx *sx, int argc, char **argv)
 		case O_JSON:
 			sx->flows_json = optarg;
 			break;
+		case O_CONTROL:
+			sx->control = optarg;
+			break;
 		default:
 			usage(stderr);
 			return -1;
 		}
 	}
-	if (optind != argc || (sx->iface == NULL) == (sx->replay == NULL)) {
+	if (optind != argc || (sx->nb_iface == 0) == (sx->replay == NULL)) {
 		fprintf(stderr, "synfin-xdp: give one of --iface IF and --replay FILE.pcap\n");
 		usage(stderr);
+		return -1;
+	}
+	if (sx->replay != NULL && (sx->interactive || sx->control != NULL)) {
+		fprintf(stderr, "synfin-xdp: -i and --control are for --iface\n");
 		return -1;
 	}
 	if (sx->conf.drop_invalid && !mode_inline) {
@@ -291,28 +327,6 @@ load(struct sx *sx)
 	return 0;
 }
 
-/* One command line of -i. @return 1 on quit. */
-static int
-command(struct sx *sx, const char *line)
-{
-	char w1[32] = "", w2[32] = "";
-
-	if (sscanf(line, "%31s %31s", w1, w2) < 1)
-		return 0;
-	if (strcmp(w1, "quit") == 0)
-		return 1;
-	if (strcmp(w1, "show") == 0 && strcmp(w2, "stats") == 0)
-		sx_show_stats(sx, stdout);
-	else if (strcmp(w1, "show") == 0 && strcmp(w2, "flows") == 0)
-		sx_show_flows(sx, stdout);
-	else if (strcmp(w1, "clear") == 0 && strcmp(w2, "stats") == 0)
-		sx_stats_sum(sx, &sx->base, NULL, NULL);
-	else
-		printf("%s: unknown command (show stats, show flows, clear stats, quit)\n", w1);
-	fflush(stdout);
-	return 0;
-}
-
 static uint64_t
 mono_ms(void)
 {
@@ -322,50 +336,97 @@ mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Attach, run until a signal, --duration or `quit`, detach. @return exit status. */
+/* Attach to one interface (native, else generic unless --generic). @return 0 or -errno. */
 static int
-run_live(struct sx *sx)
+attach_one(struct sx *sx, struct sx_iface *it, int fd)
 {
-	int fd = bpf_program__fd(sx->skel->progs.ct_xdp), err;
-	uint64_t start = mono_ms(), last_sweep = start, last_stats = start;
+	uint32_t flags = sx->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	int err = bpf_xdp_attach(it->ifindex, fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 
-	sx->ifindex = (int)if_nametoindex(sx->iface);
-	if (sx->ifindex == 0) {
-		fprintf(stderr, "synfin-xdp: no interface %s\n", sx->iface);
-		return 1;
-	}
-	sx->xdp_flags = sx->skb_mode ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	err = bpf_xdp_attach(sx->ifindex, fd, sx->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	if (err != 0 && !sx->skb_mode) {
 		fprintf(stderr,
 		        "synfin-xdp: warning: native XDP on %s failed (%s): generic XDP (slower, "
 		        "after the stack's skb allocation)\n",
-		        sx->iface, strerror(-err));
-		sx->xdp_flags = XDP_FLAGS_SKB_MODE;
-		err = bpf_xdp_attach(sx->ifindex, fd, sx->xdp_flags | XDP_FLAGS_UPDATE_IF_NOEXIST,
-		                     NULL);
+		        it->name, strerror(-err));
+		flags = XDP_FLAGS_SKB_MODE;
+		err = bpf_xdp_attach(it->ifindex, fd, flags | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	}
 	if (err != 0) {
-		fprintf(stderr, "synfin-xdp: cannot attach to %s: %s\n", sx->iface, strerror(-err));
-		return 1;
+		fprintf(stderr, "synfin-xdp: cannot attach to %s: %s\n", it->name, strerror(-err));
+		return err;
 	}
-	printf("synfin-xdp: attached to %s (%s XDP)\n", sx->iface,
-	       sx->xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
-	fflush(stdout);
-	while (!quit) {
-		struct pollfd p = {.fd = 0, .events = POLLIN};
-		uint64_t now;
+	it->flags = flags;
+	printf("synfin-xdp: attached to %s (%s XDP)\n", it->name,
+	       flags == XDP_FLAGS_SKB_MODE ? "generic" : "native");
+	return 0;
+}
 
-		if (sx->interactive && poll(&p, 1, 100) > 0) {
-			char line[256];
+/*
+ * Every --iface resolved first (a wrong name attaches nothing), then attached in order; the
+ * caller's detach() takes off whatever was attached when one fails. @return 0 or -1.
+ */
+static int
+attach(struct sx *sx)
+{
+	int fd = bpf_program__fd(sx->skel->progs.ct_xdp);
 
-			if (fgets(line, sizeof(line), stdin) == NULL || command(sx, line))
-				break;
-		} else if (!sx->interactive) {
-			usleep(100 * 1000);
+	for (unsigned int i = 0; i < sx->nb_iface; i++) {
+		struct sx_iface *it = &sx->iface[i];
+
+		it->ifindex = (int)if_nametoindex(it->name);
+		if (it->ifindex == 0) {
+			fprintf(stderr, "synfin-xdp: no interface %s\n", it->name);
+			return -1;
 		}
+		for (unsigned int j = 0; j < i; j++)
+			if (sx->iface[j].ifindex == it->ifindex) {
+				fprintf(stderr, "synfin-xdp: --iface %s given twice\n", it->name);
+				return -1;
+			}
+	}
+	for (unsigned int i = 0; i < sx->nb_iface && !quit; i++)
+		if (attach_one(sx, &sx->iface[i], fd) != 0)
+			return -1;
+	fflush(stdout);
+	return quit ? -1 : 0;
+}
+
+/* Run until a signal, --duration or `quit` (stdin or --control). @return exit status. */
+static int
+run_live(struct sx *sx)
+{
+	uint64_t start = mono_ms(), last_sweep = start, last_stats = start;
+
+	if (sx->control != NULL && sx_control_open(sx) != 0)
+		return 1;
+	if (attach(sx) != 0)
+		return 1;
+	if (sx->control != NULL) {
+		printf("synfin-xdp: commands on %s\n", sx->control);
+		fflush(stdout);
+	}
+	while (!quit) {
+		struct pollfd p[1 + 1 + SX_CLIENTS_MAX];
+		unsigned int n = 0, c0;
+		uint64_t now;
+		int r;
+
+		if (sx->interactive)
+			p[n++] = (struct pollfd){.fd = 0, .events = POLLIN};
+		c0 = n;
+		n += sx_control_pollfds(sx, p + n);
+		r = poll(p, n, 100);
 		now = mono_ms();
-		sx->now = now;
+		sx->now = now; /* before the commands: `show flows` gives the time left from now */
+		if (r > 0 && sx->interactive && p[0].revents != 0) {
+			char line[SX_LINE_MAX];
+
+			if (fgets(line, sizeof(line), stdin) == NULL ||
+			    sx_command(sx, line, stdout))
+				break;
+		}
+		if (r > 0 && sx_control_serve(sx, p + c0, n - c0))
+			break;
 		if (now - last_sweep >= 1000) {
 			sx_sweep(sx, now);
 			last_sweep = now;
@@ -381,12 +442,28 @@ run_live(struct sx *sx)
 	return 0;
 }
 
+/* Take the program off every interface it was attached to (only if it is still ours). */
 static void
 detach(struct sx *sx)
 {
-	if (sx->ifindex > 0 && bpf_xdp_detach(sx->ifindex, sx->xdp_flags, NULL) == 0)
-		printf("synfin-xdp: detached from %s\n", sx->iface);
-	sx->ifindex = 0;
+	int fd = sx->skel != NULL ? bpf_program__fd(sx->skel->progs.ct_xdp) : -1;
+
+	for (unsigned int i = 0; i < sx->nb_iface; i++) {
+		struct sx_iface *it = &sx->iface[i];
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = fd);
+		int err;
+
+		if (it->flags == 0)
+			continue;
+		err = bpf_xdp_detach(it->ifindex, it->flags | XDP_FLAGS_REPLACE, &o);
+		if (err == 0)
+			printf("synfin-xdp: detached from %s\n", it->name);
+		else
+			fprintf(stderr, "synfin-xdp: detaching from %s: %s\n", it->name,
+			        strerror(-err));
+		it->flags = 0;
+	}
+	fflush(stdout);
 }
 
 /* A classic pcap file (libpcap's pcap/pcap.h and <linux/bpf.h> cannot be included together). */
@@ -582,16 +659,21 @@ main(int argc, char **argv)
 	sx.burst = 1;
 	sx.repeat = 1;
 	sx.cpu = -1;
+	sx.ctl_fd = -1;
 	if (parse_args(&sx, argc, argv) < 0)
 		return 2;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	/* a control client that goes away mid-answer must not end the run (nor skip detach) */
+	signal(SIGPIPE, SIG_IGN);
 	if (load(&sx) != 0) {
 		ct_xdp__destroy(sx.skel);
 		return 1;
 	}
 	rc = sx.replay != NULL ? run_replay(&sx) : run_live(&sx);
 	detach(&sx);
+	sx_control_close(&sx);
 	if (sx.repeat > 1) {
 		/* a benchmark ran every frame many times: its flows and counters mean nothing */
 		ct_xdp__destroy(sx.skel);
@@ -599,7 +681,7 @@ main(int argc, char **argv)
 	}
 	sx_show_stats(&sx, stdout);
 	if (sx.show_flows)
-		sx_show_flows(&sx, stdout);
+		sx_show_flows(&sx, stdout, -1);
 	if (sx.flows_json != NULL && sx_flows_json_write(&sx, sx.flows_json) != 0)
 		rc = 1;
 	ct_xdp__destroy(sx.skel);
