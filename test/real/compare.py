@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Compares synfin's view of each recorded scenario (NAME.flows.json, written by
-# `synfin --flows-json` on NAME.pcap) with the Linux kernel's: the router's conntrack entries at
+# `synfin --flows-json` on NAME.pcap, or another tracker's file in the same schema picked with
+# --flows-suffix, e.g. synfin-xdp's live NAME.xdp.flows.json) with the Linux kernel's: the router's conntrack entries at
 # the end (NAME.conntrack.txt, `conntrack -L`), entries the kernel already destroyed
 # (NAME.events.txt, `conntrack -E`), and the endpoints' own sockets (NAME.ss-client.txt,
 # NAME.ss-server.txt, `ss -tan`). Connections are matched by the original-direction 4-tuple.
@@ -11,7 +12,14 @@
 # class their flags give (UDP_UNREPLIED, UDP_REPLIED, UDP_ASSURED, ICMP_UNREPLIED,
 # ICMP_REPLIED), ICMP paired by addresses and identifier. Differences listed in known-differences.txt are "explained"; any other
 # difference fails the scenario and makes the exit status non-zero. Python 3 stdlib only.
-"""Usage: compare.py [--out DIR] [--flows-dir DIR] [--known FILE] [-v] [SCENARIO ...]
+"""Usage: compare.py [--out DIR] [--flows-dir DIR] [--flows-suffix SUFFIX] [--known FILE] [-v]
+                  [SCENARIO ...]
+
+The tracker's flows are NAME + SUFFIX (default .flows.json, synfin's replay; .xdp.flows.json for
+synfin-xdp's live snapshots, mkscenarios.sh --xdp). With --same-as SUFFIX2, NAME + SUFFIX2 (e.g.
+a replay of NAME.pcap by the same tracker) must also hold the same flows, field for field, but
+for expires_in_s and lcore (the time left depends on when the flows were read, and lcore is a
+CPU when live).
 
 Scenarios default to every NAME.conntrack.txt in --out. Exit status: 0 all agree or explained,
 1 an unexplained difference or a missing synfin output, 2 usage or input errors.
@@ -214,6 +222,42 @@ def explain(known, scenario, field, ref, got):
     return None
 
 
+# Fields two runs of a tracker on the same packets may differ in: the time left before expiry
+# (a replay's clock stops at the last packet, a live one runs on to the snapshot) and lcore (the
+# CPU that created the flow, live).
+RUN_FIELDS = ("expires_in_s", "lcore")
+
+
+def same_flows(name, path_a, path_b):
+    """Whether two --flows-json files hold the same flows (RUN_FIELDS aside); prints each
+    difference. -> bool."""
+    try:
+        runs = []
+        for path in (path_a, path_b):
+            with open(path) as f:
+                runs.append({json.dumps([fl.get("proto"), fl["orig"], fl.get("vlan")],
+                                        sort_keys=True):
+                             {k: v for k, v in fl.items() if k not in RUN_FIELDS}
+                             for fl in json.load(f)})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        print("%s: cannot compare %s with %s: %s -> FAIL" % (name, path_a, path_b, e))
+        return False
+    a, b = runs
+    bad = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    for k in bad:
+        fa, fb = a.get(k), b.get(k)
+        if fa is None or fb is None:
+            print("    %s only in %s" % (k, os.path.basename(path_a if fb is None else path_b)))
+            continue
+        for f in sorted(set(fa) | set(fb)):
+            if fa.get(f) != fb.get(f):
+                print("    %s %s: %s / %s" % (k, f, fa.get(f), fb.get(f)))
+    print("%s: %s and %s: %d flow(s), %d differ -> %s"
+          % (name, os.path.basename(path_a), os.path.basename(path_b), len(set(a) | set(b)),
+             len(bad), "PASS" if not bad else "FAIL"))
+    return not bad
+
+
 # ------------------------------------------------------------------------------- comparison
 
 
@@ -260,7 +304,7 @@ def compare_conn(t, ke, fl, ss_c, ss_s):
 
 def run_scenario(name, args, known):
     base = os.path.join(args.out, name)
-    flows_path = os.path.join(args.flows_dir or args.out, name + ".flows.json")
+    flows_path = os.path.join(args.flows_dir or args.out, name + args.flows_suffix)
     print("== %s" % name)
     kern = read_kernel(base + ".conntrack.txt", base + ".events.txt")
     ss_c = read_ss(base + ".ss-client.txt")
@@ -356,6 +400,12 @@ def main():
     p.add_argument("--out", default=os.path.join(HERE, "out"),
                    help="directory with the scenarios' oracle files (default test/real/out)")
     p.add_argument("--flows-dir", help="directory with NAME.flows.json (default: --out)")
+    p.add_argument("--flows-suffix", default=".flows.json",
+                   help="the tracker's flows are NAME + this (default .flows.json; synfin-xdp's "
+                        "live snapshots: .xdp.flows.json)")
+    p.add_argument("--same-as", metavar="SUFFIX2",
+                   help="NAME + SUFFIX2 must hold the same flows as NAME + --flows-suffix "
+                        "(expires_in_s and lcore aside)")
     p.add_argument("--known", default=os.path.join(HERE, "known-differences.txt"))
     p.add_argument("--max-rows", type=int, default=20,
                    help="above this many connections show only the differing ones")
@@ -383,6 +433,11 @@ def main():
             failed += 1
             continue
         ok, counts = run_scenario(name, args, known)
+        if args.same_as:
+            d = args.flows_dir or args.out
+            if not same_flows(name, os.path.join(d, name + args.flows_suffix),
+                              os.path.join(d, name + args.same_as)):
+                ok = False
         for i in range(3):
             tot[i] += counts[i]
         if ok:
