@@ -6,10 +6,14 @@
 # forwards and tracks them (nftables rule with a ct expression), tcpdump captures them on the
 # router's client-side interface. Per scenario it saves NAME.pcap, NAME.conntrack.txt (conntrack
 # -L at the end), NAME.events.txt (conntrack -E during the scenario), NAME.ss-client.txt and
-# NAME.ss-server.txt (ss -tan at the end) in the output directory. Exits 77 (skip) when it cannot
-# create namespaces. See test/real/README.md.
+# NAME.ss-server.txt (ss -tan at the end) in the output directory. With --xdp, synfin-xdp runs on
+# the router during the whole recording (attached to r-c and r-s, monitor mode, the kernel's
+# clock) and its flows of the scenario's port are taken through its --control socket at the
+# moment conntrack -L is: NAME.xdp.flows.json (and its statistics, NAME.xdp.stats.txt). Exits 77
+# (skip) when it cannot create namespaces, or with --xdp when the XDP program cannot be loaded
+# or attached here. See test/real/README.md.
 #
-# Usage: mkscenarios.sh [-o OUTDIR] [--only NAME[,NAME...]] [--quickstart OUT.pcap] [--list]
+# Usage: mkscenarios.sh [-o OUTDIR] [--only NAME[,NAME...]] [--quickstart OUT.pcap] [--xdp SYNFIN_XDP] [--list]
 # shellcheck disable=SC2086 # $SCENARIOS and $ONLY are word lists
 set -uo pipefail
 
@@ -17,6 +21,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$HERE/out
 ONLY=""
 QUICK=""
+XDP="" # --xdp: the synfin-xdp binary
+# Extra synfin-xdp options (e.g. XDP_ARGS=--generic), word-split.
+XDP_ARGS=${XDP_ARGS:-}
 SCENARIOS="normal_close server_close half_close rst_abort refused syn_blackhole
 	simultaneous_close many open timewait_reuse loss tfo_accepted tfo_refused spoofed_rst
 	rst_challenge udp_dns udp_stream udp_unreach icmp_echo"
@@ -31,6 +38,7 @@ while [ $# -gt 0 ]; do
 	-o) OUT=$2; shift 2 ;;
 	--only) ONLY=$(echo "$2" | tr , ' '); shift 2 ;;
 	--quickstart) QUICK=$2; shift 2 ;;
+	--xdp) XDP=$2; shift 2 ;;
 	--list) echo $SCENARIOS; exit 0 ;; # unquoted: one line
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
@@ -46,6 +54,10 @@ skip() {
 for t in ip nft conntrack tcpdump ss ethtool python3 timeout stdbuf; do
 	command -v "$t" >/dev/null || skip "$t not found"
 done
+if [ -n "$XDP" ] && [ ! -x "$XDP" ]; then
+	echo "mkscenarios: --xdp $XDP: not an executable" >&2
+	exit 2
+fi
 
 P=sf-$$
 NS_C=$P-client
@@ -82,6 +94,7 @@ cleanup() {
 	for ns in "$NS_C" "$NS_S" "$NS_R"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	[ -n "${XDP_DIR:-}" ] && rm -rf "$XDP_DIR"
 	return 0
 }
 trap cleanup EXIT
@@ -161,6 +174,99 @@ setup() {
 	nsx "$NS_R" sysctl -a 2>/dev/null | grep -E 'nf_conntrack_tcp|nf_conntrack_(acct|checksum)' \
 		>"$OUT/router.sysctl.txt"
 	nsx "$NS_C" ip route get $S_ADDR >/dev/null 2>&1 || { log "no route client -> server"; return 1; }
+	return 0
+}
+
+# ---------------------------------------------------------------------- synfin-xdp (--xdp)
+
+XDP_PID=""
+XDP_DIR=""
+XDP_CTL=""
+XDP_LOG=""
+
+# Starts synfin-xdp on both router interfaces (XDP sees ingress only: r-c gives the client's
+# segments, r-s the server's; one flow map), monitor mode, live clock. Skips (77) where BPF or
+# XDP is not permitted or not supported here; fails when it does not come up otherwise.
+xdp_start() {
+	XDP_DIR=$(mktemp -d /tmp/sfxdp.XXXXXX) || return 1
+	XDP_CTL=$XDP_DIR/ctl # a short path: a Unix socket's is at most 107 bytes
+	XDP_LOG=$OUT/synfin-xdp.log
+	# shellcheck disable=SC2086 # XDP_ARGS is a list of words
+	spawn ip netns exec "$NS_R" "$XDP" --iface r-c,r-s --mode monitor --control "$XDP_CTL" \
+		$XDP_ARGS >"$XDP_LOG" 2>&1
+	XDP_PID=$LAST
+	if ! wait_for "$XDP_LOG" "commands on" 20 "$XDP_PID"; then
+		tail -5 "$XDP_LOG" >&2
+		# the errors of a kernel or a sandbox without BPF/XDP (as test/xdp's), not of a bad option
+		local nobpf="cannot (load|attach).*(not permitted|Permission denied|not implemented|not supported)"
+		if grep -qE "$nobpf" "$XDP_LOG"; then
+			skip "synfin-xdp cannot load or attach its XDP program here ($(grep -m1 -E "$nobpf" "$XDP_LOG"))"
+		fi
+		log "synfin-xdp did not start (see $XDP_LOG)"
+		return 1
+	fi
+	log "synfin-xdp: $(grep -E '^synfin-xdp: attached' "$XDP_LOG" | sed 's/^synfin-xdp: //' | paste -sd, -)"
+	return 0
+}
+
+# xdp_cmd COMMAND: synfin-xdp's answer to one command on its control socket (stdout).
+xdp_cmd() {
+	timeout 20 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(15)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+s.shutdown(socket.SHUT_WR)
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    sys.stdout.buffer.write(b)
+' "$XDP_CTL" "$1"
+}
+
+# xdp_snapshot BASE PORT: synfin-xdp's flows with PORT at either end, now (when conntrack -L
+# is taken), as BASE.xdp.flows.json; its statistics as BASE.xdp.stats.txt.
+xdp_snapshot() {
+	local base=$1 port=$2
+	[ -n "$XDP" ] || return 0
+	if ! xdp_cmd "show flows json port $port" >"$base.xdp.flows.json"; then
+		log "$(basename "$base"): no answer from synfin-xdp's control socket"
+		rm -f "$base.xdp.flows.json"
+		return 1
+	fi
+	xdp_cmd "show stats" >"$base.xdp.stats.txt"
+	return 0
+}
+
+# Stops synfin-xdp (SIGTERM): it must exit 0 having detached from both interfaces.
+xdp_stop() {
+	local rc i
+	[ -n "$XDP_PID" ] || return 0
+	kill -TERM "$XDP_PID" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$XDP_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || kill -KILL "$XDP_PID" 2>/dev/null
+	wait "$XDP_PID"
+	rc=$?
+	local -a keep=()
+	for i in "${BG[@]}"; do
+		[ "$i" = "$XDP_PID" ] || keep+=("$i")
+	done
+	BG=("${keep[@]}") # reaped: cleanup must not signal its pid again
+	XDP_PID=""
+	if [ $rc -ne 0 ] || [ "$(grep -c '^synfin-xdp: detached from' "$XDP_LOG")" -ne 2 ]; then
+		log "synfin-xdp: exit status $rc, $(grep -c '^synfin-xdp: detached from' "$XDP_LOG") of 2 interfaces detached (see $XDP_LOG)"
+		return 1
+	fi
+	if nsx "$NS_R" ip link show | grep -q 'prog/xdp'; then
+		log "synfin-xdp: an XDP program is still attached on the router"
+		return 1
+	fi
+	log "synfin-xdp: stopped, detached from r-c and r-s"
 	return 0
 }
 
@@ -278,6 +384,7 @@ run_scenario() {
 	settle "$port" 15 || log "$name: sockets still in transient states (see ss files)"
 
 	nsx "$NS_R" conntrack -L -p tcp --dport "$port" >"$base.conntrack.txt" 2>/dev/null
+	xdp_snapshot "$base" "$port" || rc=1
 	nsx "$NS_R" conntrack -S >"$base.stats-after.txt" 2>/dev/null
 	nsx "$NS_C" ss -tan "( sport = :$port or dport = :$port )" >"$base.ss-client.txt"
 	nsx "$NS_S" ss -tan "( sport = :$port or dport = :$port )" >"$base.ss-server.txt"
@@ -330,6 +437,7 @@ run_l4() {
 	wait_for "$base.client.log" DONE 30 "$cl" || { log "$name: client did not finish"; rc=1; }
 	sleep 0.3
 	nsx "$NS_R" conntrack -L "${sel[@]}" >"$base.conntrack.txt" 2>/dev/null
+	xdp_snapshot "$base" "$port" || rc=1 # synfin-xdp tracks TCP only: no flows here
 	sleep 0.1
 	stop "$td"
 	stop "$ev"
@@ -369,6 +477,9 @@ scenario() {
 
 mkdir -p "$OUT" || exit 1
 setup || { log "topology setup failed"; exit 1; }
+if [ -n "$XDP" ]; then
+	xdp_start || exit 1
+fi
 
 failed=0
 if [ -n "$QUICK" ]; then
@@ -379,5 +490,6 @@ else
 		scenario "$s" || failed=$((failed + 1))
 	done
 fi
+xdp_stop || failed=$((failed + 1))
 log "done: outputs in $OUT ($failed scenario(s) with problems)"
 [ "$failed" -eq 0 ]
