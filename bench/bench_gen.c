@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Traffic generators of synfin-bench (see bench_gen.h): the lifecycle, established and synflood
- * packet streams computed from (round, slot, seed) alone, and the frame writer and pcap I/O on
+ * Traffic generators of synfin-bench (see bench_gen.h): the lifecycle, established, synflood and
+ * mixed packet streams computed from (round, slot, seed) alone, and the frame writer and pcap I/O on
  * test/lib's builder and pcap code. None of this code is inside the timed region.
  */
 #include <arpa/inet.h>
@@ -19,6 +19,7 @@
 #define ETH_HLEN   14
 #define IP_HLEN    20
 #define TCP_HLEN   20
+#define L4_HLEN    8 /* UDP header; ICMP echo header */
 #define SYNOPT_LEN 12
 #define FRAME_MIN  60
 #define FRAME_MAX  (ETH_HLEN + 65535)
@@ -34,12 +35,45 @@ mix32(uint32_t x)
 	return x;
 }
 
+static int
+is_tcp(const struct bench_pkt *p)
+{
+	return p->proto == 0 || p->proto == BENCH_PROTO_TCP;
+}
+
 uint32_t
 bench_frame_len(const struct bench_pkt *p)
 {
-	uint32_t l = ETH_HLEN + IP_HLEN + TCP_HLEN + (p->synopt ? SYNOPT_LEN : 0) + p->len;
+	uint32_t l = ETH_HLEN + IP_HLEN + p->len +
+	             (is_tcp(p) ? TCP_HLEN + (p->synopt ? SYNOPT_LEN : 0) : L4_HLEN);
 
 	return l < FRAME_MIN ? FRAME_MIN : l;
+}
+
+static void
+put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/* The UDP or ICMP echo header at @p h (the payload after it is zeros already). */
+static void
+l4_header_write(uint8_t *h, const struct bench_pkt *p)
+{
+	if (p->proto == BENCH_PROTO_UDP) {
+		put16(h, p->sport);
+		put16(h + 2, p->dport);
+		put16(h + 4, (uint16_t)(L4_HLEN + p->len));
+		put16(h + 6, 0); /* IPv4: no checksum */
+		return;
+	}
+	h[0] = p->flags; /* type */
+	h[1] = 0;        /* code */
+	put16(h + 2, 0);
+	put16(h + 4, p->sport);
+	put16(h + 6, (uint16_t)p->seq);
+	put16(h + 2, tl_csum_fold(tl_csum_add(0, h, L4_HLEN))); /* zero payload adds nothing */
 }
 
 uint32_t
@@ -53,6 +87,20 @@ bench_frame_write(uint8_t *buf, const struct bench_pkt *p)
 	memcpy(s.dmac, dmac, 6);
 	memcpy(s.smac, smac, 6);
 	s.frag4 = 0x4000; /* DF */
+	s.min_len = FRAME_MIN;
+	s.csum = TL_CSUM_IP; /* the TCP checksum stays 0: the tracker does not verify it */
+	if (!is_tcp(p)) {
+		struct tl_frame_off off;
+		long n;
+
+		s.proto = p->proto;
+		s.raw_l4 = 1;
+		s.payload = L4_HLEN + p->len;
+		n = tl_frame_write(&s, buf, bench_frame_len(p), &off);
+		if (n > 0)
+			l4_header_write(buf + off.l4, p);
+		return (uint32_t)n;
+	}
 	s.seq = p->seq;
 	s.ack = p->ack;
 	s.flags = p->flags;
@@ -62,8 +110,6 @@ bench_frame_write(uint8_t *buf, const struct bench_pkt *p)
 		s.tcpopt_len = SYNOPT_LEN;
 	}
 	s.payload = p->len;
-	s.min_len = FRAME_MIN;
-	s.csum = TL_CSUM_IP; /* the TCP checksum stays 0: the tracker does not verify it */
 	return (uint32_t)tl_frame_write(&s, buf, bench_frame_len(p), NULL);
 }
 
@@ -77,6 +123,7 @@ endpoints(const struct bench_gen *g, uint32_t i, uint64_t gen, struct bench_pkt 
 	p->sport = (uint16_t)(1024 + (gen + h) % 64000);
 	p->dst = 0xc0000201u + (i & 3); /* 192.0.2.1-4 */
 	p->dport = (i & 4) ? 443 : 80;
+	p->proto = BENCH_PROTO_TCP;
 }
 
 static void
@@ -154,6 +201,41 @@ phase_pkt(const struct bench_gen *g, uint32_t i, uint64_t gen, unsigned int ph, 
 	}
 }
 
+/*
+ * Phase @p ph of a mixed workload's UDP or ICMP flow of slot @p i, generation @p gen: even
+ * phases are the client's requests, odd ones the server's responses. UDP: client port from the
+ * generation, server port 53. ICMP echo: the identifier from the generation, sequence numbers
+ * 1..4.
+ */
+static void
+l4_phase_pkt(const struct bench_gen *g, uint32_t i, uint64_t gen, unsigned int ph, uint8_t proto,
+             struct bench_pkt *p)
+{
+	endpoints(g, i, gen, p);
+	p->proto = proto;
+	p->seq = 0;
+	p->ack = 0;
+	p->win = 0;
+	p->synopt = 0;
+	p->len = g->payload;
+	if (proto == BENCH_PROTO_UDP) {
+		p->flags = 0;
+		p->dport = 53;
+		if (ph & 1)
+			swap_dir(p);
+		return;
+	}
+	p->flags = (ph & 1) ? 0 : 8; /* echo reply / echo request */
+	p->seq = ph / 2 + 1;
+	p->dport = 0;
+	if (ph & 1) { /* the reply: addresses swapped, the identifier kept */
+		uint32_t a = p->src;
+
+		p->src = p->dst;
+		p->dst = a;
+	}
+}
+
 /* ISNs of the client and the server of slot @p i, generation @p gen. */
 static void
 isns(const struct bench_gen *g, uint32_t i, uint64_t gen, uint32_t *c, uint32_t *s)
@@ -167,8 +249,13 @@ static void
 lifecycle_pkt(const struct bench_gen *g, uint32_t i, uint64_t k, struct bench_pkt *p)
 {
 	uint64_t gen = k / BENCH_PHASES;
+	uint8_t proto = bench_gen_slot_proto(g, i);
 	uint32_t c, s;
 
+	if (proto != BENCH_PROTO_TCP) {
+		l4_phase_pkt(g, i, gen, (unsigned int)(k % BENCH_PHASES), proto, p);
+		return;
+	}
 	isns(g, i, gen, &c, &s);
 	phase_pkt(g, i, gen, (unsigned int)(k % BENCH_PHASES), c, s, p);
 }
@@ -236,6 +323,7 @@ bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, uint16_
 	g->payload = payload;
 	g->flood_ratio = flood_ratio;
 	g->rng = 0x9e3779b97f4a7c15ull ^ seed;
+	g->mix = (struct bench_mix){.tcp = 100};
 	if (mode == BENCH_W_ESTABLISHED) {
 		g->warm_left = 3ull * n;
 	} else {
@@ -244,6 +332,28 @@ bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, uint16_
 		for (uint32_t i = 0; i < n % 8; i++)
 			g->warm_left += i;
 	}
+}
+
+int
+bench_gen_mix(struct bench_gen *g, struct bench_mix mix)
+{
+	if (g->mode != BENCH_W_MIXED || mix.tcp + mix.udp + mix.icmp != 100)
+		return -1;
+	g->mix = mix;
+	return 0;
+}
+
+uint8_t
+bench_gen_slot_proto(const struct bench_gen *g, uint32_t i)
+{
+	uint32_t r;
+
+	if (g->mode != BENCH_W_MIXED)
+		return BENCH_PROTO_TCP;
+	r = mix32(i * 0x85ebca6bu ^ g->seed) % 100;
+	if (r < g->mix.tcp)
+		return BENCH_PROTO_TCP;
+	return r < (uint32_t)g->mix.tcp + g->mix.udp ? BENCH_PROTO_UDP : BENCH_PROTO_ICMP;
 }
 
 void
@@ -302,7 +412,9 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 		p->len = 0;
 		p->flags = CT_TCPF_SYN;
 		p->synopt = 1;
+		p->proto = BENCH_PROTO_TCP;
 		t.flood = 1;
+		t.proto = BENCH_PROTO_TCP;
 		return t;
 	}
 	if (g->mode == BENCH_W_ESTABLISHED) {
@@ -315,6 +427,7 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 		}
 		t.slot = i;
 		t.phase = (uint8_t)(g->round < 3 ? g->round : 3);
+		t.proto = BENCH_PROTO_TCP;
 		if (++g->slot == g->n) {
 			g->slot = 0;
 			g->round++;
@@ -347,6 +460,7 @@ bench_gen_next(struct bench_gen *g, struct bench_pkt *p)
 		}
 		t.slot = i;
 		t.phase = (uint8_t)(k % BENCH_PHASES);
+		t.proto = p->proto;
 		if (++g->slot == g->n) {
 			g->slot = 0;
 			g->round++;

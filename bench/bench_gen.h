@@ -5,8 +5,9 @@
 /**
  * @file
  * Traffic generators of synfin-bench: stateless descriptions of the packets of each workload
- * (lifecycle, established, synflood), the frame writer that turns a description into
- * Ethernet/IPv4/TCP bytes in an mbuf and pcap reading and writing (both on test/lib). Everything here runs outside the
+ * (lifecycle, established, synflood, mixed), the frame writer that turns a description into
+ * Ethernet/IPv4/TCP, UDP or ICMP bytes in an mbuf and pcap reading and writing (both on
+ * test/lib). Everything here runs outside the
  * timed region; the generators keep O(1) state (a round counter and a slot index), so 10 M
  * concurrent connections cost no generator memory.
  *
@@ -18,15 +19,25 @@
 
 #include "tl_pcap.h"
 
-/** One packet to write: addresses/ports in host order, TCP fields in host order. */
+/** IP protocols of the generated packets (struct bench_pkt::proto). */
+#define BENCH_PROTO_ICMP 1
+#define BENCH_PROTO_TCP  6
+#define BENCH_PROTO_UDP  17
+
+/**
+ * One packet to write, fields in host order. TCP uses every field; UDP the addresses, ports and
+ * len; ICMP echo the addresses, sport as the identifier, seq as the sequence number, flags as
+ * the type (8 request, 0 reply) and len.
+ */
 struct bench_pkt {
 	uint32_t src, dst;
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint16_t win;
-	uint16_t len;   /**< TCP payload bytes */
-	uint8_t flags;  /**< CT_TCPF_* */
+	uint16_t len;   /**< payload bytes after the L4 header */
+	uint8_t flags;  /**< TCP: CT_TCPF_*; ICMP: the type */
 	uint8_t synopt; /**< 1: MSS + SACK-permitted + window scale 7 options */
+	uint8_t proto;  /**< BENCH_PROTO_* (0 is TCP) */
 };
 
 /** What the accounting needs to know about a generated packet. */
@@ -35,16 +46,25 @@ struct bench_tag {
 	uint8_t phase;  /**< lifecycle phase 0..7, or 0xff */
 	uint8_t flood;  /**< 1: flood SYN */
 	uint8_t warmup; /**< 1: packet of the untimed warm-up */
+	uint8_t proto;  /**< BENCH_PROTO_* of the packet */
 };
 
-/** Frame bytes needed for a packet (Ethernet + IPv4 + TCP [+ options] + payload, min 60). */
+/** Frame bytes needed for a packet (Ethernet + IPv4 + L4 header [+ options] + payload, min 60). */
 uint32_t bench_frame_len(const struct bench_pkt *p);
 
 /** Write the frame of @p p to @p buf (at least bench_frame_len() bytes). @return its length. */
 uint32_t bench_frame_write(uint8_t *buf, const struct bench_pkt *p);
 
-/** Lifecycle phases: SYN, SYN+ACK, ACK, data, FIN, ACK, FIN, ACK. */
+/**
+ * Lifecycle phases: SYN, SYN+ACK, ACK, data, FIN, ACK, FIN, ACK. A mixed workload's UDP and
+ * ICMP slots run the same number of packets per flow: four request/response pairs.
+ */
 #define BENCH_PHASES 8
+
+/** Mixed workload: shares of the slots, in percent (they add up to 100). */
+struct bench_mix {
+	uint8_t tcp, udp, icmp;
+};
 
 /** Generator of the lifecycle / established / synflood workloads. */
 struct bench_gen {
@@ -62,12 +82,14 @@ struct bench_gen {
 	uint32_t loop_gens;   /**< loopable: connections per slot in one pass (0: endless) */
 	uint32_t loop_tuples; /**< loopable: 4-tuples per slot, used in turn */
 	uint64_t loop_left;   /**< loopable: lifecycle packets still to emit in this pass */
+	struct bench_mix mix; /**< mixed: shares of TCP, UDP and ICMP slots */
 };
 
 enum bench_workload {
 	BENCH_W_LIFECYCLE = 0,
 	BENCH_W_ESTABLISHED,
 	BENCH_W_SYNFLOOD,
+	BENCH_W_MIXED,
 	BENCH_W_PCAP,
 	BENCH_W_MAX
 };
@@ -79,6 +101,20 @@ enum bench_workload {
  */
 void bench_gen_init(struct bench_gen *g, int mode, uint32_t n, uint32_t seed, uint16_t payload,
                     double flood_ratio);
+
+/**
+ * Mixed: full lifecycles like BENCH_W_LIFECYCLE, but each slot carries TCP, UDP or ICMP by the
+ * shares of @p mix (a slot's protocol is fixed by a hash of its index and the seed). A UDP slot
+ * runs flows of four request/response pairs (client port 1024.., server port 53, a new client
+ * port for each flow); an ICMP slot, echo request/reply pairs of one identifier per flow. UDP
+ * and ICMP flows are not closed: they end by their idle timeout, as on a real link. Call right
+ * after bench_gen_init() with BENCH_W_MIXED. @return 0, or -1 when the shares do not add up
+ * to 100.
+ */
+int bench_gen_mix(struct bench_gen *g, struct bench_mix mix);
+
+/** Protocol (BENCH_PROTO_*) of slot @p i of generator @p g. */
+uint8_t bench_gen_slot_proto(const struct bench_gen *g, uint32_t i);
 
 /**
  * Lifecycle: start every slot at round 0 instead of staggering them, with no warm-up, so round r

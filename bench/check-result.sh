@@ -5,7 +5,8 @@
 # bytes_per_flow..` with mpps > 0, cycles_per_pkt > 0 and bytes_per_flow in (0, MAX] (MAX:
 # $BENCH_MAX_BYTES_PER_FLOW, default 128, the target), and no packet of the synthetic workload
 # was judged malformed, nor invalid outside a flood (verdicts line). With --export, every
-# flow-end record queued must have been consumed, none dropped.
+# flow-end record queued must have been consumed, none dropped. A mixed workload must complete
+# TCP, UDP and ICMP flows, and break none.
 max=${BENCH_MAX_BYTES_PER_FLOW:-128}
 out=$("$@" 2>&1)
 rc=$?
@@ -39,5 +40,14 @@ case "$*" in
    *" invalid=0 "*) ;;
    *) echo "FAIL: invalid packets: $v"; exit 1 ;;
    esac ;;
+esac
+case "$*" in
+*"--workload mixed"*)
+	printf '%s\n' "$out" | grep '^lifecycles:' | awk '{
+		for (i = 2; i <= NF; i++) { gsub(/[()]/, "", $i); split($i, kv, "="); v[kv[1]] = kv[2] }
+		ok = 1
+		if (v["tcp"] + 0 <= 0 || v["udp"] + 0 <= 0 || v["icmp"] + 0 <= 0 || v["broken"] != "0") {
+			print "FAIL: mixed: " $0; exit 1 } }
+		END { if (!ok) { print "FAIL: mixed: no lifecycles line"; exit 1 } }' || exit 1 ;;
 esac
 echo "OK"

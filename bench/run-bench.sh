@@ -82,6 +82,7 @@ if [ "$QUICK" = 0 ]; then
 	run lifecycle 10000000 --workload lifecycle --concurrent 10000000 --packets 100000000
 fi
 run established 1000000 --workload established --concurrent 1000000 --packets "$(scale 50000000)"
+run mixed 100000 --workload mixed --concurrent 100000 --packets "$(scale 50000000)"
 run synflood 100000 --workload synflood --concurrent 100000 --flood-ratio 0.9 \
 	--table-size 1000000 --packets "$(scale 10000000)"
 if [ -f test/data/quickstart.pcap ]; then

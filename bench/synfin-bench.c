@@ -3,7 +3,7 @@
  * synfin-bench: single-core throughput of the real per-packet pipeline (lib/worker:
  * ct_worker_process_burst() + ct_worker_tick(), as the app calls them) on synthetic workloads
  * (full TCP lifecycles with N connections open, established-only traffic, a SYN flood mixed with
- * legitimate connections) or on a pcap replayed from memory. Frames are written into a fixed set
+ * legitimate connections, lifecycles of TCP, UDP and ICMP flows side by side) or on a pcap replayed from memory. Frames are written into a fixed set
  * of mbufs outside the timed region, one batch of bursts at a time; the timed region is exactly
  * the worker calls of that batch (see bench/README.md). Prints Mpps, cycles per packet, completed
  * connections per second, table bytes per flow, and a last line `RESULT mpps=.. cycles_per_pkt=..
@@ -46,10 +46,12 @@ struct opts {
 	uint64_t time_wait_ms;
 	int time_wait_set;             /* --time-wait-ms given (pcap workload: else the default) */
 	uint32_t timeout_ms[CT_S_MAX]; /* --timeout-ms STATE=MS overrides, 0 = not given */
-	int keep_table;                /* pcap: keep the table between loops, clock runs on */
-	int loopable;                  /* --write-pcap: a pass that can be replayed in a loop */
-	uint32_t loop_tuples;          /* loopable: 4-tuples per slot */
-	uint64_t tick_ns;              /* synthetic clock advance per burst */
+	uint32_t l4_timeout_ms[CT_L4T_MAX]; /* --timeout-ms udp=MS, ... overrides */
+	struct bench_mix mix;               /* --mix: shares of the mixed workload */
+	int keep_table;                     /* pcap: keep the table between loops, clock runs on */
+	int loopable;         /* --write-pcap: a pass that can be replayed in a loop */
+	uint32_t loop_tuples; /* loopable: 4-tuples per slot */
+	uint64_t tick_ns;     /* synthetic clock advance per burst */
 	uint32_t seed;
 	uint16_t payload;
 	double flood_ratio;
@@ -65,15 +67,15 @@ struct opts {
 struct counts {
 	uint64_t pkts, cycles, bursts;
 	uint64_t verdict[CT_WV_MAX];
-	uint64_t completed; /* lifecycles whose 8 packets were all accepted */
-	uint64_t broken;    /* lifecycles with at least one packet not accepted */
-	uint64_t flood;     /* flood SYNs sent */
+	uint64_t completed;          /* lifecycles whose 8 packets were all accepted */
+	uint64_t completed_proto[3]; /* of them TCP, UDP, ICMP (proto_index()) */
+	uint64_t broken;             /* lifecycles with at least one packet not accepted */
+	uint64_t flood;              /* flood SYNs sent */
 };
 
 static const char *const workload_names[BENCH_W_MAX] = {
-        [BENCH_W_LIFECYCLE] = "lifecycle",
-        [BENCH_W_ESTABLISHED] = "established",
-        [BENCH_W_SYNFLOOD] = "synflood",
+        [BENCH_W_LIFECYCLE] = "lifecycle", [BENCH_W_ESTABLISHED] = "established",
+        [BENCH_W_SYNFLOOD] = "synflood",   [BENCH_W_MIXED] = "mixed",
         [BENCH_W_PCAP] = "pcap",
 };
 
@@ -81,7 +83,9 @@ static void
 usage(const char *prog)
 {
 	printf("Usage: %s [EAL options] -- [options]\n"
-	       "  --workload lifecycle|established|synflood   (default lifecycle)\n"
+	       "  --workload lifecycle|established|synflood|mixed   (default lifecycle)\n"
+	       "  --mix T,U,I          mixed: percent of TCP, UDP and ICMP flows (default "
+	       "80,15,5)\n"
 	       "  --pcap FILE          replay a classic pcap from memory (workload pcap)\n"
 	       "  --loops N            pcap replays (table flushed between loops; default 10)\n"
 	       "  --keep-table         pcap: keep the table between loops, the clock running on\n"
@@ -91,12 +95,15 @@ usage(const char *prog)
 	       "100000)\n"
 	       "  --packets N          timed packets (default 20000000)\n"
 	       "  --seconds S          run about S seconds instead of --packets\n"
-	       "  --table-size N       flow table capacity (default: concurrent * 5/4 + 65536)\n"
+	       "  --table-size N       flow table capacity (default: concurrent * 5/4 + 65536; "
+	       "mixed:\n"
+	       "                       + room for UDP/ICMP flows waiting for their timeout)\n"
 	       "  --burst N            packets per ct_worker_process_burst() call (default 32, max "
 	       "%d)\n"
 	       "  --time-wait-ms N     TIME_WAIT timeout in ms (default 1000; pcap: the "
 	       "tracker's)\n"
-	       "  --timeout-ms S=MS    timeout of conntrack state S in ms (repeatable)\n"
+	       "  --timeout-ms S=MS    timeout of conntrack state S, or of udp, udp_stream, icmp,\n"
+	       "                       generic, in ms (repeatable)\n"
 	       "  --tick-us N          synthetic clock advance per burst (default 1000 = 1 ms)\n"
 	       "  --flood-ratio R      synflood: fraction of packets that are flood SYNs (default "
 	       "0.9)\n"
@@ -116,6 +123,22 @@ usage(const char *prog)
 	       prog, BURST_MAX);
 }
 
+/* --mix T,U,I: percent of TCP, UDP and ICMP slots, adding up to 100. @return 0 or -1. */
+static int
+mix_opt(struct opts *o, const char *arg)
+{
+	unsigned int t, u, i;
+	char tail;
+
+	if (sscanf(arg, "%u,%u,%u%c", &t, &u, &i, &tail) != 3 || t > 100 || u > 100 || i > 100 ||
+	    t + u + i != 100) {
+		fprintf(stderr, "--mix: '%s': three percentages T,U,I adding up to 100\n", arg);
+		return -1;
+	}
+	o->mix = (struct bench_mix){.tcp = (uint8_t)t, .udp = (uint8_t)u, .icmp = (uint8_t)i};
+	return 0;
+}
+
 /* --timeout-ms STATE=MS: a conntrack state's timeout in milliseconds. @return 0 or -1. */
 static int
 timeout_opt(struct opts *o, const char *arg)
@@ -124,7 +147,7 @@ timeout_opt(struct opts *o, const char *arg)
 	const char *eq = strchr(arg, '=');
 	char *end;
 	unsigned long long ms;
-	int st;
+	int st, l4;
 
 	if (eq == NULL || (size_t)(eq - arg) >= sizeof(name)) {
 		fprintf(stderr, "--timeout-ms: '%s' is not STATE=MS\n", arg);
@@ -133,15 +156,21 @@ timeout_opt(struct opts *o, const char *arg)
 	memcpy(name, arg, (size_t)(eq - arg));
 	name[eq - arg] = '\0';
 	st = ct_state_parse(name);
+	l4 = st < 0 ? ct_l4_timeout_parse(name) : -1;
 	errno = 0;
 	ms = strtoull(eq + 1, &end, 10);
-	if (st <= CT_S_NONE || st >= CT_S_MAX || errno != 0 || *end != '\0' || eq[1] == '\0' ||
-	    ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX) {
-		fprintf(stderr, "--timeout-ms: '%s': a conntrack state and 1..%u ms\n", arg,
-		        CT_WORKER_TIMEOUT_MS_MAX);
+	if ((l4 < 0 && (st <= CT_S_NONE || st >= CT_S_MAX)) || errno != 0 || *end != '\0' ||
+	    eq[1] == '\0' || ms == 0 || ms > CT_WORKER_TIMEOUT_MS_MAX) {
+		fprintf(stderr,
+		        "--timeout-ms: '%s': a conntrack state or an L4 timeout name and 1..%u "
+		        "ms\n",
+		        arg, CT_WORKER_TIMEOUT_MS_MAX);
 		return -1;
 	}
-	o->timeout_ms[st] = (uint32_t)ms;
+	if (l4 >= 0)
+		o->l4_timeout_ms[l4] = (uint32_t)ms;
+	else
+		o->timeout_ms[st] = (uint32_t)ms;
 	return 0;
 }
 
@@ -172,6 +201,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        {"loop-tuples", required_argument, NULL, 'U'},
 	        {"export", required_argument, NULL, 'X'},
 	        {"export-ring", required_argument, NULL, 'R'},
+	        {"mix", required_argument, NULL, 'x'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -190,6 +220,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        .flood_ratio = 0.9,
 	        .loop_tuples = 1,
 	        .export_ring = 16384,
+	        .mix = {.tcp = 80, .udp = 15, .icmp = 5},
 	};
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
@@ -274,6 +305,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'R':
 			o->export_ring = (unsigned int)strtoul(optarg, NULL, 0);
 			break;
+		case 'x':
+			if (mix_opt(o, optarg) < 0)
+				return -1;
+			break;
 		case 'h':
 			usage(argv[0]);
 			exit(0);
@@ -294,8 +329,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 		        BURST_MAX, CT_WORKER_TIMEOUT_MS_MAX);
 		return -1;
 	}
-	if (o->table_size == 0)
-		o->table_size = o->concurrent + o->concurrent / 4 + 65536;
 	return 0;
 }
 
@@ -313,6 +346,8 @@ write_pcap(const struct opts *o)
 
 	bench_gen_init(&g, o->workload, (uint32_t)o->concurrent, o->seed, o->payload,
 	               o->workload == BENCH_W_SYNFLOOD ? o->flood_ratio : 0);
+	if (o->workload == BENCH_W_MIXED)
+		bench_gen_mix(&g, o->mix);
 	if (o->no_stagger)
 		bench_gen_no_stagger(&g);
 	if (o->loopable) {
@@ -344,11 +379,19 @@ write_pcap(const struct opts *o)
 	return 0;
 }
 
+/* Index of a protocol in counts::completed_proto: TCP 0, UDP 1, ICMP 2. */
+static inline unsigned int
+proto_index(uint8_t proto)
+{
+	return proto == BENCH_PROTO_UDP ? 1 : proto == BENCH_PROTO_ICMP ? 2 : 0;
+}
+
 /* Per-run state: the worker, the mbufs reused for every batch, and the synthetic clock. */
 struct bench {
 	struct opts o;
 	struct ct_worker *w;
 	struct ct_tcp_conf tcp;
+	struct ct_l4_conf l4;
 	struct rte_mbuf *m[BATCH_BURSTS * BURST_MAX];
 	uint8_t verdict[BATCH_BURSTS * BURST_MAX];
 	struct bench_tag tag[BATCH_BURSTS * BURST_MAX];
@@ -457,10 +500,12 @@ run_batch(struct bench *b, unsigned int nb, int timed)
 		if (!ok)
 			b->broken[t->slot] = 1;
 		if (t->phase == BENCH_PHASES - 1) {
-			if (b->broken[t->slot])
+			if (b->broken[t->slot]) {
 				b->c.broken++;
-			else
+			} else {
 				b->c.completed++;
+				b->c.completed_proto[proto_index(t->proto)]++;
+			}
 		}
 	}
 }
@@ -511,6 +556,8 @@ run_synthetic(struct bench *b, uint64_t tsc_hz)
 
 	bench_gen_init(&g, b->o.workload, (uint32_t)b->o.concurrent, b->o.seed, b->o.payload,
 	               b->o.workload == BENCH_W_SYNFLOOD ? b->o.flood_ratio : 0);
+	if (b->o.workload == BENCH_W_MIXED)
+		bench_gen_mix(&g, b->o.mix);
 	if (b->o.no_stagger)
 		bench_gen_no_stagger(&g);
 	if (!b->o.quiet)
@@ -655,32 +702,68 @@ pcap_steady_print(const struct bench *b, const struct tl_pcap *pc)
 		       (double)st.flows_created / pcap_s, (double)st.flows_closed / pcap_s);
 }
 
+/* Synthetic clock time of one round over the slots (each slot sends one packet a round), ms. */
+static double
+round_ms(const struct opts *o)
+{
+	double round_pkts = (double)o->concurrent /
+	                    (o->workload == BENCH_W_SYNFLOOD ? 1.0 - o->flood_ratio : 1.0);
+
+	return round_pkts / o->burst * (double)o->tick_ns / 1e6;
+}
+
+/*
+ * Default table size: the open connections + 1/4 + 65536 for TIME_WAIT and slack. A mixed
+ * workload's UDP and ICMP flows are not closed but wait for their idle timeout after their last
+ * packet while the slot runs its next flows: room for those too.
+ */
+static uint64_t
+table_size_default(const struct bench *b)
+{
+	uint64_t n = b->o.concurrent + b->o.concurrent / 4 + 65536;
+
+	if (b->o.workload == BENCH_W_MIXED) {
+		double flow_ms = BENCH_PHASES * round_ms(&b->o);
+		double udp = b->l4.ms[CT_L4T_UDP] > b->l4.ms[CT_L4T_UDP_STREAM]
+		                     ? b->l4.ms[CT_L4T_UDP]
+		                     : b->l4.ms[CT_L4T_UDP_STREAM];
+
+		n += (uint64_t)((double)b->o.concurrent / 100 *
+		                (b->o.mix.udp * (udp / flow_ms + 1) +
+		                 b->o.mix.icmp * (b->l4.ms[CT_L4T_ICMP] / flow_ms + 1)));
+	}
+	return n;
+}
+
 /*
  * Timeouts (milliseconds, as the tracker keeps them): the defaults; for the synthetic workloads
  * TIME_WAIT from --time-wait-ms and the others at least three rounds over the slots, so that no
- * connection expires between two of its packets; for a pcap TIME_WAIT only when --time-wait-ms
- * is given; then every --timeout-ms override.
+ * connection expires between two of its packets (the UDP and ICMP timeouts too); for a pcap
+ * TIME_WAIT only when --time-wait-ms is given; then every --timeout-ms override.
  */
 static void
 timeouts_setup(struct bench *b)
 {
 	b->tcp = ct_tcp_conf_default;
+	b->l4 = ct_l4_conf_default;
 	if (b->o.workload != BENCH_W_PCAP) {
-		double round_pkts =
-		        (double)b->o.concurrent /
-		        (b->o.workload == BENCH_W_SYNFLOOD ? 1.0 - b->o.flood_ratio : 1.0);
-		uint64_t round_s =
-		        (uint64_t)(round_pkts / b->o.burst * (double)b->o.tick_ns / 1e9) + 1;
+		uint64_t round_s = (uint64_t)(round_ms(&b->o) / 1000) + 1;
 
 		for (unsigned int s = 0; s < CT_S_MAX; s++)
 			if (s != CT_S_TIME_WAIT && b->tcp.timeouts.ms[s] < 3000 * round_s)
 				b->tcp.timeouts.ms[s] = (uint32_t)(3000 * round_s);
+		for (unsigned int t = 0; t < CT_L4T_MAX; t++)
+			if (b->l4.ms[t] < 3000 * round_s)
+				b->l4.ms[t] = (uint32_t)(3000 * round_s);
 	}
 	if (b->o.workload != BENCH_W_PCAP || b->o.time_wait_set)
 		b->tcp.timeouts.ms[CT_S_TIME_WAIT] = (uint32_t)b->o.time_wait_ms;
 	for (unsigned int s = 0; s < CT_S_MAX; s++)
 		if (b->o.timeout_ms[s] != 0)
 			b->tcp.timeouts.ms[s] = b->o.timeout_ms[s];
+	for (unsigned int t = 0; t < CT_L4T_MAX; t++)
+		if (b->o.l4_timeout_ms[t] != 0)
+			b->l4.ms[t] = b->o.l4_timeout_ms[t];
 	b->tw_ms = b->tcp.timeouts.ms[CT_S_TIME_WAIT];
 }
 
@@ -695,6 +778,13 @@ timeouts_print(const struct bench *b)
 			continue;
 		printf("%s %s=%u", any ? "" : "timeouts (ms, not default):", ct_state_name(s),
 		       b->tcp.timeouts.ms[s]);
+		any = 1;
+	}
+	for (unsigned int t = 0; t < CT_L4T_MAX; t++) {
+		if (b->l4.ms[t] == ct_l4_conf_default.ms[t])
+			continue;
+		printf("%s %s=%u", any ? "" : "timeouts (ms, not default):", ct_l4_timeout_name(t),
+		       b->l4.ms[t]);
 		any = 1;
 	}
 	if (any)
@@ -738,6 +828,8 @@ main(int argc, char **argv)
 		return 1;
 
 	timeouts_setup(&b);
+	if (b.o.table_size == 0)
+		b.o.table_size = table_size_default(&b);
 
 	nmbuf = (uint64_t)BATCH_BURSTS * b.o.burst;
 	mp = rte_pktmbuf_pool_create("bench_mbufs", (unsigned int)nmbuf, 0, 0,
@@ -751,6 +843,7 @@ main(int argc, char **argv)
 	        .capacity = (uint32_t)b.o.table_size,
 	        .socket_id = (int)rte_socket_id(),
 	        .tcp = &b.tcp,
+	        .l4 = &b.l4,
 	        .now = 0,
 	};
 	if (bench_export_start(&ex, b.o.export_mode, b.o.export_ring) < 0) {
@@ -765,7 +858,8 @@ main(int argc, char **argv)
 		        rte_strerror(rte_errno));
 		return 1;
 	}
-	if (b.o.workload == BENCH_W_LIFECYCLE || b.o.workload == BENCH_W_SYNFLOOD) {
+	if (b.o.workload == BENCH_W_LIFECYCLE || b.o.workload == BENCH_W_SYNFLOOD ||
+	    b.o.workload == BENCH_W_MIXED) {
 		b.broken = calloc(b.o.concurrent, 1);
 		if (b.broken == NULL)
 			return 1;
@@ -793,6 +887,9 @@ main(int argc, char **argv)
 		       b.tw_ms * 1000000 / b.o.tick_ns, b.tcp.timeouts.ms[CT_S_SYN_SENT] / 1000);
 		if (b.o.workload == BENCH_W_SYNFLOOD)
 			printf(" flood_ratio=%.3f", b.o.flood_ratio);
+		if (b.o.workload == BENCH_W_MIXED)
+			printf(" mix=tcp:%u,udp:%u,icmp:%u", b.o.mix.tcp, b.o.mix.udp,
+			       b.o.mix.icmp);
 		printf("\n");
 		timeouts_print(&b);
 		run_synthetic(&b, tsc_hz);
@@ -824,6 +921,11 @@ main(int argc, char **argv)
 		printf("lifecycles: completed=%" PRIu64 " broken=%" PRIu64 " flood_syns=%" PRIu64
 		       "\n",
 		       b.c.completed, b.c.broken, b.c.flood);
+	if (b.o.workload == BENCH_W_MIXED)
+		printf("lifecycles: completed=%" PRIu64 " (tcp=%" PRIu64 " udp=%" PRIu64
+		       " icmp=%" PRIu64 ") broken=%" PRIu64 "\n",
+		       b.c.completed, b.c.completed_proto[0], b.c.completed_proto[1],
+		       b.c.completed_proto[2], b.c.broken);
 	if (b.o.dump_states) {
 		uint64_t n[CT_CLASS_MAX];
 
