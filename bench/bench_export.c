@@ -83,6 +83,12 @@ consumer(void *arg)
 	struct ct_flow_end r[BURST];
 
 	for (;;) {
+		/*
+		 * Read stop before the ring: the worker queued its last record before stop was
+		 * set, so an empty ring after stop is the end (stop read after an empty ring
+		 * could leave records queued in between).
+		 */
+		int stop = __atomic_load_n(&x->stop, __ATOMIC_ACQUIRE);
 		unsigned int n =
 		        rte_ring_sc_dequeue_burst_elem(x->ring, r, sizeof(r[0]), BURST, NULL);
 
@@ -93,7 +99,7 @@ consumer(void *arg)
 			continue;
 		if (x->mode == BENCH_EXPORT_IPFIX)
 			ipfix_flush(x);
-		if (__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE))
+		if (stop)
 			break;
 		usleep(100);
 	}
