@@ -366,14 +366,15 @@ main(int argc, char **argv)
 		return sep == -1 ? 0 : 2;
 	if (sf_export_check(&sf.cfg) < 0)
 		return 2;
+	/* Before EAL: a signal during the start-up is a clean exit once it is done, not a kill. */
+	g_sf = &sf;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	ret = rte_eal_init(sep, argv);
 	if (ret < 0) {
 		fprintf(stderr, "synfin: EAL initialisation failed: %s\n", rte_strerror(rte_errno));
 		return 2;
 	}
-	g_sf = &sf;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 
 	ret = sf_lcores_init(&sf);
 	if (ret == 0)

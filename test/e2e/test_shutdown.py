@@ -11,6 +11,7 @@ Usage: test_shutdown.py SYNFIN_EXE
 """
 
 import os
+import select
 import signal
 import sys
 import tempfile
@@ -52,7 +53,14 @@ def one(exe, tmp, sig, pcap, want):
     out = os.path.join(tmp, f"flows-{name}.json")
     p = E.start(E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap},infinite_rx=1"],
                               ["--flows-json", out], prefix=f"sf_e2e_shut_{name}"))
-    time.sleep(1.5)
+    # The signal goes once the workers poll (their banner), plus a second of traffic: a fixed
+    # delay from the start raced a slow EAL start on a loaded machine.
+    deadline, banner = time.time() + 30, ""
+    while p.poll() is None and time.time() < deadline and " polls " not in banner:
+        if select.select([p.stdout], [], [], deadline - time.time())[0]:
+            banner = p.stdout.readline()
+    check(" polls " in banner, f"{name}: no worker banner within 30 s", banner)
+    time.sleep(1.0)
     check(p.poll() is None, f"{name}: synfin exited before the signal (status {p.returncode})")
     so, se, in_time = E.stop(p, sig)
     check(in_time, f"{name}: synfin did not exit within 30 s of the signal")
