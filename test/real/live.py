@@ -8,6 +8,11 @@
 # connection per ending (tcpapp.py, the behaviours of mkscenarios.sh); then synfin gets SIGINT
 # and its --flows-json must show each connection in the state its ending leaves, no INVALID, no
 # malformed packet, nothing dropped, and the bulk transfer's bytes in both directions.
+# af_xdp_prog: net_af_xdp with synfin's own XDP program (the PMD's xdp_prog= devarg,
+# bpf/synfin_afxdp.bpf.c), which redirects only IP/TCP to synfin and passes the rest to the
+# kernel: the middle namespace gets an address, and the client must ping it (ARP and ICMP
+# reach that kernel, not synfin) while the connections run through synfin; the endpoints know
+# each other's MAC (permanent neighbours), as their ARP no longer crosses.
 # Exits 77 (meson's skip) without root or network namespaces. Usage: live.py SYNFIN [PMD...]
 import json
 import os
@@ -22,8 +27,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import e2elib as E  # noqa: E402
 
 TCPAPP = os.path.join(HERE, "tcpapp.py")
+L4APP = os.path.join(HERE, "l4app.py")  # its ICMP echo client: no ping binary needed
 NET = "198.19.200"  # RFC 2544 benchmarking range, only inside these namespaces
-CLI, SRV = NET + ".1", NET + ".2"
+CLI, SRV, MID = NET + ".1", NET + ".2", NET + ".3"
 PORT, SPORT = 5400, 43000
 BULK = 200000
 # client behaviour -> (conntrack state, client state, server state); one connection each, source
@@ -40,7 +46,16 @@ CASES = [
 PMDS = {
     "af_packet": "net_af_packet{i},iface={ifc}",
     "af_xdp": "net_af_xdp{i},iface={ifc}",
+    "af_xdp_prog": "net_af_xdp{i},iface={ifc},xdp_prog={prog}",
 }
+DEFAULT_PMDS = ["af_packet", "af_xdp", "af_xdp_prog"]
+
+
+def afxdp_obj(synfin):
+    """synfin's XDP program for net_af_xdp: $SYNFIN_AFXDP_OBJ, else next to the build's synfin."""
+    return os.environ.get("SYNFIN_AFXDP_OBJ") or os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(synfin)), "..", "..", "bpf",
+                     "synfin_afxdp.bpf.o"))
 
 
 def sh(*args, check=True, ns=None, **kw):
@@ -92,7 +107,21 @@ def wait_line(proc, pattern, timeout, seen):
 
 def run_pmd(synfin, pmd, net, out):
     """One live run. Returns a list of failures ([] = pass) or None when the PMD is unusable."""
-    vdevs = [PMDS[pmd].format(i=i, ifc=ifc) for i, ifc in enumerate(("m0", "m1"))]
+    prog = afxdp_obj(synfin)
+    if pmd == "af_xdp_prog":
+        if not os.path.exists(prog):
+            print("live %s: no XDP object %s (built with libbpf and clang)" % (pmd, prog))
+            return None
+        macs = {}
+        for ns, ifc in ((net.c, "c0"), (net.s, "s0")):
+            macs[ifc] = json.loads(sh("ip", "-j", "link", "show", "dev", ifc,
+                                      ns=ns).stdout)[0]["address"]
+        sh("ip", "neigh", "replace", SRV, "lladdr", macs["s0"], "dev", "c0", "nud", "permanent",
+           ns=net.c)
+        sh("ip", "neigh", "replace", CLI, "lladdr", macs["c0"], "dev", "s0", "nud", "permanent",
+           ns=net.s)
+        sh("ip", "addr", "add", MID + "/24", "dev", "m0", ns=net.m)
+    vdevs = [PMDS[pmd].format(i=i, ifc=ifc, prog=prog) for i, ifc in enumerate(("m0", "m1"))]
     flows_json = os.path.join(out, "live-%s.flows.json" % pmd)
     log = os.path.join(out, "live-%s.synfin.log" % pmd)
     if os.path.exists(flows_json):
@@ -102,7 +131,7 @@ def run_pmd(synfin, pmd, net, out):
                                          flows_json], lcores=("-l", "0,1"))
     sf = subprocess.Popen(["ip", "netns", "exec", net.m] + argv,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    srv = cli = None
+    srv = cli = ping = None
     try:
         if not wait_line(sf, r"polls port0/q0 port1/q0", 20, sf_out):
             sf.kill()
@@ -126,6 +155,9 @@ def run_pmd(synfin, pmd, net, out):
         if not wait_line(cli, "^DONE", 60, cli_out):
             return ["client did not finish through synfin: %s" % cli_out]
         time.sleep(0.5)  # the last ACKs reach the wire
+        if pmd == "af_xdp_prog":
+            ping = sh(sys.executable, L4APP, "ping", "--src", CLI, "--dst", MID, "--count", "2",
+                      "--interval", "0.2", ns=net.c, check=False)
         sf.send_signal(signal.SIGINT)
         rest, _ = sf.communicate(timeout=30)
         sf_out += rest.splitlines()
@@ -137,6 +169,15 @@ def run_pmd(synfin, pmd, net, out):
                 p.wait()
 
     failures = []
+    if ping is not None:
+        answered = "DONE 2 of 2 replies" in ping.stdout
+        print("live %s: ping of the middle namespace's kernel: %s" %
+              (pmd, ping.stdout.strip() or "no output"))
+        if not answered:
+            failures.append("the host behind the XDP program did not answer ping (ARP/ICMP "
+                            "not passed to the kernel): %s" % ping.stdout.strip()[-200:])
+        if not re.search(r"\bICMP: 0\b", "\n".join(sf_out)):
+            failures.append("synfin saw ICMP: the XDP program redirected the ping (see %s)" % log)
     if sf.returncode != 0:
         failures.append("synfin exit status %d after SIGINT" % sf.returncode)
     results = [x[len("client: "):] for x in cli_out if x.startswith("client: ")]
@@ -179,7 +220,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit("usage: live.py SYNFIN [PMD...]")
     synfin = sys.argv[1]
-    pmds = sys.argv[2:] or list(PMDS)
+    pmds = sys.argv[2:] or DEFAULT_PMDS
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces)")
         sys.exit(77)
@@ -201,7 +242,7 @@ def main():
         finally:
             net.close()
         if failures is None:
-            # af_xdp needs XDP on veth and AF_XDP sockets in this kernel; af_packet must work
+            # af_xdp* need XDP on veth and AF_XDP sockets in this kernel; af_packet must work
             if pmd == "af_packet":
                 failed += 1
             continue
