@@ -50,30 +50,16 @@ bench_frame_len(const struct bench_pkt *p)
 	return l < FRAME_MIN ? FRAME_MIN : l;
 }
 
-static void
-put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
 /* The UDP or ICMP echo header at @p h (the payload after it is zeros already). */
 static void
 l4_header_write(uint8_t *h, const struct bench_pkt *p)
 {
 	if (p->proto == BENCH_PROTO_UDP) {
-		put16(h, p->sport);
-		put16(h + 2, p->dport);
-		put16(h + 4, (uint16_t)(L4_HLEN + p->len));
-		put16(h + 6, 0); /* IPv4: no checksum */
+		tl_udp_hdr(h, p->sport, p->dport, p->len);
 		return;
 	}
-	h[0] = p->flags; /* type */
-	h[1] = 0;        /* code */
-	put16(h + 2, 0);
-	put16(h + 4, p->sport);
-	put16(h + 6, (uint16_t)p->seq);
-	put16(h + 2, tl_csum_fold(tl_csum_add(0, h, L4_HLEN))); /* zero payload adds nothing */
+	tl_icmp_hdr(h, p->flags, 0, p->sport, (uint16_t)p->seq);
+	tl_put16(h + 2, tl_csum_fold(tl_csum_add(0, h, L4_HLEN))); /* zero payload adds nothing */
 }
 
 uint32_t

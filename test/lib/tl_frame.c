@@ -317,10 +317,7 @@ tl_frame_udp(struct tl_frame_spec *s, struct tl_frame *f, uint16_t plen)
 
 	if (plen > sizeof(b) - 8)
 		return -ENOSPC;
-	tl_put16(b, s->sport);
-	tl_put16(b + 2, s->dport);
-	tl_put16(b + 4, (uint16_t)(8 + plen));
-	tl_put16(b + 6, 0);
+	tl_udp_hdr(b, s->sport, s->dport, plen);
 	memset(b + 8, 0, plen);
 	s->proto = 17;
 	s->raw_l4 = 1;
@@ -337,11 +334,7 @@ tl_frame_icmp(struct tl_frame_spec *s, struct tl_frame *f, uint8_t type, uint8_t
 
 	if (body_len > sizeof(b) - 8)
 		return -ENOSPC;
-	b[0] = type;
-	b[1] = code;
-	tl_put16(b + 2, 0);
-	tl_put16(b + 4, id);
-	tl_put16(b + 6, seq);
+	tl_icmp_hdr(b, type, code, id, seq);
 	if (body != NULL)
 		memcpy(b + 8, body, body_len);
 	else

@@ -155,6 +155,27 @@ tl_put32(uint8_t *p, uint32_t v)
 	tl_put16(p + 2, (uint16_t)v);
 }
 
+/** The 8-byte UDP header at @p h: ports, length 8 + @p plen, checksum 0 (none, IPv4). */
+static inline void
+tl_udp_hdr(uint8_t *h, uint16_t sport, uint16_t dport, uint16_t plen)
+{
+	tl_put16(h, sport);
+	tl_put16(h + 2, dport);
+	tl_put16(h + 4, (uint16_t)(8 + plen));
+	tl_put16(h + 6, 0);
+}
+
+/** The 8-byte header of an ICMP query at @p h: type, code, checksum 0, @p id and @p seq. */
+static inline void
+tl_icmp_hdr(uint8_t *h, uint8_t type, uint8_t code, uint16_t id, uint16_t seq)
+{
+	h[0] = type;
+	h[1] = code;
+	tl_put16(h + 2, 0);
+	tl_put16(h + 4, id);
+	tl_put16(h + 6, seq);
+}
+
 #ifdef __cplusplus
 }
 #endif
