@@ -73,16 +73,18 @@ BG=()
 
 log() { echo "[mkscenarios $(date +%T)] $*" >&2; }
 
-# Stops one background job that this script started (by pid) and reaps it.
+# stop PID [STEPS]: stops one background job that this script started (SIGTERM, then SIGKILL
+# after STEPS x 20 ms, default 50) and reaps it; its exit status is left in STOP_RC.
 stop() {
-	local pid=$1
+	local pid=$1 steps=${2:-50}
 	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 50); do
+	for _ in $(seq "$steps"); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.02
 	done
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+	STOP_RC=$?
 	return 0
 }
 
@@ -245,14 +247,8 @@ xdp_snapshot() {
 xdp_stop() {
 	local rc i
 	[ -n "$XDP_PID" ] || return 0
-	kill -TERM "$XDP_PID" 2>/dev/null
-	for i in $(seq 100); do
-		kill -0 "$XDP_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	[ "$i" -lt 100 ] || kill -KILL "$XDP_PID" 2>/dev/null
-	wait "$XDP_PID"
-	rc=$?
+	stop "$XDP_PID" 250 # 5 s to detach from both interfaces
+	rc=$STOP_RC
 	local -a keep=()
 	for i in "${BG[@]}"; do
 		[ "$i" = "$XDP_PID" ] || keep+=("$i")
