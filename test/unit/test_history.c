@@ -107,6 +107,41 @@ Test(history, longest)
 	                 "truncated, NUL-ended");
 }
 
+/*
+ * ct_history_add() (the word at a time form the worker runs) against ct_history_append() (one
+ * byte at a time): the same 8 bytes after every step of 20000 random sequences of letter masks,
+ * several letters at once included.
+ */
+Test(history, add_matches_append)
+{
+	uint64_t x = 0x9e3779b97f4a7c15u;
+
+	for (int seqs = 0; seqs < 20000; seqs++) {
+		struct ct_history a = {0}, b = {0};
+		int len = 1 + (int)(x % 24);
+
+		for (int i = 0; i < len; i++) {
+			unsigned int dir, letters;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			dir = (unsigned int)(x >> 8) & 1;
+			/* mostly one letter, sometimes two or three, sometimes bits above F..R */
+			letters = 1u << (x >> 16) % CT_H_MAX;
+			if ((x >> 24) % 4 == 0)
+				letters |= 1u << (x >> 28) % CT_H_MAX | 1u << (x >> 32) % CT_H_MAX;
+			if ((x >> 40) % 16 == 0)
+				letters |= 0xc0u;
+			ct_history_add(&a, dir, letters);
+			ct_history_append(&b, dir, letters);
+			cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0,
+			             "sequence %d step %d: dir %u letters %#x", seqs, i, dir,
+			             letters);
+		}
+	}
+}
+
 Test(history, attempts)
 {
 	static const struct seg s0[] = {{O, SYN, 0}, {O, SYN, 0}};
