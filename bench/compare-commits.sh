@@ -14,7 +14,8 @@
 #              changes included)
 #   -r RUNS    runs of each build per workload (default 5; the median is printed)
 #   -n PACKETS timed packets per run (default 20000000)
-#   -w LIST    comma-separated subset of: lc100k,lc1m,lc10m,est1m,flood (default: all)
+#   -w LIST    comma-separated subset of: lc100k,lc1m,lc10m,est1m,flood (default: all), and
+#              lc100k-ring, lc100k-json (lc100k with flow-end records, the consumer on core 1)
 #   -i         also count instructions per packet (needs valgrind; minutes per workload)
 # Prints one "RESULT" line per workload, e.g.
 #   RESULT workload=lc100k old_mpps=8.10 new_mpps=16.02 speedup=1.98 old_ipp=1129 new_ipp=880
@@ -73,13 +74,22 @@ opts() { # workload name -> synfin-bench options
 	lc10m) echo "--workload lifecycle --concurrent 10000000" ;;
 	est1m) echo "--workload established --concurrent 1000000" ;;
 	flood) echo "--workload synflood --concurrent 100000 --flood-ratio 0.9" ;;
+	lc100k-ring) echo "--workload lifecycle --concurrent 100000 --export ring" ;;
+	lc100k-json) echo "--workload lifecycle --concurrent 100000 --export json" ;;
 	*) echo "unknown workload $1" >&2; exit 2 ;;
+	esac
+}
+
+lcores() { # workload -> EAL core list: the export workloads' consumer thread gets its own core
+	case $1 in
+	*-ring | *-json) echo 0-1 ;;
+	*) echo 0 ;;
 	esac
 }
 
 run() { # build-dir workload -> "mpps cps bytes_per_flow"
 	# shellcheck disable=SC2046
-	"$1/bench/synfin-bench" -l 0 --no-pci --no-shconf --file-prefix cmp$$ --log-level=error \
+	"$1/bench/synfin-bench" -l "$(lcores "$2")" --no-pci --no-shconf --file-prefix cmp$$ --log-level=error \
 		--no-huge -m 4096 -- $(opts "$2") --packets "$PKTS" |
 		sed -n 's/^RESULT mpps=\([0-9.]*\) cycles_per_pkt=[0-9.]* cps=\([0-9]*\) bytes_per_flow=\([0-9.]*\).*/\1 \2 \3/p'
 }
