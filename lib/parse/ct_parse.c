@@ -318,17 +318,12 @@ ipv6_skip_ext(const uint8_t *p, uint32_t avail, uint32_t end, uint32_t *l4, uint
  * it (tcp_parse_options() takes an option only at its exact length); unknown kinds are skipped.
  * Only a broken list, which no stack can walk on, is a reason.
  */
-static inline enum ct_parse_reason
-tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
+static __attribute__((noinline)) enum ct_parse_reason
+tcp_opts_walk(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
 {
 	uint32_t i = 0, ol;
 	uint8_t kind;
 
-	if (likely(n == 12 && rd32(o) == 0x0101080a)) {
-		s->opts = CT_TCPO_TS;
-		s->tsval = rd32(o + 4);
-		return CT_PARSE_OK;
-	}
 	while (i < n) {
 		kind = o[i];
 		if (kind == TCPOPT_EOL)
@@ -378,6 +373,17 @@ tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
 broken:
 	return s->flags & (CT_TCPF_FIN | CT_TCPF_RST) ? CT_PARSE_BAD_TCP_OPT_FIN_RST
 	                                              : CT_PARSE_BAD_TCP_OPT;
+}
+
+static inline enum ct_parse_reason
+tcp_opts(const uint8_t *o, uint32_t n, struct ct_tcp_seg *s)
+{
+	if (likely(n == 12 && rd32(o) == 0x0101080a)) {
+		s->opts = CT_TCPO_TS;
+		s->tsval = rd32(o + 4);
+		return CT_PARSE_OK;
+	}
+	return tcp_opts_walk(o, n, s);
 }
 
 /* Where the layers of a frame are, as far as it has been walked. */
@@ -729,7 +735,7 @@ parse_not_tcp(const uint8_t *p, const struct hdrs *h, const struct ct_parse_conf
  * Every frame the fast path does not take. Its own struct hdrs: the fast path's stays in
  * registers although this one's address goes to the functions of the other protocols.
  */
-static enum ct_parse_reason
+static __attribute__((noinline, cold)) enum ct_parse_reason
 parse_general(const uint8_t *p, uint32_t seg_len, uint32_t pkt_len,
               const struct ct_parse_conf *conf, struct ct_pkt *out)
 {
