@@ -17,6 +17,10 @@
 
 #include "ct_worker.h"
 
+/* Counters of flows per class: a power of two above CT_CLASS_MAX (ct_l4.h: at most 32). */
+#define BY_STATE_SLOTS 32
+_Static_assert(CT_CLASS_MAX <= BY_STATE_SLOTS, "every class has its counter");
+
 /* States of the request slot. */
 enum slot_state { SLOT_IDLE = 0, SLOT_POSTED, SLOT_RUNNING, SLOT_DONE };
 
@@ -35,13 +39,13 @@ struct ct_worker {
 	struct ct_tcp_conf tcp;     /* the FSM's configuration (timeouts written by this lcore) */
 	struct ct_l4_conf l4;       /* L4 timeouts (written by this lcore) */
 	struct ct_parse_conf parse; /* parser options */
-	struct ct_table_policy policy;   /* the table's: timeout per class in ticks, embryonic */
-	uint64_t now;                    /* last tick seen by process_burst or tick */
-	uint32_t by_state[CT_CLASS_MAX]; /* flows per class (written here, read racily) */
-	struct rte_ring *records;        /* flow-end records, or NULL (no cold part either) */
-	uint8_t end_reason;              /* enum ct_end_reason of the next ct_table_del()/flush */
-	bool end_wait;                   /* a full records ring is waited on, not dropped */
-	struct ct_worker_slot slot;      /* requests from other threads */
+	struct ct_table_policy policy;     /* the table's: timeout per class in ticks, embryonic */
+	uint64_t now;                      /* last tick seen by process_burst or tick */
+	uint32_t by_state[BY_STATE_SLOTS]; /* flows per class (written here, read racily) */
+	struct rte_ring *records;          /* flow-end records, or NULL (no cold part either) */
+	uint8_t end_reason;                /* enum ct_end_reason of the next ct_table_del()/flush */
+	bool end_wait;                     /* a full records ring is waited on, not dropped */
+	struct ct_worker_slot slot;        /* requests from other threads */
 } __rte_cache_aligned;
 
 /* ct_worker_ctl.c: the table policy from the FSM's and the L4 tracker's timeouts. */
@@ -68,7 +72,7 @@ ct_worker_ext(struct ct_worker *w, uint32_t pos)
 static inline void
 ct_worker_count_state(struct ct_worker *w, unsigned int state, int delta)
 {
-	uint32_t *n = &w->by_state[state % CT_CLASS_MAX];
+	uint32_t *n = &w->by_state[state & (BY_STATE_SLOTS - 1)]; /* a mask, not a division */
 
 	__atomic_store_n(n, *n + (uint32_t)delta, __ATOMIC_RELAXED);
 }
