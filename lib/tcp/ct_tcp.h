@@ -349,13 +349,16 @@ ct_tcp_predict(struct ct_tcp *t, const struct ct_tcp_conf *conf, enum ct_dir dir
 {
 	unsigned int d = (unsigned int)dir & 1;
 	struct ct_tcp_peer *s = &t->peer[d], *r = &t->peer[!d];
-	uint32_t end = seg->seq + seg->len, lag, win;
+	uint32_t end, lag, win;
 
+	/* Most segments that are not predicted fail here: a handshake or a close. */
+	if (t->state != CT_S_ESTABLISHED ||
+	    (seg->flags & (CT_TCPF_FIN | CT_TCPF_SYN | CT_TCPF_RST | CT_TCPF_ACK | CT_TCPF_URG)) !=
+	            CT_TCPF_ACK)
+		return false;
+	end = seg->seq + seg->len;
 	lag = s->maxwin > CT_TCP_MAXACKWIN ? s->maxwin : CT_TCP_MAXACKWIN;
-	if (!(t->state == CT_S_ESTABLISHED && t->tcp_state[0] == CT_TCP_ESTABLISHED &&
-	      t->tcp_state[1] == CT_TCP_ESTABLISHED &&
-	      (seg->flags & (CT_TCPF_FIN | CT_TCPF_SYN | CT_TCPF_RST | CT_TCPF_ACK |
-	                     CT_TCPF_URG)) == CT_TCPF_ACK &&
+	if (!(t->tcp_state[0] == CT_TCP_ESTABLISHED && t->tcp_state[1] == CT_TCP_ESTABLISHED &&
 	      !((t->peer_flags[0] | t->peer_flags[1]) &
 	        (CT_PEER_F_FIN_SEEN | CT_PEER_F_ACK_AHEAD)) &&
 	      !(t->flags & CT_F_LIBERAL) && s->maxwin != 0 &&
