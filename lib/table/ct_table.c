@@ -281,10 +281,17 @@ entry_add(struct ct_table *t, uint32_t sig, uint32_t pos)
 	return false;
 }
 
-/* Copy / zero @p len bytes, a multiple of 8, in 8-byte words (no libc call per new record). */
+/*
+ * Copy / zero @p len bytes, a multiple of 8, in 8-byte words (no libc call per new record); the
+ * flow key (40 bytes) and a one-line record (64) with a constant size the compiler unrolls.
+ */
 static inline void
 words_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
 {
+	if (likely(len == 40)) {
+		memcpy(dst, src, 40);
+		return;
+	}
 	for (uint32_t i = 0; i < len; i += 8) {
 		uint64_t w;
 
@@ -296,6 +303,10 @@ words_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
 static inline void
 words_zero(uint8_t *dst, uint32_t len)
 {
+	if (likely(len == RTE_CACHE_LINE_SIZE)) {
+		memset(dst, 0, RTE_CACHE_LINE_SIZE);
+		return;
+	}
 	for (uint32_t i = 0; i < len; i += 8) {
 		uint64_t z = 0;
 
