@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # What flow-end records cost the tracker: synfin-bench on one workload with --export none,
-# ring, json and ipfix, run alternately (none ring json ipfix none ...) -r times each in one
-# sitting, so that drift of the machine hits every mode alike. The consumer thread (synfin's
+# records, ring, json and ipfix, run alternately (none records ring json ipfix none ...) -r
+# times each in one sitting, so that drift of the machine hits every mode alike. "records" keeps
+# and builds the records with no consumer (the ring fills, the rest are dropped uncopied: its
+# dropped count is expected): the worker's own part, apart from the ring's and the consumer's.
+# The consumer thread (synfin's
 # exporter: JSON lines to /dev/null, IPFIX datagrams to a loopback socket) runs on another core;
 # the timed region is the worker's. Prints per mode the median Mpps, cycles per packet and the
 # ratio to none, with -i the instructions per packet (callgrind, bench/instr.sh: exact), and
@@ -35,7 +38,7 @@ BIN=$BUILD/bench/synfin-bench
 [ -x "$BIN" ] || { echo "$BIN not built" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-MODES="none ring json ipfix"
+MODES="none records ring json ipfix"
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 i=0
 while [ $i -lt "$RUNS" ]; do

@@ -118,7 +118,8 @@ usage(const char *prog)
 	       "  --dump-states        print the flows in each conntrack state at the end\n"
 	       "  --export MODE        flow-end records to a consumer thread: ring (taken and\n"
 	       "                       dropped), json (JSON lines to /dev/null), ipfix (IPFIX\n"
-	       "                       over UDP to 127.0.0.1); default none\n"
+	       "                       over UDP to 127.0.0.1); records: kept and built, no\n"
+	       "                       consumer (dropped once the ring is full); default none\n"
 	       "  --export-ring N      records the ring holds (default 16384)\n",
 	       prog, BURST_MAX);
 }
@@ -298,7 +299,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'X':
 			o->export_mode = bench_export_mode(optarg);
 			if (o->export_mode < 0) {
-				fprintf(stderr, "--export: none, ring, json or ipfix\n");
+				fprintf(stderr, "--export: none, records, ring, json or ipfix\n");
 				return -1;
 			}
 			break;
