@@ -103,18 +103,23 @@ build_ovs() {
 build_harness() {
 	src=$ROOT/bench/peers/ovs_ct_bench.c
 	if [ -x "$HARNESS" ] && [ "$HARNESS" -nt "$src" ] && [ "$HARNESS" -nt "$LIBOVS" ] &&
-		[ "$HARNESS" -nt "$ROOT/bench/bench_gen.c" ]; then
+		[ "$HARNESS" -nt "$ROOT/bench/bench_gen.c" ] &&
+		[ "$HARNESS" -nt "$ROOT/test/lib/tl_frame.c" ] &&
+		[ "$HARNESS" -nt "$ROOT/test/lib/tl_pcap.c" ]; then
 		return 0
 	fi
 	libs=$(sed -n 's/^LIBS = //p' "$OBJ/Makefile")
 	# configure builds the AVX512 paths into a library of their own where the compiler can
 	avx512=$(ls "$OBJ/lib/.libs/libopenvswitchavx512.a" 2>/dev/null || true)
-	cc -std=gnu11 -O2 -g $(march) -I"$ROOT/bench" -I"$ROOT/lib/tcp" \
-		-c "$ROOT/bench/bench_gen.c" -o "$P/bench_gen.o"
+	# bench_gen.c builds its frames and reads pcaps with the test library's tl_frame/tl_pcap
+	for f in bench/bench_gen test/lib/tl_frame test/lib/tl_pcap; do
+		cc -std=gnu11 -O2 -g $(march) -I"$ROOT/bench" -I"$ROOT/lib/tcp" -I"$ROOT/test/lib" \
+			-c "$ROOT/$f.c" -o "$P/${f##*/}.o"
+	done
 	cc -std=gnu11 -O2 -g $(march) -Wall -I"$OBJ" -I"$OBJ/include" -I"$OBJ/lib" \
-		-I"$SRC/include" -I"$SRC/lib" -I"$ROOT/bench" -I"$ROOT/lib/tcp" \
-		"$src" "$P/bench_gen.o" -Wl,--start-group "$LIBOVS" $avx512 -Wl,--end-group \
-		$libs -lpthread -lrt -lm -o "$HARNESS"
+		-I"$SRC/include" -I"$SRC/lib" -I"$ROOT/bench" -I"$ROOT/lib/tcp" -I"$ROOT/test/lib" \
+		"$src" "$P/bench_gen.o" "$P/tl_frame.o" "$P/tl_pcap.o" \
+		-Wl,--start-group "$LIBOVS" $avx512 -Wl,--end-group $libs -lpthread -lrt -lm -o "$HARNESS"
 }
 
 # Trace a) and b); SMOKE: 1000 connections of each kind.

@@ -90,7 +90,7 @@ run_batches(struct ovsb *o, unsigned int nb)
 
 /* Copy frame @p i of @p pc into @p p as a freshly received packet. @return its dl_type. */
 static ovs_be16
-frame_set(struct dp_packet *p, const struct bench_pcap *pc, uint32_t i)
+frame_set(struct dp_packet *p, const struct tl_pcap *pc, uint32_t i)
 {
 	struct flow flow;
 
@@ -109,7 +109,7 @@ frame_set(struct dp_packet *p, const struct bench_pcap *pc, uint32_t i)
  * @return the number of batches.
  */
 static unsigned int
-fill_chunk(struct ovsb *o, const struct bench_pcap *pc, uint32_t *i, long long base_ms)
+fill_chunk(struct ovsb *o, const struct tl_pcap *pc, uint32_t *i, long long base_ms)
 {
 	unsigned int nb = 0, k = 0;
 
@@ -159,7 +159,7 @@ account(struct ovsb *o, unsigned int nb)
 
 /* One pass over the pcap, at clock offset @p base_ms. */
 static void
-run_pass(struct ovsb *o, const struct bench_pcap *pc, long long base_ms)
+run_pass(struct ovsb *o, const struct tl_pcap *pc, long long base_ms)
 {
 	uint32_t i = 0;
 
@@ -287,7 +287,7 @@ int
 main(int argc, char **argv)
 {
 	static struct ovsb o;
-	struct bench_pcap pc;
+	struct tl_pcap pc;
 	const char *pcap;
 	uint32_t maxlen = 0, nconns = 0;
 	long long base_ms;
@@ -334,6 +334,6 @@ main(int argc, char **argv)
 	conntrack_destroy(o.ct);
 	for (unsigned int k = 0; k < CHUNK_BATCHES * NETDEV_MAX_BURST; k++)
 		dp_packet_delete(o.pkt[k]);
-	bench_pcap_free(&pc);
+	tl_pcap_free(&pc);
 	return 0;
 }
