@@ -4,7 +4,6 @@
  * then what only an ended flow has.
  */
 
-#include <inttypes.h>
 #include <stdio.h>
 
 #include "ct_export.h"
@@ -30,25 +29,42 @@ ct_end_reason_ipfix(unsigned int r)
 	return r < CT_END_MAX ? end_reasons[r].ipfix : 0;
 }
 
-/* Unix milliseconds as seconds with three decimals. */
+/* ,"NAME":S.mmm: Unix milliseconds as seconds with three decimals. */
 static void
-print_ms(FILE *f, const char *name, uint64_t ms)
+put_ms(struct ct_text *t, const char *name, size_t nlen, uint64_t ms)
 {
-	fprintf(f, ",\"%s\":%" PRIu64 ".%03u", name, ms / 1000, (unsigned int)(ms % 1000));
+	ct_text_put(t, name, nlen);
+	ct_text_u64(t, ms / 1000);
+	ct_text_char(t, '.');
+	ct_text_u64_pad(t, ms % 1000, 3);
 }
+
+#define PUT_MS(t, lit, ms) put_ms((t), "" lit, sizeof(lit) - 1, (ms))
 
 int
 ct_export_json_line(FILE *f, const struct ct_export_flow *e)
 {
 	uint64_t dur = e->last_ms >= e->first_ms ? e->last_ms - e->first_ms : 0;
+	char buf[CT_EXPORT_JSON_LINE_MAX];
+	struct ct_text t;
+	size_t n;
 
-	fputc('{', f);
-	ct_report_flow_json_fields(f, &e->fi);
-	fprintf(f, ",\"history\":\"%s\",\"conn_state\":\"%s\",\"end_reason\":\"%s\"", e->history,
-	        ct_conn_state_name(e->conn_state), ct_end_reason_name(e->end_reason));
-	print_ms(f, "first_seen", e->first_ms);
-	print_ms(f, "last_seen", e->last_ms);
-	print_ms(f, "duration_s", dur);
-	fputs("}\n", f);
-	return ferror(f) ? -1 : 0;
+	ct_text_init(&t, buf, sizeof(buf));
+	ct_text_char(&t, '{');
+	ct_report_flow_json_text(&t, &e->fi);
+	ct_text_lit(&t, ",\"history\":\"");
+	ct_text_str(&t, e->history);
+	ct_text_lit(&t, "\",\"conn_state\":\"");
+	ct_text_str(&t, ct_conn_state_name(e->conn_state));
+	ct_text_lit(&t, "\",\"end_reason\":\"");
+	ct_text_str(&t, ct_end_reason_name(e->end_reason));
+	ct_text_char(&t, '"');
+	PUT_MS(&t, ",\"first_seen\":", e->first_ms);
+	PUT_MS(&t, ",\"last_seen\":", e->last_ms);
+	PUT_MS(&t, ",\"duration_s\":", dur);
+	ct_text_lit(&t, "}\n");
+	if (t.full)
+		return -1;
+	n = ct_text_len(&t, buf);
+	return fwrite(buf, 1, n, f) == n && !ferror(f) ? 0 : -1;
 }

@@ -65,7 +65,14 @@ struct ct_export_flow {
 };
 
 /**
- * Write @p e as one JSON object on one line, newline-terminated.
+ * Bytes of the longest flow-end JSON line: the --flows-json members at their longest, the
+ * longest history, conn_state and end reason, three times of 20 digits (test_history checks
+ * the longest case fits).
+ */
+#define CT_EXPORT_JSON_LINE_MAX (CT_REPORT_JSON_FIELDS_MAX + 256)
+
+/**
+ * Write @p e as one JSON object on one line, newline-terminated, with one fwrite().
  * @return 0, or -1 if the FILE reported an error.
  */
 int ct_export_json_line(FILE *f, const struct ct_export_flow *e);

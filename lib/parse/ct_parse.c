@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ct_parse.h"
+#include "ct_text.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -792,17 +793,25 @@ ct_flow_key_addr_format(const struct ct_flow_key *key, unsigned int side, char *
                         unsigned long size)
 {
 	char tmp[INET6_ADDRSTRLEN];
-	const char *s;
+	size_t n;
 
 	if (key == NULL || side > 1 || (buf == NULL && size != 0))
 		return -EINVAL;
-	if (key->family == 4)
-		s = inet_ntop(AF_INET, &key->addr[side][12], tmp, sizeof(tmp));
-	else if (key->family == 6)
-		s = inet_ntop(AF_INET6, key->addr[side], tmp, sizeof(tmp));
-	else
+	if (key->family ==
+	    4) { /* what inet_ntop() writes, without its cost (once per flow shown) */
+		n = ct_text_ip4_format(&key->addr[side][12], tmp);
+	} else if (key->family == 6) {
+		if (inet_ntop(AF_INET6, key->addr[side], tmp, sizeof(tmp)) == NULL)
+			return -EINVAL;
+		n = strlen(tmp);
+	} else {
 		return -EINVAL;
-	if (s == NULL)
-		return -EINVAL;
-	return snprintf(buf, size, "%s", tmp);
+	}
+	if (size != 0) { /* snprintf()'s contract: truncated, NUL-terminated, full length back */
+		size_t c = n < size - 1 ? n : size - 1;
+
+		memcpy(buf, tmp, c);
+		buf[c] = '\0';
+	}
+	return (int)n;
 }

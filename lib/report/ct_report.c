@@ -82,31 +82,81 @@ ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first)
 void
 ct_report_flow_json_fields(FILE *f, const struct ct_report_flow *fi)
 {
-	fprintf(f, "\"proto\":\"%s\",", ct_report_proto_name(fi->proto));
-	if (fi->proto != IPPROTO_TCP)
-		fprintf(f, "\"protonum\":%u,", fi->proto);
-	if (ct_report_has_ports(fi->proto))
-		fprintf(f, "\"orig\":{\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u}",
-		        fi->src, fi->sport, fi->dst, fi->dport);
-	else if (ct_report_is_icmp(fi->proto))
-		fprintf(f,
-		        "\"orig\":{\"src\":\"%s\",\"dst\":\"%s\",\"type\":%u,\"code\":%u,"
-		        "\"id\":%u}",
-		        fi->src, fi->dst, fi->icmp_type, fi->icmp_code, fi->icmp_id);
+	char buf[CT_REPORT_JSON_FIELDS_MAX];
+	struct ct_text t;
+
+	ct_text_init(&t, buf, sizeof(buf));
+	ct_report_flow_json_text(&t, fi);
+	fwrite(buf, 1, ct_text_len(&t, buf), f);
+}
+
+/* "NAME":"VALUE" with the comma before it (the caller's strings hold no quote or backslash). */
+static inline void
+json_str(struct ct_text *t, const char *name, size_t nlen, const char *v)
+{
+	ct_text_put(t, name, nlen);
+	ct_text_char(t, '"');
+	ct_text_str(t, v);
+	ct_text_char(t, '"');
+}
+
+#define JSON_STR(t, lit, v) json_str((t), "" lit, sizeof(lit) - 1, (v))
+
+void
+ct_report_flow_json_text(struct ct_text *t, const struct ct_report_flow *fi)
+{
+	JSON_STR(t, "\"proto\":", ct_report_proto_name(fi->proto));
+	if (fi->proto != IPPROTO_TCP) {
+		ct_text_lit(t, ",\"protonum\":");
+		ct_text_u64(t, fi->proto);
+	}
+	JSON_STR(t, ",\"orig\":{\"src\":", fi->src);
+	if (ct_report_has_ports(fi->proto)) {
+		ct_text_lit(t, ",\"sport\":");
+		ct_text_u64(t, fi->sport);
+		JSON_STR(t, ",\"dst\":", fi->dst);
+		ct_text_lit(t, ",\"dport\":");
+		ct_text_u64(t, fi->dport);
+	} else {
+		JSON_STR(t, ",\"dst\":", fi->dst);
+		if (ct_report_is_icmp(fi->proto)) {
+			ct_text_lit(t, ",\"type\":");
+			ct_text_u64(t, fi->icmp_type);
+			ct_text_lit(t, ",\"code\":");
+			ct_text_u64(t, fi->icmp_code);
+			ct_text_lit(t, ",\"id\":");
+			ct_text_u64(t, fi->icmp_id);
+		}
+	}
+	ct_text_lit(t, "},\"vlan\":");
+	ct_text_u64(t, fi->vlan);
+	JSON_STR(t, ",\"state\":", ct_class_name(fi->state));
+	if (fi->proto == IPPROTO_TCP) {
+		JSON_STR(t, ",\"client_state\":", ct_tcp_state_name(fi->client_state));
+		JSON_STR(t, ",\"server_state\":", ct_tcp_state_name(fi->server_state));
+	}
+	ct_text_lit(t, ",\"packets\":{\"orig\":");
+	ct_text_u64(t, fi->pkts[CT_DIR_ORIG]);
+	ct_text_lit(t, ",\"reply\":");
+	ct_text_u64(t, fi->pkts[CT_DIR_REPLY]);
+	ct_text_lit(t, "},\"bytes\":{\"orig\":");
+	ct_text_u64(t, fi->bytes[CT_DIR_ORIG]);
+	ct_text_lit(t, ",\"reply\":");
+	ct_text_u64(t, fi->bytes[CT_DIR_REPLY]);
+	ct_text_lit(t, "},\"invalid\":");
+	ct_text_u64(t, fi->invalid);
+	if (fi->picked_up)
+		ct_text_lit(t, ",\"picked_up\":true");
 	else
-		fprintf(f, "\"orig\":{\"src\":\"%s\",\"dst\":\"%s\"}", fi->src, fi->dst);
-	fprintf(f, ",\"vlan\":%u,\"state\":\"%s\"", fi->vlan, ct_class_name(fi->state));
-	if (fi->proto == IPPROTO_TCP)
-		fprintf(f, ",\"client_state\":\"%s\",\"server_state\":\"%s\"",
-		        ct_tcp_state_name(fi->client_state), ct_tcp_state_name(fi->server_state));
-	fprintf(f,
-	        ",\"packets\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
-	        "},\"bytes\":{\"orig\":%" PRIu64 ",\"reply\":%" PRIu64
-	        "},\"invalid\":%u,\"picked_up\":%s,\"assured\":%s,"
-	        "\"expires_in_s\":%u,\"lcore\":%u",
-	        fi->pkts[CT_DIR_ORIG], fi->pkts[CT_DIR_REPLY], fi->bytes[CT_DIR_ORIG],
-	        fi->bytes[CT_DIR_REPLY], fi->invalid, fi->picked_up ? "true" : "false",
-	        fi->assured ? "true" : "false", fi->expires_in_s, fi->lcore);
+		ct_text_lit(t, ",\"picked_up\":false");
+	if (fi->assured)
+		ct_text_lit(t, ",\"assured\":true");
+	else
+		ct_text_lit(t, ",\"assured\":false");
+	ct_text_lit(t, ",\"expires_in_s\":");
+	ct_text_u64(t, fi->expires_in_s);
+	ct_text_lit(t, ",\"lcore\":");
+	ct_text_u64(t, fi->lcore);
 }
 
 /* Per second, from a difference of counters over @p seconds (0 when no time passed). */

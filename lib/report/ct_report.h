@@ -23,6 +23,7 @@
 #include "ct_l4.h"
 #include "ct_stats.h"
 #include "ct_tcp.h"
+#include "ct_text.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,6 +90,19 @@ void ct_report_flow_json(FILE *f, const struct ct_report_flow *fi, bool first);
  * for records that extend it (the flow-end JSON line).
  */
 void ct_report_flow_json_fields(FILE *f, const struct ct_report_flow *fi);
+
+/**
+ * Bytes ct_report_flow_json_text() writes at most: every member at its longest (IPv6 addresses
+ * of 47 bytes, 20-digit counters, the longest names), with room to spare; test_report checks
+ * the longest case fits.
+ */
+#define CT_REPORT_JSON_FIELDS_MAX 640
+
+/**
+ * The members of ct_report_flow_json_fields(), appended to @p t: what the exporter writes once
+ * per ended flow, without stdio.
+ */
+void ct_report_flow_json_text(struct ct_text *t, const struct ct_report_flow *fi);
 
 /** The figures of one statistics block besides the counters. */
 struct ct_report_stats {
