@@ -15,7 +15,8 @@
 #   -r RUNS    runs of each build per workload (default 5; the median is printed)
 #   -n PACKETS timed packets per run (default 20000000)
 #   -w LIST    comma-separated subset of: lc100k,lc1m,lc10m,est1m,flood (default: all), and
-#              lc100k-ring, lc100k-json (lc100k with flow-end records, the consumer on core 1)
+#              lc100k-ring, lc100k-json, lc100k-ipfix (lc100k with flow-end records, the consumer
+#              on core 1)
 #   -i         also count instructions per packet (needs valgrind; minutes per workload)
 # Prints one "RESULT" line per workload, e.g.
 #   RESULT workload=lc100k old_mpps=8.10 new_mpps=16.02 speedup=1.98 old_ipp=1129 new_ipp=880
@@ -76,13 +77,14 @@ opts() { # workload name -> synfin-bench options
 	flood) echo "--workload synflood --concurrent 100000 --flood-ratio 0.9" ;;
 	lc100k-ring) echo "--workload lifecycle --concurrent 100000 --export ring" ;;
 	lc100k-json) echo "--workload lifecycle --concurrent 100000 --export json" ;;
+	lc100k-ipfix) echo "--workload lifecycle --concurrent 100000 --export ipfix" ;;
 	*) echo "unknown workload $1" >&2; exit 2 ;;
 	esac
 }
 
 lcores() { # workload -> EAL core list: the export workloads' consumer thread gets its own core
 	case $1 in
-	*-ring | *-json) echo 0-1 ;;
+	*-ring | *-json | *-ipfix) echo 0-1 ;;
 	*) echo 0 ;;
 	esac
 }
