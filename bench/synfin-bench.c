@@ -49,6 +49,7 @@ struct opts {
 	uint32_t l4_timeout_ms[CT_L4T_MAX]; /* --timeout-ms udp=MS, ... overrides */
 	struct bench_mix mix;               /* --mix: shares of the mixed workload */
 	int keep_table;                     /* pcap: keep the table between loops, clock runs on */
+	int per_loop;                       /* pcap: print each loop's cycles per packet */
 	int loopable;         /* --write-pcap: a pass that can be replayed in a loop */
 	uint32_t loop_tuples; /* loopable: 4-tuples per slot */
 	uint64_t tick_ns;     /* synthetic clock advance per burst */
@@ -91,6 +92,7 @@ usage(const char *prog)
 	       "  --keep-table         pcap: keep the table between loops, the clock running on\n"
 	       "                       (a loopable pcap's steady state; loops 2..N reported "
 	       "apart)\n"
+	       "  --per-loop           pcap: print each loop's cycles per packet\n"
 	       "  --concurrent N       connections open at once / established flows (default "
 	       "100000)\n"
 	       "  --packets N          timed packets (default 20000000)\n"
@@ -197,6 +199,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	        {"no-stagger", no_argument, NULL, 'N'},
 	        {"dump-states", no_argument, NULL, 'D'},
 	        {"keep-table", no_argument, NULL, 'K'},
+	        {"per-loop", no_argument, NULL, 'Q'},
 	        {"timeout-ms", required_argument, NULL, 'M'},
 	        {"loopable", no_argument, NULL, 'L'},
 	        {"loop-tuples", required_argument, NULL, 'U'},
@@ -262,6 +265,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'M':
 			if (timeout_opt(o, optarg) < 0)
 				return -1;
+			break;
+		case 'Q':
+			o->per_loop = 1;
 			break;
 		case 'K':
 			o->keep_table = 1;
@@ -661,7 +667,12 @@ run_pcap(struct bench *b, const struct tl_pcap *pc)
 	b->o.tick_ns = 0;
 	memset(&b->c, 0, sizeof(b->c));
 	for (uint64_t l = 0; l < b->o.loops; l++) {
+		uint64_t c0 = b->c.cycles, p0 = b->c.pkts;
+
 		pcap_pass(b, pc, base_ns);
+		if (b->o.per_loop)
+			printf("loop %" PRIu64 ": cycles/pkt %.1f\n", l + 1,
+			       (double)(b->c.cycles - c0) / (double)(b->c.pkts - p0));
 		if (l == 0) {
 			b->pass1 = b->c;
 			b->pass1_stats = *ct_worker_stats(b->w);
