@@ -106,18 +106,17 @@ ext_update(struct ct_worker *w, struct ct_flow *f, uint32_t pos, const struct ct
            unsigned int dir)
 {
 	struct ct_flow_ext *x = ct_worker_ext(w, pos);
-	unsigned int has = 0;
+	unsigned int fl = 0, seen, has = 0;
 
 	if (pkt->kind == CT_L4K_TCP)
-		x->tcp_flags[dir] |= pkt->seg.flags;
+		fl = x->tcp_flags[dir] |= pkt->seg.flags;
 	ct_history_add(&x->hist, dir, pkt_letters(pkt));
-	if (x->tcp_flags[dir] & CT_TCPF_ACK) {
-		has |= (x->hist.seen[dir] & 1u << CT_H_ACK) ? CT_FLOW_F_HAS_A : 0;
-		has |= (x->hist.seen[dir] & 1u << CT_H_DATA) ? CT_FLOW_F_HAS_D : 0;
-	}
-	has |= (x->tcp_flags[dir] & CT_TCPF_PSH) ? CT_FLOW_F_HAS_P : 0;
-	if (pkt->kind != CT_L4K_TCP && (x->hist.seen[dir] & 1u << CT_H_DATA))
-		has |= CT_FLOW_F_HAS_D;
+	seen = x->hist.seen[dir];
+	/* A and D stand for themselves once the side's ACK flag was seen (at once for UDP etc.) */
+	if (pkt->kind != CT_L4K_TCP || (fl & CT_TCPF_ACK))
+		has = ((seen & 1u << CT_H_ACK) ? CT_FLOW_F_HAS_A : 0) |
+		      ((seen & 1u << CT_H_DATA) ? CT_FLOW_F_HAS_D : 0);
+	has |= (fl & CT_TCPF_PSH) ? CT_FLOW_F_HAS_P : 0;
 	f->flags |= (uint8_t)(has << dir);
 }
 
