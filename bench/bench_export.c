@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * synfin-bench --export: the consumer side of the worker's flow-end records, as synfin's
- * exporter thread does it, on another core: take the records off the ring and drop them
- * (ring), or also write each as a JSON line to /dev/null (json), or encode IPFIX messages and
+ * exporter thread does it (in batches, paced by lib/export's ct_export_pace), on another
+ * core: take the records off the ring and drop them (ring), or also write each as a JSON line to /dev/null (json), or encode IPFIX messages and
  * send them over UDP to a socket on 127.0.0.1 that nobody reads (ipfix; the kernel drops them
  * once its buffer is full, the send still happens). The worker side (cold part, records,
  * enqueue) is what the benchmark's timed region measures. "records" has the worker keep and
@@ -23,6 +23,7 @@
 #include <rte_ring.h>
 
 #include "bench_export.h"
+#include "ct_export.h"
 #include "ct_ipfix.h"
 
 #define BURST 64
@@ -83,7 +84,11 @@ consumer(void *arg)
 {
 	struct bench_export *x = arg;
 	struct ct_flow_end r[BURST];
+	struct ct_export_pace pace;
+	unsigned int cap = rte_ring_get_capacity(x->ring);
+	uint32_t taken = 0;
 
+	ct_export_pace_init(&pace);
 	for (;;) {
 		/*
 		 * Read stop before the ring: the worker queued its last record before stop was
@@ -97,13 +102,16 @@ consumer(void *arg)
 		for (unsigned int i = 0; i < n; i++)
 			consume(x, &r[i]);
 		x->consumed += n;
-		if (n != 0)
+		taken += n;
+		if (n == BURST)
 			continue;
 		if (x->mode == BENCH_EXPORT_IPFIX)
 			ipfix_flush(x);
 		if (stop)
 			break;
-		usleep(100);
+		/* the ring is empty: sleep as synfin's exporter does (lib/export's pacing) */
+		usleep(ct_export_pace_next(&pace, taken, cap));
+		taken = 0;
 	}
 	return NULL;
 }

@@ -33,8 +33,6 @@
 #define DRAIN_BURST 64
 /* Records per pass before the outputs are flushed. */
 #define PASS_MAX 4096
-/* Sleep of an idle pass. */
-#define IDLE_US 1000
 
 struct exporter {
 	struct synfin *sf;
@@ -50,7 +48,9 @@ struct exporter {
 	uint64_t shutdown; /* of which still open at exit */
 	uint64_t msgs;     /* IPFIX messages sent */
 	uint64_t send_errors;
-	int log_error; /* errno of the first write error of the log, 0 if none */
+	int log_error;                 /* errno of the first write error of the log, 0 if none */
+	struct ct_export_pace pace;    /* the sleep between passes (lib/export) */
+	uint32_t taken[RTE_MAX_LCORE]; /* per ring: records taken since the last sleep */
 };
 
 static struct exporter ex = {.sock = -1};
@@ -120,14 +120,18 @@ flush_outputs(struct exporter *x)
 		ipfix_send(x);
 }
 
-/* Drain every ring once (up to PASS_MAX records). @return records written. */
+/*
+ * Drain every ring once (up to PASS_MAX records in all). *@p more: a ring may hold more.
+ * @return records written.
+ */
 static unsigned int
-drain_pass(struct exporter *x)
+drain_pass(struct exporter *x, bool *more)
 {
 	struct synfin *sf = x->sf;
 	struct ct_flow_end recs[DRAIN_BURST];
 	unsigned int total = 0, n;
 
+	*more = false;
 	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
 		const struct sf_lcore *lc = &sf->lcores[i];
 
@@ -145,28 +149,52 @@ drain_pass(struct exporter *x)
 				write_one(x, &e);
 			}
 			total += n;
+			x->taken[i] += n;
 		} while (n == DRAIN_BURST && total < PASS_MAX);
+		if (n == DRAIN_BURST)
+			*more = true;
 	}
 	return total;
+}
+
+/* After the rings were emptied: the sleep before the next pass (lib/export's pacing). */
+static uint32_t
+pace(struct exporter *x)
+{
+	const struct synfin *sf = x->sf;
+	uint32_t peak = 0, size = UINT32_MAX;
+
+	for (unsigned int i = 0; i < sf->nb_lcores; i++) {
+		unsigned int cap = rte_ring_get_capacity(sf->lcores[i].records);
+
+		peak = x->taken[i] > peak ? x->taken[i] : peak;
+		size = cap < size ? cap : size;
+		x->taken[i] = 0;
+	}
+	return ct_export_pace_next(&x->pace, peak, size);
 }
 
 static void *
 export_thread(void *arg)
 {
 	struct exporter *x = arg;
+	bool more;
 
+	ct_export_pace_init(&x->pace);
 	while (!__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE)) {
 		if (x->sock >= 0 && rte_get_tsc_cycles() >= x->next_templates_tsc) {
 			ipfix_templates(x);
 			ipfix_send(x);
 		}
-		if (drain_pass(x) != 0)
+		if (drain_pass(x, &more) != 0)
 			flush_outputs(x);
-		else
-			usleep(IDLE_US);
+		/* Take the records in batches, not one by one as the workers queue them. */
+		if (!more)
+			usleep(pace(x));
 	}
-	while (drain_pass(x) != 0)
-		;
+	do
+		drain_pass(x, &more);
+	while (more);
 	flush_outputs(x);
 	return NULL;
 }

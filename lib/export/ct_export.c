@@ -29,6 +29,16 @@ ct_end_reason_ipfix(unsigned int r)
 	return r < CT_END_MAX ? end_reasons[r].ipfix : 0;
 }
 
+uint32_t
+ct_export_pace_next(struct ct_export_pace *p, uint32_t peak, uint32_t ring_size)
+{
+	if (peak > ring_size / 2)
+		p->us = p->us / 2 > CT_EXPORT_PACE_MIN_US ? p->us / 2 : CT_EXPORT_PACE_MIN_US;
+	else if (peak < ring_size / 8)
+		p->us = p->us * 2 < CT_EXPORT_PACE_MAX_US ? p->us * 2 : CT_EXPORT_PACE_MAX_US;
+	return p->us;
+}
+
 /* ,"NAME":S.mmm: Unix milliseconds as seconds with three decimals. */
 static void
 put_ms(struct ct_text *t, const char *name, size_t nlen, uint64_t ms)

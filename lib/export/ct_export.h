@@ -64,6 +64,39 @@ struct ct_export_flow {
 	char history[CT_HISTORY_SIZE]; /**< Zeek-style history letters */
 };
 
+/** Shortest and longest sleep of the exporter between two passes over the rings (µs). */
+#define CT_EXPORT_PACE_MIN_US 50u
+#define CT_EXPORT_PACE_MAX_US 4000u
+
+/**
+ * When the exporter next drains the workers' rings. Draining a ring while its worker fills it
+ * costs that worker: each record's cache lines and the ring's indices move to the exporter's
+ * core and back, once per record. Taken in batches, they move a batch at a time, and the
+ * worker pays nothing more than building the records (bench/README.md, "Flow-end records").
+ * So the exporter sleeps between passes as long as the rings allow: after a pass that emptied
+ * every ring, the sleep doubles while the fullest ring held under an eighth of its size and
+ * halves when it held over half, between CT_EXPORT_PACE_MIN_US and CT_EXPORT_PACE_MAX_US (a
+ * record waits at most about that long before it is written). From idle, a worker that starts
+ * ending flows faster than its ring's size per CT_EXPORT_PACE_MAX_US (4 M records a second with
+ * the default 16384) loses records for one sleep, until the pace catches up.
+ */
+struct ct_export_pace {
+	uint32_t us; /**< the next sleep */
+};
+
+/** Start at 1 ms. */
+static inline void
+ct_export_pace_init(struct ct_export_pace *p)
+{
+	p->us = 1000;
+}
+
+/**
+ * After a pass that emptied every ring, in which the fullest ring gave @p peak records of its
+ * @p ring_size. @return the sleep before the next pass, in µs.
+ */
+uint32_t ct_export_pace_next(struct ct_export_pace *p, uint32_t peak, uint32_t ring_size);
+
 /**
  * Bytes of the longest flow-end JSON line: the --flows-json members at their longest, the
  * longest history, conn_state and end reason, three times of 20 digits (test_history checks

@@ -247,3 +247,52 @@ Test(history, end_reasons)
 	cr_expect_eq(ct_end_reason_ipfix(CT_END_EVICTED), 5);
 	cr_expect_str_eq(ct_end_reason_name(CT_END_MAX), "?");
 }
+
+/*
+ * The exporter's pace (ct_export_pace_next) against a worker queuing @p rate records per µs
+ * into a ring of @p size: the sleeps stay within their bounds, and after a few passes a ring
+ * holds between an eighth and a half of its size at each pass, or the sleep sits at a bound.
+ */
+static void
+pace_run(double rate, uint32_t size, uint32_t start_us)
+{
+	struct ct_export_pace p = {.us = start_us};
+	uint32_t us = start_us;
+
+	for (unsigned int i = 0; i < 40; i++) {
+		double q = rate * us;
+		uint32_t peak = q > size ? size : (uint32_t)q; /* a full ring drops the rest */
+
+		us = ct_export_pace_next(&p, peak, size);
+		cr_assert(us >= CT_EXPORT_PACE_MIN_US && us <= CT_EXPORT_PACE_MAX_US, "%u", us);
+		if (i >= 12) {
+			double held = rate * us;
+
+			cr_assert(held <= size / 2 || us == CT_EXPORT_PACE_MIN_US, "rate %g: %g",
+			          rate, held);
+			cr_assert(held >= size / 8 || us == CT_EXPORT_PACE_MAX_US, "rate %g: %g",
+			          rate, held);
+		}
+	}
+}
+
+Test(export, pace_follows_the_record_rate)
+{
+	struct ct_export_pace p;
+
+	ct_export_pace_init(&p);
+	cr_assert_eq(p.us, 1000);
+	for (unsigned int i = 0; i < 10; i++) /* idle: up to the longest sleep, and there */
+		ct_export_pace_next(&p, 0, 16384);
+	cr_assert_eq(p.us, CT_EXPORT_PACE_MAX_US);
+	cr_assert_eq(ct_export_pace_next(&p, 16384, 16384), CT_EXPORT_PACE_MAX_US / 2);
+	/* records per µs: none, 100 K/s, 1 M/s, 4 M/s, 100 M/s (faster than the shortest sleep) */
+	static const double rates[] = {0, 0.1, 1, 4, 100};
+
+	for (unsigned int r = 0; r < sizeof(rates) / sizeof(rates[0]); r++)
+		for (uint32_t start = CT_EXPORT_PACE_MIN_US; start <= CT_EXPORT_PACE_MAX_US;
+		     start *= 2) {
+			pace_run(rates[r], 16384, start);
+			pace_run(rates[r], 64, start); /* the smallest ring export-ring allows */
+		}
+}
