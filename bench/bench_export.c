@@ -66,7 +66,7 @@ consume(struct bench_export *x, const struct ct_flow_end *r)
 
 	if (x->mode == BENCH_EXPORT_RING)
 		return;
-	ct_flow_end_export(r, &e);
+	ct_flow_end_export(r, &e, x->mode == BENCH_EXPORT_JSON); /* as synfin: text for JSON */
 	e.first_ms = r->ext.first_seen;
 	e.last_ms = r->flow.last_seen;
 	if (x->mode == BENCH_EXPORT_JSON) {

@@ -87,12 +87,15 @@ ipfix_templates(struct exporter *x)
 	        rte_get_tsc_cycles() + rte_get_tsc_hz() * x->sf->cfg.ipfix_template_s;
 }
 
-/* The export view of a record of lcore @p lc that ended at 64-bit tick @p end. */
+/*
+ * The export view of a record of lcore @p lc that ended at 64-bit tick @p end; the text fields
+ * only for the JSON log (@p text).
+ */
 static void
 convert(const struct synfin *sf, const struct sf_lcore *lc, const struct ct_flow_end *r,
-        uint64_t end, struct ct_export_flow *e)
+        uint64_t end, bool text, struct ct_export_flow *e)
 {
-	ct_flow_end_export(r, e);
+	ct_flow_end_export(r, e, text);
 	e->fi.lcore = lc->lcore_id;
 	e->first_ms = sf_clock_unix_ms(sf, ct_tick64(end, r->ext.first_seen));
 	e->last_ms = sf_clock_unix_ms(sf, ct_tick64(end, r->flow.last_seen));
@@ -145,7 +148,8 @@ drain_pass(struct exporter *x, bool *more)
 			for (unsigned int k = 0; k < n; k++) {
 				struct ct_export_flow e;
 
-				convert(sf, lc, &recs[k], ct_tick64(now, recs[k].end), &e);
+				convert(sf, lc, &recs[k], ct_tick64(now, recs[k].end),
+				        x->log != NULL, &e);
 				write_one(x, &e);
 			}
 			total += n;
@@ -338,7 +342,7 @@ open_flow(void *arg, const struct sf_lcore *lc, const struct ct_flow_key *k,
 	                        .reason = CT_END_SHUTDOWN};
 	struct ct_export_flow e;
 
-	convert(x->sf, lc, &r, now, &e);
+	convert(x->sf, lc, &r, now, x->log != NULL, &e);
 	write_one(x, &e);
 	x->shutdown++;
 	return 0;

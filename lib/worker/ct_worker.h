@@ -166,10 +166,12 @@ void ct_flow_report(const struct ct_flow_key *k, const struct ct_flow *f,
 
 /**
  * The export view of flow-end record @p r: its report view, binary addresses (client first),
- * TCP flags, end reason, history string and conn_state. first_ms, last_ms and fi.lcore are left
- * 0 for the caller, who knows its clock (ct_tick64() widens the record's 32-bit ticks).
+ * TCP flags and end reason; with @p text also what only the JSON line shows: the text
+ * addresses (fi.src, fi.dst), the history string and conn_state (left empty and 0 otherwise:
+ * IPFIX carries none of them). first_ms, last_ms and fi.lcore are left 0 for the caller, who
+ * knows its clock (ct_tick64() widens the record's 32-bit ticks).
  */
-void ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e);
+void ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e, bool text);
 
 /** The 64-bit tick whose low 32 bits are @p t32, at or before the 64-bit tick @p ref. */
 static inline uint64_t

@@ -11,14 +11,13 @@
 
 #include "ct_worker.h"
 
-void
-ct_flow_report(const struct ct_flow_key *k, const struct ct_flow *f, struct ct_report_flow *fi)
+/* The report view without the text addresses. */
+static void
+report_fields(const struct ct_flow_key *k, const struct ct_flow *f, struct ct_report_flow *fi)
 {
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
 
 	memset(fi, 0, sizeof(*fi));
-	ct_flow_key_addr_format(k, c, fi->src, sizeof(fi->src));
-	ct_flow_key_addr_format(k, c ^ 1, fi->dst, sizeof(fi->dst));
 	fi->proto = k->proto;
 	fi->family = k->family;
 	fi->vlan = k->vlan;
@@ -46,19 +45,37 @@ ct_flow_report(const struct ct_flow_key *k, const struct ct_flow *f, struct ct_r
 }
 
 void
-ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e)
+ct_flow_report(const struct ct_flow_key *k, const struct ct_flow *f, struct ct_report_flow *fi)
+{
+	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
+
+	report_fields(k, f, fi);
+	ct_flow_key_addr_format(k, c, fi->src, sizeof(fi->src));
+	ct_flow_key_addr_format(k, c ^ 1, fi->dst, sizeof(fi->dst));
+}
+
+void
+ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e, bool text)
 {
 	const struct ct_flow *f = &r->flow;
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
 	size_t alen = r->key.family == 4 ? 4 : 16;
 
-	memset(e, 0, sizeof(*e));
-	ct_flow_report(&r->key, f, &e->fi);
+	e->first_ms = e->last_ms = 0;
+	if (text)
+		ct_flow_report(&r->key, f, &e->fi);
+	else
+		report_fields(&r->key, f, &e->fi);
+	memset(e->addr, 0, sizeof(e->addr));
 	/* an IPv4 key holds ::ffff:a.b.c.d: the address is the last 4 bytes */
 	memcpy(e->addr[CT_DIR_ORIG], r->key.addr[c] + 16 - alen, alen);
 	memcpy(e->addr[CT_DIR_REPLY], r->key.addr[c ^ 1] + 16 - alen, alen);
 	memcpy(e->tcp_flags, r->ext.tcp_flags, sizeof(e->tcp_flags));
 	e->end_reason = r->reason;
+	e->history[0] = '\0';
+	e->conn_state = 0;
+	if (!text)
+		return;
 	ct_history_format(&r->ext.hist, e->history, sizeof(e->history));
 	e->conn_state = (uint8_t)(r->key.proto == IPPROTO_TCP
 	                                  ? ct_history_conn_state_tcp(&r->ext.hist)

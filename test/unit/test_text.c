@@ -3,8 +3,9 @@
  * Unit tests of lib/text and of the formats written with it, each against printf and inet_ntop
  * as the oracle: the number and IPv4 appends, the --flows-json members
  * (ct_report_flow_json_text) and the flow-end JSON line (ct_export_json_line) of random flows of
- * every class, byte for byte against the fprintf() formats they replaced (kept here), and the
- * longest cases within the buffer sizes the headers promise. No EAL.
+ * every class, byte for byte against the fprintf() formats they replaced (kept here), the
+ * longest cases within the buffer sizes the headers promise, and the export view without its
+ * text fields giving the same IPFIX records. No EAL.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -16,9 +17,11 @@
 #include <criterion/criterion.h>
 
 #include "ct_export.h"
+#include "ct_ipfix.h"
 #include "ct_parse.h"
 #include "ct_report.h"
 #include "ct_text.h"
+#include "ct_worker.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 
@@ -367,4 +370,51 @@ Test(text, longest_line_fits)
 	a = memfile(w_fields, &e.fi, &la);
 	cr_assert_lt(la, CT_REPORT_JSON_FIELDS_MAX, "%zu", la);
 	free(a);
+}
+
+/* ---- the export view without its text fields (IPFIX only) ---- */
+
+static void
+put_ipfix(const struct ct_export_flow *e, uint8_t *out, size_t *len)
+{
+	static struct ct_ipfix x;
+	const uint8_t *msg;
+
+	ct_ipfix_init(&x, 7);
+	cr_assert_eq(ct_ipfix_add_flow(&x, e, 1700000000), 0);
+	*len = ct_ipfix_finish(&x, &msg);
+	memcpy(out, msg, *len);
+}
+
+Test(text, ipfix_needs_no_text)
+{
+	for (unsigned int i = 0; i < 20000; i++) {
+		struct ct_flow_end r;
+		struct ct_export_flow a, b;
+		uint8_t ma[512], mb[512];
+		size_t la, lb;
+
+		for (size_t k = 0; k < sizeof(r); k++)
+			((uint8_t *)&r)[k] = (uint8_t)rnd();
+		r.key.family = (rnd() & 1) ? 4 : 6;
+		r.key.proto = (uint8_t)((rnd() & 1) ? IPPROTO_TCP : rnd());
+		r.flow.tcp.state = (uint8_t)(rnd() % CT_CLASS_MAX);
+		r.reason = (uint8_t)(rnd() % CT_END_MAX);
+		ct_flow_end_export(&r, &a, true);
+		ct_flow_end_export(&r, &b, false);
+		cr_assert_str_eq(b.fi.src, "");
+		cr_assert_str_eq(b.history, "");
+		/* the same fields apart from the text ones */
+		memcpy(b.fi.src, a.fi.src, sizeof(a.fi.src));
+		memcpy(b.fi.dst, a.fi.dst, sizeof(a.fi.dst));
+		cr_assert_eq(memcmp(&a.fi, &b.fi, sizeof(a.fi)), 0);
+		cr_assert_eq(memcmp(a.addr, b.addr, sizeof(a.addr)), 0);
+		cr_assert_eq(memcmp(a.tcp_flags, b.tcp_flags, sizeof(a.tcp_flags)), 0);
+		cr_assert_eq(a.end_reason, b.end_reason);
+		cr_assert_eq(a.first_ms, b.first_ms);
+		put_ipfix(&a, ma, &la);
+		put_ipfix(&b, mb, &lb);
+		cr_assert_eq(la, lb);
+		cr_assert_eq(memcmp(ma, mb, la), 0, "record %u", i);
+	}
 }

@@ -611,7 +611,7 @@ Test(worker, records_closed_idle_and_the_cold_part)
 		static const uint8_t cli[4] = {10, 0, 0, 1}, srv[4] = {10, 0, 0, 2};
 		struct ct_export_flow x;
 
-		ct_flow_end_export(&e[1], &x);
+		ct_flow_end_export(&e[1], &x, true);
 		cr_expect_eq(memcmp(x.addr[CT_DIR_ORIG], cli, 4), 0, "client address");
 		cr_expect_eq(memcmp(x.addr[CT_DIR_REPLY], srv, 4), 0, "server address");
 		cr_expect_str_eq(x.fi.src, "10.0.0.1");
