@@ -29,6 +29,8 @@ RELATED to a UDP flow and an ARP frame. For each run:
   (e) quickstart: per TCP connection of the capture (read here), history, conn_state, end
       reason, packets and bytes per direction and first/last packet times as derived from the
       capture's flags, payload lengths and timestamps.
+The l4, first scenario and quickstart inputs run once more with --ipfix alone (no flow log: the
+exporter then builds no text fields): nfcapd must hold the same flows as from the first run.
 Then: `flush flows` from --cmdline-file gives "flushed" records (the flows open at the end of
 the plain quickstart run); a UDP flow idle longer than --timeout udp=2 when a packet 5 s later
 advances the packet clock (--burst 1) ends "idle" before that flow's tuple starts a new flow;
@@ -510,6 +512,33 @@ def case_idle(exe, tmp, nfdump):
     check(r["stats"]["expired"] == 1, "idle: want one flow expired", r["stats"])
 
 
+def case_ipfix_only(exe, tmp, name, pcap, opts, twin):
+    """--ipfix without --flow-log, where the exporter builds none of the text fields: nfcapd
+    holds the same flows as from the run with the flow log (@p twin)."""
+    cap = E.Nfcapd(tmp, CK, name + ".ipfix-only.nfcapd")
+    if not cap.ok:
+        cap.stop()
+        return
+    argv = E.synfin_argv(exe, [f"net_pcap0,rx_pcap={pcap}"],
+                         ["--clock=packet", "--idle-exit", "300", *opts, "--ipfix", cap.addr()],
+                         prefix=f"sf_exp{os.getpid()}_{name}_ipfix")
+    try:
+        p = E.run(argv, timeout=60)
+    finally:
+        nflog, nffile = cap.stop()
+    if not check(p.returncode == 0, f"{name} (IPFIX only): exit status {p.returncode}",
+                 p.stdout[-2000:] + p.stderr[-2000:]) or nffile is None:
+        return
+    got = E.nfdump_flows(nffile, CK)
+    if got is None:
+        return
+    got = sorted(canon(line) for line in got)
+    want = sorted(nfdump_line(f) for f in twin["recs"])
+    check(got == want, f"{name} (IPFIX only): nfdump read {len(got)} flows, the run with the "
+          f"flow log exported {len(want)}; they differ",
+          {"IPFIX only": sorted(set(got) - set(want)), "with the log": sorted(set(want) - set(got))})
+
+
 def case_errors(exe, tmp):
     """Bad export options: exit non-zero, one message on stderr naming the option."""
     pcap = os.path.join(tmp, "one.pcap")
@@ -546,6 +575,8 @@ def main():
             r = run_export(exe, tmp, name, pcap, opts, nfdump)
             if name in exps and r is not None:
                 check_scenario_ends(name, r["recs"], exps[name])
+            if nfdump and r is not None and name in ("l4", "scenarios0"):
+                case_ipfix_only(exe, tmp, name, pcap, opts, r)
             if name == "l4" and r is not None:
                 # the RELATED and not-TCP terms of (b) are exercised
                 check(r["stats"]["related"] == 1 and r["stats"]["not_tcp"] == 1
@@ -554,6 +585,8 @@ def main():
         plain = run_export(exe, tmp, "quickstart", quick, ["--burst", "1"], nfdump)
         if plain is not None:
             check_quickstart(plain, quick)
+            if nfdump:
+                case_ipfix_only(exe, tmp, "quickstart", quick, ["--burst", "1"], plain)
         case_flush(exe, tmp, quick, plain, nfdump)
         case_idle(exe, tmp, nfdump)
         case_errors(exe, tmp)
