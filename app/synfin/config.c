@@ -433,6 +433,28 @@ section_list(char *buf, size_t size)
 	}
 }
 
+/* PATH rows of the table: they fit cfg->file_copy[], one entry each. */
+#define SF_KEY(S, K, O, T, ...) +(SF_KEYS_KIND_##T == SF_KT_PATH)
+_Static_assert(0 SF_CONFIG_KEYS <= SF_CONFIG_PATH_KEYS_MAX, "a copy slot per PATH key");
+#undef SF_KEY
+
+/* The copy slot of PATH row @p k: the one holding it, else a free one (there is one per row). */
+static struct sf_config_copy *
+path_copy(struct sf_config *cfg, const struct sf_config_key *k)
+{
+	struct sf_config_copy *free_slot = NULL;
+
+	for (unsigned int i = 0; i < SF_CONFIG_PATH_KEYS_MAX; i++) {
+		struct sf_config_copy *c = &cfg->file_copy[i];
+
+		if (c->key == k)
+			return c;
+		if (c->key == NULL && free_slot == NULL)
+			free_slot = c;
+	}
+	return free_slot;
+}
+
 /* One key of the file: set it from @p value or print one message and return -EINVAL. */
 static int
 file_key_set(struct sf_config *cfg, const char *sec, const char *key, const char *value,
@@ -452,12 +474,39 @@ file_key_set(struct sf_config *cfg, const char *sec, const char *key, const char
 	}
 	snprintf(what, sizeof(what), "%s: [%s] %s", path, sec, key);
 	if (k->type == SF_KT_PATH) {
-		/* the file's strings go with it: keep a copy (for the process's life) */
-		value = strdup(value != NULL ? value : "");
-		if (value == NULL)
+		/* the file's strings go with it: keep a copy, one per key (a repeated key's last) */
+		struct sf_config_copy *c = path_copy(cfg, k);
+		char *copy = strdup(value != NULL ? value : "");
+
+		if (copy == NULL)
 			return -ENOMEM;
+		free(c->s);
+		c->key = k;
+		c->s = copy;
+		return sf_config_key_set(cfg, k, copy, what);
 	}
 	return sf_config_key_set(cfg, k, value, what);
+}
+
+void
+sf_config_release(struct sf_config *cfg)
+{
+	for (unsigned int i = 0; i < SF_CONFIG_PATH_KEYS_MAX; i++) {
+		struct sf_config_copy *c = &cfg->file_copy[i];
+		const struct sf_config_key *k = c->key;
+		const char *field;
+
+		if (c->s == NULL)
+			continue;
+		memcpy(&field, (const char *)cfg + k->offset, sizeof(field));
+		if (field == c->s) { /* not replaced by the command line since */
+			field = NULL;
+			memcpy((char *)cfg + k->offset, &field, sizeof(field));
+		}
+		free(c->s);
+		c->s = NULL;
+		c->key = NULL;
+	}
 }
 
 /* The section names of @p f into a calloc'ed array (*n entries). @return it, or NULL. */

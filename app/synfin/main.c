@@ -406,5 +406,6 @@ main(int argc, char **argv)
 	sf_ports_close(&sf);
 	sf_lcores_free(&sf);
 	rte_eal_cleanup();
+	sf_config_release(&sf.cfg);
 	return sf.exit_code;
 }

@@ -85,6 +85,9 @@ enum sf_clock {
 	        SF_CLOCK_MAX
 };
 
+/** PATH rows of SF_CONFIG_KEYS at most (config.c checks). */
+#define SF_CONFIG_PATH_KEYS_MAX 8
+
 /**
  * Configuration: defaults, then the config file, then the command line. Every field a user sets
  * is a row of SF_CONFIG_KEYS (config_keys.h), which gives its name, type and limits.
@@ -110,6 +113,11 @@ struct sf_config {
 	bool show_flows;           /**< --show-flows: list the flows at exit (command line only) */
 	struct ct_tcp_conf tcp;    /**< FSM configuration and timeouts (shared by every worker) */
 	struct ct_l4_conf l4;      /**< UDP/ICMP/other timeouts (copied by every worker) */
+	/** the copies of PATH values the config file loader made (one per key) */
+	struct sf_config_copy {
+		const void *key; /**< its row in sf_config_keys[] */
+		char *s;
+	} file_copy[SF_CONFIG_PATH_KEYS_MAX];
 };
 
 /** One polled RX queue. */
@@ -271,6 +279,11 @@ int sf_cmdline_run(struct synfin *sf, const char *file);
 void sf_config_defaults(struct sf_config *cfg);
 /** config.c: load an INI file over @p cfg. @return 0, or -EINVAL (one message printed). */
 int sf_config_load(struct sf_config *cfg, const char *path);
+/**
+ * config.c: free the strings sf_config_load() copied (the PATH values of the file), which
+ * @p cfg's fields may point to; those fields are left NULL.
+ */
+void sf_config_release(struct sf_config *cfg);
 /** config.c: print every file key as the file takes it (INI, `show config`). */
 void sf_config_print(const struct sf_config *cfg, FILE *f);
 

@@ -59,8 +59,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sf_config_defaults(&cfg);
 	ret = sf_config_load(&cfg, path);
 	CHECK(ret == 0 || ret == -EINVAL);
-	if (ret != 0)
+	if (ret != 0) {
+		sf_config_release(&cfg);
 		return 0;
+	}
 	CHECK(cfg.burst >= 1 && cfg.burst <= SF_BURST_MAX);
 	CHECK(cfg.table_size >= 1 && cfg.table_size <= 1u << 29);
 	CHECK(cfg.rxq >= 1 && cfg.rxq <= SF_MAX_RXQ_PER_LCORE);
@@ -94,5 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(sf_config_key_value(&again, &sf_config_keys[i]) ==
 		      sf_config_key_value(&cfg, &sf_config_keys[i]));
 	free(text);
+	sf_config_release(&again);
+	sf_config_release(&cfg);
 	return 0;
 }

@@ -382,3 +382,30 @@ Test(config, show_config_output_loads_back_to_the_same_configuration)
 	cr_assert_eq(again.tcp.timeouts.ms[CT_S_LAST_ACK], 7);
 	free(text);
 }
+
+/* The file's PATH values are the loader's copies, one per key, until sf_config_release(). */
+Test(config, path_values_are_copies_released_once)
+{
+	struct sf_config cfg;
+	unsigned int copies = 0;
+
+	sf_config_defaults(&cfg);
+	cr_assert_eq(load(&cfg, "[export]\nflow_log = /tmp/a.json\n"), 0);
+	cr_assert_str_eq(cfg.flow_log, "/tmp/a.json");
+	/* a second file over the same config: the first copy is freed (ASan), not kept */
+	cr_assert_eq(load(&cfg, "[export]\nflow_log = /tmp/b.json\nipfix = 127.0.0.1:4739\n"), 0);
+	cr_assert_str_eq(cfg.flow_log, "/tmp/b.json");
+	for (unsigned int i = 0; i < SF_CONFIG_PATH_KEYS_MAX; i++)
+		copies += cfg.file_copy[i].s != NULL;
+	cr_assert_eq(copies, 2, "one copy per key");
+	sf_config_release(&cfg);
+	cr_assert_null(cfg.flow_log);
+	cr_assert_null(cfg.ipfix);
+	for (unsigned int i = 0; i < SF_CONFIG_PATH_KEYS_MAX; i++)
+		cr_assert_null(cfg.file_copy[i].s);
+	/* a value the command line set over the file's stays */
+	cr_assert_eq(load(&cfg, "[export]\nflow_log = /tmp/c.json\n"), 0);
+	cfg.flow_log = "-";
+	sf_config_release(&cfg);
+	cr_assert_str_eq(cfg.flow_log, "-");
+}
