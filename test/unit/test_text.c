@@ -291,37 +291,39 @@ w_line(FILE *f, const void *a)
 	cr_assert_eq(ct_export_json_line(f, a), 0);
 }
 
+/* What @p write and its printf reference @p ref write for @p arg are the same. @return length. */
+static size_t
+same_as_printf(void (*write)(FILE *, const void *), void (*ref)(FILE *, const void *),
+               const void *arg)
+{
+	size_t la, lb;
+	char *a = memfile(write, arg, &la);
+	char *b = memfile(ref, arg, &lb);
+
+	cr_assert_str_eq(a, b);
+	cr_assert_eq(la, lb);
+	free(a);
+	free(b);
+	return la;
+}
+
 Test(text, flows_json_members_as_printf)
 {
 	struct ct_report_flow fi;
-	size_t la, lb;
 
 	for (unsigned int i = 0; i < 50000; i++) {
 		rnd_flow(&fi);
-		char *a = memfile(w_fields, &fi, &la);
-		char *b = memfile(w_ref_fields, &fi, &lb);
-
-		cr_assert_str_eq(a, b);
-		cr_assert_eq(la, lb);
-		free(a);
-		free(b);
+		same_as_printf(w_fields, w_ref_fields, &fi);
 	}
 }
 
 Test(text, flow_end_line_as_printf)
 {
 	struct ct_export_flow e;
-	size_t la, lb;
 
 	for (unsigned int i = 0; i < 50000; i++) {
 		rnd_export(&e);
-		char *a = memfile(w_line, &e, &la);
-		char *b = memfile(w_ref_line, &e, &lb);
-
-		cr_assert_str_eq(a, b);
-		cr_assert_eq(la, lb);
-		free(a);
-		free(b);
+		same_as_printf(w_line, w_ref_line, &e);
 	}
 }
 
@@ -329,7 +331,7 @@ Test(text, flow_end_line_as_printf)
 Test(text, longest_line_fits)
 {
 	struct ct_export_flow e;
-	size_t longest_state = 0, longest_tcp = 0, la, lb;
+	size_t longest_state = 0, longest_tcp = 0;
 	uint8_t ls = 0, lt = 0;
 
 	for (unsigned int s = 0; s < CT_CLASS_MAX; s++)
@@ -360,16 +362,11 @@ Test(text, longest_line_fits)
 		if (strlen(ct_end_reason_name(r)) > strlen(ct_end_reason_name(e.end_reason)))
 			e.end_reason = (uint8_t)r;
 
-	char *a = memfile(w_line, &e, &la);
-	char *b = memfile(w_ref_line, &e, &lb);
+	size_t line = same_as_printf(w_line, w_ref_line, &e);
+	size_t fields = same_as_printf(w_fields, w_ref_fields, &e.fi);
 
-	cr_assert_str_eq(a, b);
-	cr_assert_lt(la, CT_EXPORT_JSON_LINE_MAX, "%zu", la);
-	free(a);
-	free(b);
-	a = memfile(w_fields, &e.fi, &la);
-	cr_assert_lt(la, CT_REPORT_JSON_FIELDS_MAX, "%zu", la);
-	free(a);
+	cr_assert_lt(line, CT_EXPORT_JSON_LINE_MAX, "%zu", line);
+	cr_assert_lt(fields, CT_REPORT_JSON_FIELDS_MAX, "%zu", fields);
 }
 
 /* ---- the export view without its text fields (IPFIX only) ---- */
