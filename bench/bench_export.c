@@ -2,8 +2,8 @@
 /*
  * synfin-bench --export: the consumer side of the worker's flow-end records, as synfin's
  * exporter thread does it (in batches, paced by lib/export's ct_export_pace), on another
- * core: take the records off the ring and drop them (ring), or also write each as a JSON line to /dev/null (json), or encode IPFIX messages and
- * send them over UDP to a socket on 127.0.0.1 that nobody reads (ipfix; the kernel drops them
+ * core: take the records off the ring and drop them (ring), or also write each as a JSON line
+ * to /dev/null (json), or encode IPFIX messages and send them over UDP to a socket on 127.0.0.1 that nobody reads (ipfix; the kernel drops them
  * once its buffer is full, the send still happens). The worker side (cold part, records,
  * enqueue) is what the benchmark's timed region measures. "records" has the worker keep and
  * build the records with no consumer at all: the ring fills, then every record is dropped

@@ -99,7 +99,7 @@ uint32_t ct_export_pace_next(struct ct_export_pace *p, uint32_t peak, uint32_t r
 
 /**
  * Bytes of the longest flow-end JSON line: the --flows-json members at their longest, the
- * longest history, conn_state and end reason, three times of 20 digits (test_history checks
+ * longest history, conn_state and end reason, three times of 20 digits (test_text checks
  * the longest case fits).
  */
 #define CT_EXPORT_JSON_LINE_MAX (CT_REPORT_JSON_FIELDS_MAX + 256)

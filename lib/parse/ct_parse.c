@@ -797,8 +797,8 @@ ct_flow_key_addr_format(const struct ct_flow_key *key, unsigned int side, char *
 
 	if (key == NULL || side > 1 || (buf == NULL && size != 0))
 		return -EINVAL;
-	if (key->family ==
-	    4) { /* what inet_ntop() writes, without its cost (once per flow shown) */
+	if (key->family == 4) {
+		/* what inet_ntop() writes, without its cost (once per flow shown) */
 		n = ct_text_ip4_format(&key->addr[side][12], tmp);
 	} else if (key->family == 6) {
 		if (inet_ntop(AF_INET6, key->addr[side], tmp, sizeof(tmp)) == NULL)

@@ -93,7 +93,7 @@ void ct_report_flow_json_fields(FILE *f, const struct ct_report_flow *fi);
 
 /**
  * Bytes ct_report_flow_json_text() writes at most: every member at its longest (IPv6 addresses
- * of 47 bytes, 20-digit counters, the longest names), with room to spare; test_report checks
+ * of 47 bytes, 20-digit counters, the longest names), with room to spare; test_text checks
  * the longest case fits.
  */
 #define CT_REPORT_JSON_FIELDS_MAX 640

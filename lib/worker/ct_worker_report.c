@@ -61,19 +61,16 @@ ct_flow_end_export(const struct ct_flow_end *r, struct ct_export_flow *e, bool t
 	unsigned int c = (f->flags & CT_FLOW_F_SWAPPED) ? 1 : 0;
 	size_t alen = r->key.family == 4 ? 4 : 16;
 
-	e->first_ms = e->last_ms = 0;
+	memset(e, 0, sizeof(*e));
 	if (text)
 		ct_flow_report(&r->key, f, &e->fi);
 	else
 		report_fields(&r->key, f, &e->fi);
-	memset(e->addr, 0, sizeof(e->addr));
 	/* an IPv4 key holds ::ffff:a.b.c.d: the address is the last 4 bytes */
 	memcpy(e->addr[CT_DIR_ORIG], r->key.addr[c] + 16 - alen, alen);
 	memcpy(e->addr[CT_DIR_REPLY], r->key.addr[c ^ 1] + 16 - alen, alen);
 	memcpy(e->tcp_flags, r->ext.tcp_flags, sizeof(e->tcp_flags));
 	e->end_reason = r->reason;
-	e->history[0] = '\0';
-	e->conn_state = 0;
 	if (!text)
 		return;
 	ct_history_format(&r->ext.hist, e->history, sizeof(e->history));
