@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 
-IO_TIMEOUT = 30.0
+IO_TIMEOUT = 30.0  # the client's socket operations; --io-timeout sets it
 HOLD_CMDS = ("hold",)
 TCP_FASTOPEN = 23  # linux/tcp.h: server, queue length
 TCP_FASTOPEN_CONNECT = 30  # linux/tcp.h: client, SYN carries the first write
@@ -422,6 +422,7 @@ def client(args):
 
 
 def main():
+    global IO_TIMEOUT
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="role", required=True)
@@ -435,10 +436,13 @@ def main():
     pc.add_argument("--sport", type=int, default=0, help="first source port (0: ephemeral)")
     pc.add_argument("--cmd", required=True, help="comma-separated behaviours")
     pc.add_argument("--many", type=int, default=0, help="N concurrent connections")
+    pc.add_argument("--io-timeout", type=float, default=IO_TIMEOUT,
+                    help="seconds a socket operation may wait (default %(default)s)")
     args = p.parse_args()
     if args.role == "server":
         server(args)
     else:
+        IO_TIMEOUT = args.io_timeout
         client(args)
     return 0
 
