@@ -15,6 +15,7 @@
 #   -r RUNS    runs of each build per workload (default 5; the median is printed)
 #   -n PACKETS timed packets per run (default 20000000)
 #   -w LIST    comma-separated subset of: lc100k,lc1m,lc10m,est1m,flood (default: all), and
+#              lc100k-rec, est1m-rec (flow-end records kept by the worker, no consumer),
 #              lc100k-ring, lc100k-json, lc100k-ipfix (lc100k with flow-end records, the consumer
 #              on core 1)
 #   -i         also count instructions per packet (needs valgrind; minutes per workload)
@@ -32,11 +33,11 @@ while getopts r:n:w:i o; do
 	n) PKTS=$OPTARG ;;
 	w) WL=$OPTARG ;;
 	i) INSTR=1 ;;
-	*) sed -n '12,19p' "$0" >&2; exit 2 ;;
+	*) sed -n '12,21p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 2 ] || { sed -n '12,19p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '12,21p' "$0" >&2; exit 2; }
 top=$(git rev-parse --show-toplevel)
 cd "$top"
 out=$top/build-compare
@@ -75,6 +76,8 @@ opts() { # workload name -> synfin-bench options
 	lc10m) echo "--workload lifecycle --concurrent 10000000" ;;
 	est1m) echo "--workload established --concurrent 1000000" ;;
 	flood) echo "--workload synflood --concurrent 100000 --flood-ratio 0.9" ;;
+	lc100k-rec) echo "--workload lifecycle --concurrent 100000 --export records" ;;
+	est1m-rec) echo "--workload established --concurrent 1000000 --export records" ;;
 	lc100k-ring) echo "--workload lifecycle --concurrent 100000 --export ring" ;;
 	lc100k-json) echo "--workload lifecycle --concurrent 100000 --export json" ;;
 	lc100k-ipfix) echo "--workload lifecycle --concurrent 100000 --export ipfix" ;;
